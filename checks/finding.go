@@ -1,0 +1,120 @@
+// Package checks loads baselines, waivers and advisory data, evaluates the
+// baseline's CEL expressions over an inventory, and scores the result. It
+// imports collectors/inventory and never an API client.
+package checks
+
+// Status is a finding's outcome (DESIGN.md §4, contract).
+type Status string
+
+const (
+	StatusPass          Status = "pass"
+	StatusFail          Status = "fail"
+	StatusError         Status = "error"
+	StatusNotApplicable Status = "not_applicable"
+	StatusWaived        Status = "waived"
+)
+
+// Severity weights a finding in the score.
+type Severity string
+
+const (
+	SeverityCritical Severity = "critical"
+	SeverityHigh     Severity = "high"
+	SeverityMedium   Severity = "medium"
+	SeverityLow      Severity = "low"
+	SeverityInfo     Severity = "info"
+)
+
+// Weight is the severity's share of the score (DESIGN.md §4, contract).
+func (s Severity) Weight() int {
+	switch s {
+	case SeverityCritical:
+		return 10
+	case SeverityHigh:
+		return 6
+	case SeverityMedium:
+		return 3
+	case SeverityLow:
+		return 1
+	}
+	return 0
+}
+
+// Rank orders severities: critical 4 … info 0, unknown -1.
+func (s Severity) Rank() int {
+	switch s {
+	case SeverityCritical:
+		return 4
+	case SeverityHigh:
+		return 3
+	case SeverityMedium:
+		return 2
+	case SeverityLow:
+		return 1
+	case SeverityInfo:
+		return 0
+	}
+	return -1
+}
+
+// Areas (DESIGN.md §4, contract).
+var Areas = []string{
+	"patch", "management-network", "vm-encryption", "migration-encryption",
+	"host-access", "console", "host-integrity", "isolation", "side-channel",
+	"resource-reuse", "logging", "time", "sprawl", "audit-transport",
+}
+
+// ObjectRef names the object a finding is about.
+type ObjectRef struct {
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Evidence is one observed value, where it was read from. The time is the
+// target's collected_at.
+type Evidence struct {
+	Field    string `json:"field"`
+	Observed any    `json:"observed"`
+	Source   string `json:"source"`
+}
+
+// Refs lists the framework ids a check answers.
+type Refs struct {
+	STIG      []string `json:"stig,omitempty" toml:"stig"`
+	SCG       []string `json:"scg,omitempty" toml:"scg"`
+	CIS       []string `json:"cis,omitempty" toml:"cis"`
+	NIST80053 []string `json:"nist80053,omitempty" toml:"nist80053"`
+	Docs      []string `json:"docs,omitempty" toml:"docs"`
+}
+
+// Finding is one check's outcome for one object.
+type Finding struct {
+	CheckID        string     `json:"check_id"`
+	Title          string     `json:"title"`
+	Area           string     `json:"area"`
+	Severity       Severity   `json:"severity"`
+	Status         Status     `json:"status"`
+	ObservedStatus Status     `json:"observed_status,omitempty"`
+	Target         string     `json:"target"`
+	Object         ObjectRef  `json:"object"`
+	Evidence       []Evidence `json:"evidence"`
+	Expected       string     `json:"expected"`
+	Message        string     `json:"message"`
+	Refs           Refs       `json:"refs"`
+	Remediation    string     `json:"remediation"`
+	Waiver         *Waiver    `json:"waiver,omitempty"`
+}
+
+// Waiver is an accepted risk as applied to a finding.
+type Waiver struct {
+	CheckID       string `json:"check_id"`
+	Target        string `json:"target,omitempty"`
+	Object        string `json:"object,omitempty"`
+	Justification string `json:"justification"`
+	Approver      string `json:"approver,omitempty"`
+	Expires       string `json:"expires"`
+	// Expired is set on a finding whose matching waiver has lapsed: the
+	// finding keeps its real status and says so.
+	Expired bool `json:"expired,omitempty"`
+}

@@ -1,0 +1,21 @@
+// Package collectors holds the contract between the agent and each platform:
+// the Collector interface, the registry keyed by URI scheme, the Target a
+// collector reads and the Snapshot it returns.
+package collectors
+
+import (
+	"context"
+
+	"github.com/hvaudit/hvaudit/collectors/inventory"
+)
+
+// Collector reads one platform. Fetch does read-only I/O and nothing else;
+// Normalize is a pure function, so every mapping is testable offline.
+type Collector interface {
+	// Platform is "esxi", "kvm" or "hyperv".
+	Platform() string
+	// Fetch reads the target through its management API, read-only.
+	Fetch(ctx context.Context, t Target) (*Snapshot, error)
+	// Normalize turns a snapshot into the neutral inventory without I/O.
+	Normalize(s *Snapshot) (*inventory.Inventory, error)
+}

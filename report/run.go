@@ -1,0 +1,80 @@
+// Package report holds the Run result type (hvaudit/report/v1) and one writer
+// per output format. Every format is rendered from a Run.
+package report
+
+import (
+	"time"
+
+	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/collectors/inventory"
+)
+
+// Schema is the JSON report's schema id (DESIGN.md §6, contract).
+const Schema = "hvaudit/report/v1"
+
+// Run is one audit's complete result.
+type Run struct {
+	Schema   string           `json:"schema"`
+	Tool     Tool             `json:"tool"`
+	Run      RunInfo          `json:"run"`
+	Targets  []TargetResult   `json:"targets"`
+	Findings []checks.Finding `json:"findings"`
+	Summary  checks.Summary   `json:"summary"`
+}
+
+// Tool names hvaudit and its version.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// RunInfo identifies the run and the data it was judged against.
+type RunInfo struct {
+	ID              string         `json:"id"`
+	Started         time.Time      `json:"started"`
+	Finished        time.Time      `json:"finished"`
+	Baseline        BaselineInfo   `json:"baseline"`
+	TailoringSHA256 string         `json:"tailoring_sha256,omitempty"`
+	WaiversSHA256   string         `json:"waivers_sha256,omitempty"`
+	Advisories      AdvisoriesInfo `json:"advisories"`
+}
+
+// BaselineInfo names the baseline used.
+type BaselineInfo struct {
+	ID      string `json:"id"`
+	Version string `json:"version"`
+	SHA256  string `json:"sha256"`
+}
+
+// AdvisoriesInfo names the advisory data used.
+type AdvisoriesInfo struct {
+	AsOf   string `json:"as_of"`
+	SHA256 string `json:"sha256"`
+}
+
+// TargetResult is what happened to one target.
+type TargetResult struct {
+	Name        string          `json:"name"`
+	URI         string          `json:"uri"`
+	Platform    string          `json:"platform"`
+	Product     string          `json:"product,omitempty"`
+	Version     string          `json:"version,omitempty"`
+	Build       string          `json:"build,omitempty"`
+	Status      string          `json:"status"` // ok | error
+	Error       string          `json:"error,omitempty"`
+	CollectedAt *time.Time      `json:"collected_at,omitempty"`
+	Gaps        []inventory.Gap `json:"gaps"`
+	Collector   CollectorInfo   `json:"collector"`
+}
+
+// CollectorInfo is what collecting the target cost.
+type CollectorInfo struct {
+	DurationMS int64 `json:"duration_ms"`
+	Calls      int   `json:"calls"`
+}
+
+// Target statuses.
+const (
+	TargetOK    = "ok"
+	TargetError = "error"
+)
