@@ -1,0 +1,349 @@
+// Package agent runs audits: it reads targets through their collectors with
+// bounded concurrency and a timeout each, evaluates the inventories against
+// the baseline and hands the Run to the report writers.
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/collectors"
+	_ "github.com/hvaudit/hvaudit/collectors/all" // registers every collector
+	"github.com/hvaudit/hvaudit/collectors/inventory"
+	"github.com/hvaudit/hvaudit/report"
+)
+
+// Version is set at build time (-ldflags "-X …/agent.Version=…").
+var Version = "dev"
+
+// Request is everything one audit needs.
+type Request struct {
+	Targets     []collectors.Target
+	Snapshots   []string // audit saved snapshot files instead of targets
+	Baseline    string   // "builtin:NAME" or a file
+	Tailoring   string
+	Waivers     string
+	Advisories  string // directory; "" = embedded data
+	Concurrency int
+	Now         func() time.Time
+	Log         zerolog.Logger
+	// Progress, when set, receives one line per target as it completes.
+	Progress io.Writer
+}
+
+// Judge holds the loaded, compiled evaluation inputs. Loading it first means
+// a bad baseline, tailoring or waivers file stops the run before any target
+// is contacted.
+type Judge struct {
+	Baseline   *checks.Baseline
+	Advisories *checks.Advisories
+	Waivers    *checks.Waivers
+	Engine     *checks.Engine
+	tailorSHA  string
+	waiverSHA  string
+}
+
+// LoadJudge loads and compiles baseline, tailoring, advisory data and
+// waivers. Every error is a ConfigError.
+func LoadJudge(req Request) (*Judge, error) {
+	ref := req.Baseline
+	if ref == "" {
+		ref = "builtin:default"
+	}
+	b, err := checks.LoadBaseline(ref)
+	if err != nil {
+		return nil, &ConfigError{Err: err}
+	}
+	j := &Judge{Baseline: b}
+	if req.Tailoring != "" {
+		if err := b.Tailor(req.Tailoring); err != nil {
+			return nil, &ConfigError{Err: err}
+		}
+		if j.tailorSHA, err = fileSHA256(req.Tailoring); err != nil {
+			return nil, &ConfigError{Err: err}
+		}
+	}
+	if j.Advisories, err = checks.LoadAdvisories(req.Advisories); err != nil {
+		return nil, &ConfigError{Err: err}
+	}
+	if req.Waivers != "" {
+		if j.Waivers, err = checks.LoadWaivers(req.Waivers); err != nil {
+			return nil, &ConfigError{Err: err}
+		}
+		if j.waiverSHA, err = fileSHA256(req.Waivers); err != nil {
+			return nil, &ConfigError{Err: err}
+		}
+	}
+	if j.Engine, err = checks.NewEngine(b, j.Advisories, req.Now); err != nil {
+		return nil, &ConfigError{Err: err}
+	}
+	return j, nil
+}
+
+// Audit runs a whole audit. It returns an error only for configuration
+// problems; a target that fails is recorded in the Run as that target's error.
+func Audit(ctx context.Context, req Request) (*report.Run, error) {
+	if req.Now == nil {
+		req.Now = time.Now
+	}
+	judge, err := LoadJudge(req)
+	if err != nil {
+		return nil, err
+	}
+	if len(req.Targets) == 0 && len(req.Snapshots) == 0 {
+		return nil, configErrorf("no target: give --target URI, --snapshot FILE or targets in --config")
+	}
+	started := req.Now().UTC()
+	var results []targetOutcome
+	if len(req.Snapshots) > 0 {
+		results, err = loadSnapshots(req.Snapshots)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		results = collectAll(ctx, req)
+	}
+	run := judge.judge(results, req.Now)
+	run.Run.Started = started
+	run.Run.Finished = req.Now().UTC()
+	return run, nil
+}
+
+// targetOutcome is one target after collection and normalization.
+type targetOutcome struct {
+	name, uri, platform string
+	snap                *collectors.Snapshot
+	inv                 *inventory.Inventory
+	err                 error
+	stats               collectors.Stats
+}
+
+func collectAll(ctx context.Context, req Request) []targetOutcome {
+	n := req.Concurrency
+	if n <= 0 {
+		n = 4
+	}
+	out := make([]targetOutcome, len(req.Targets))
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	var progressMu sync.Mutex
+	for i, t := range req.Targets {
+		wg.Add(1)
+		go func(i int, t collectors.Target) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			log := req.Log.With().Str("target", t.Name).Logger()
+			log.Info().Str("uri", collectors.Redact(t.URI)).Msg("collecting")
+			o := collectOne(ctx, t)
+			out[i] = o
+			if o.err != nil {
+				log.Error().Err(o.err).Msg("target failed")
+			} else {
+				log.Info().Int64("duration_ms", o.stats.DurationMS).Int("calls", o.stats.Calls).Msg("collected")
+			}
+			if req.Progress != nil {
+				progressMu.Lock()
+				if o.err != nil {
+					fmt.Fprintf(req.Progress, "  %-24s error: %v\n", t.Name, o.err)
+				} else {
+					fmt.Fprintf(req.Progress, "  %-24s collected in %.1fs, %d calls\n", t.Name, float64(o.stats.DurationMS)/1000, o.stats.Calls)
+				}
+				progressMu.Unlock()
+			}
+		}(i, t)
+	}
+	wg.Wait()
+	return out
+}
+
+// collectOne fetches and normalizes one target under its own timeout. A
+// panic in a collector becomes that target's error, never the run's end.
+func collectOne(ctx context.Context, t collectors.Target) (o targetOutcome) {
+	o = targetOutcome{name: t.Name, uri: collectors.Redact(t.URI)}
+	start := time.Now()
+	defer func() {
+		if r := recover(); r != nil {
+			o.err = fmt.Errorf("collector crashed: %v\n%s", r, debug.Stack())
+		}
+		if o.stats.DurationMS == 0 {
+			o.stats.DurationMS = time.Since(start).Milliseconds()
+		}
+	}()
+	c, err := collectors.ForURI(t.URI)
+	if err != nil {
+		o.err = err
+		return o
+	}
+	o.platform = c.Platform()
+	snap, err := fetch(ctx, c, t)
+	if err != nil {
+		o.err = err
+		return o
+	}
+	o.snap = snap
+	o.stats = snap.Stats
+	o.inv, o.err = normalize(c, snap)
+	return o
+}
+
+func fetch(ctx context.Context, c collectors.Collector, t collectors.Target) (*collectors.Snapshot, error) {
+	if t.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.Timeout)
+		defer cancel()
+	}
+	snap, err := c.Fetch(ctx, t)
+	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("timed out after %s: %w", t.Timeout, err)
+		}
+		return nil, err
+	}
+	snap.Target.Name = t.Name
+	return snap, nil
+}
+
+func normalize(c collectors.Collector, snap *collectors.Snapshot) (*inventory.Inventory, error) {
+	inv, err := c.Normalize(snap)
+	if err != nil {
+		return nil, fmt.Errorf("normalizing %s data: %w", snap.Platform, err)
+	}
+	inv.Target.Name = snap.Target.Name
+	inv.Target.URI = snap.Target.URI
+	inv.Target.Transport = snap.Target.Transport
+	return inv, nil
+}
+
+// loadSnapshots reads saved snapshot files; a malformed one is a
+// configuration error naming the file.
+func loadSnapshots(paths []string) ([]targetOutcome, error) {
+	var out []targetOutcome
+	for _, p := range paths {
+		snap, err := ReadSnapshot(p)
+		if err != nil {
+			return nil, &ConfigError{Err: err}
+		}
+		c, err := collectors.ForPlatform(snap.Platform)
+		if err != nil {
+			return nil, configErrorf("%s: %v", p, err)
+		}
+		o := targetOutcome{name: snap.Target.Name, uri: snap.Target.URI, platform: snap.Platform, snap: snap, stats: snap.Stats}
+		o.inv, o.err = normalize(c, snap)
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// ReadSnapshot reads and checks a snapshot file.
+func ReadSnapshot(path string) (*collectors.Snapshot, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: %v", err)
+	}
+	var s collectors.Snapshot
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("snapshot %s: %v", path, err)
+	}
+	if s.Schema != collectors.SnapshotSchema {
+		return nil, fmt.Errorf("snapshot %s: schema is %q, expected %q", path, s.Schema, collectors.SnapshotSchema)
+	}
+	if s.Platform == "" || len(s.Data) == 0 {
+		return nil, fmt.Errorf("snapshot %s: platform and data are required", path)
+	}
+	return &s, nil
+}
+
+// judge evaluates every collected inventory and assembles the Run.
+func (j *Judge) judge(outcomes []targetOutcome, now func() time.Time) *report.Run {
+	run := &report.Run{
+		Schema: report.Schema,
+		Tool:   report.Tool{Name: "hvaudit", Version: Version},
+		Run: report.RunInfo{
+			ID:              newRunID(),
+			Baseline:        report.BaselineInfo{ID: j.Baseline.ID, Version: j.Baseline.Version, SHA256: j.Baseline.SHA256},
+			TailoringSHA256: j.tailorSHA,
+			WaiversSHA256:   j.waiverSHA,
+			Advisories:      report.AdvisoriesInfo{AsOf: j.Advisories.AsOf.Format("2006-01-02"), SHA256: j.Advisories.SHA256},
+		},
+		Findings: []checks.Finding{},
+	}
+	var failed []string
+	for _, o := range outcomes {
+		tr := report.TargetResult{
+			Name: o.name, URI: o.uri, Platform: o.platform, Status: report.TargetOK,
+			Gaps:      []inventory.Gap{},
+			Collector: report.CollectorInfo{DurationMS: o.stats.DurationMS, Calls: o.stats.Calls},
+		}
+		if o.err != nil {
+			tr.Status, tr.Error = report.TargetError, o.err.Error()
+			failed = append(failed, o.name)
+			run.Targets = append(run.Targets, tr)
+			continue
+		}
+		inv := o.inv
+		at := inv.CollectedAt.UTC()
+		tr.CollectedAt = &at
+		tr.Product, tr.Version, tr.Build = deref(inv.Target.Product), deref(inv.Target.Version), deref(inv.Target.Build)
+		if inv.Gaps != nil {
+			tr.Gaps = inv.Gaps
+		}
+		run.Targets = append(run.Targets, tr)
+		run.Findings = append(run.Findings, j.Engine.Evaluate(o.name, inv)...)
+	}
+	if j.Waivers != nil {
+		j.Waivers.Apply(run.Findings, now())
+	}
+	checks.SortFindings(run.Findings)
+	sort.SliceStable(run.Targets, func(a, b int) bool { return run.Targets[a].Name < run.Targets[b].Name })
+	run.Summary = checks.Summarize(run.Findings, failed)
+	return run
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// newRunID returns a random UUID (version 4).
+func newRunID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// Collect fetches one target for `hvaudit collect`, under its timeout.
+func Collect(ctx context.Context, t collectors.Target, log zerolog.Logger) (*collectors.Snapshot, error) {
+	c, err := collectors.ForURI(t.URI)
+	if err != nil {
+		return nil, err
+	}
+	log.Info().Str("target", t.Name).Str("uri", collectors.Redact(t.URI)).Msg("collecting")
+	start := time.Now()
+	snap, err := fetch(ctx, c, t)
+	if err != nil {
+		return nil, err
+	}
+	if snap.Stats.DurationMS == 0 {
+		snap.Stats.DurationMS = time.Since(start).Milliseconds()
+	}
+	return snap, nil
+}

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/hvaudit/hvaudit/agent"
+	"github.com/hvaudit/hvaudit/collectors"
+)
+
+// connFlags are the connection flags shared by audit and collect; on the
+// command line they apply to every --target given there.
+type connFlags struct {
+	passwordFile string
+	insecure     bool
+	caFile       string
+	thumbprint   string
+	timeout      time.Duration
+}
+
+func (c *connFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&c.passwordFile, "password-file", "", "file holding the password (mode 0600 or stricter); else $"+agent.PasswordEnv)
+	fs.BoolVar(&c.insecure, "insecure", false, "do not verify TLS certificates (reported as a failing audit-transport finding)")
+	fs.StringVar(&c.caFile, "ca-file", "", "PEM file of CA certificates to trust")
+	fs.StringVar(&c.thumbprint, "thumbprint", "", "pin the target certificate by SHA-256 (or SHA-1) thumbprint")
+	fs.DurationVar(&c.timeout, "timeout", 0, "per-target collection timeout (default 5m)")
+}
+
+func (c *connFlags) target(uri string) agent.TargetConfig {
+	return agent.TargetConfig{
+		URI: uri, PasswordFile: c.passwordFile, CAFile: c.caFile, Thumbprint: c.thumbprint,
+		Insecure: c.insecure, Timeout: agent.Duration{Duration: c.timeout},
+	}
+}
+
+type auditFlags struct {
+	conn                                         connFlags
+	config                                       string
+	targets, snapshots, formats, outputs         []string
+	concurrency                                  int
+	baseline, tailoring, waivers, advisories     string
+	failOn, logLevel, logFormat                  string
+}
+
+func newAuditCmd() *cobra.Command {
+	f := &auditFlags{}
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Collect targets (or read snapshots) and score them against the baseline",
+		Long: `Audit targets read-only and report every finding with its evidence.
+
+Exit codes: 0 nothing failing at or above --fail-on; 1 a failing finding at or
+above it; 2 usage or configuration error (nothing audited); 3 incomplete (a
+target could not be read, or an error finding at or above --fail-on).`,
+		Example: `  hvaudit audit --target vsphere://auditor@vc01.example.com --password-file ~/.vc01 \
+      --format json --output vc01.json --format table
+  hvaudit audit --config /etc/hvaudit/agent.toml
+  hvaudit audit --snapshot vc01.snapshot.json --baseline ./site.toml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runAudit(cmd, f) },
+	}
+	fs := cmd.Flags()
+	f.conn.register(fs)
+	fs.StringVar(&f.config, "config", "", "agent config file (TOML)")
+	fs.StringArrayVar(&f.targets, "target", nil, "target URI, e.g. vsphere://auditor@vc01 (repeatable)")
+	fs.StringArrayVar(&f.snapshots, "snapshot", nil, "audit a saved snapshot instead of a live target (repeatable)")
+	fs.IntVar(&f.concurrency, "concurrency", 0, "targets collected at once (default 4)")
+	fs.StringVar(&f.baseline, "baseline", "", "baseline file or builtin:NAME (default builtin:default)")
+	fs.StringVar(&f.tailoring, "tailoring", "", "tailoring file: params, severities, disabled checks")
+	fs.StringVar(&f.waivers, "waivers", "", "waivers file: accepted risks with justification and expiry")
+	fs.StringVar(&f.advisories, "advisories", "", "directory of advisory data newer than the embedded set")
+	fs.StringArrayVar(&f.formats, "format", nil, "report format: table, json (repeatable, pairs with --output)")
+	fs.StringArrayVar(&f.outputs, "output", nil, "report file for the --format at the same position ('-' = stdout)")
+	fs.StringVar(&f.failOn, "fail-on", "", "lowest severity that makes the exit code non-zero (default low)")
+	fs.StringVar(&f.logLevel, "log-level", "", "trace, debug, info, warn, error (default info)")
+	fs.StringVar(&f.logFormat, "log-format", "", "console or json (default console)")
+	return cmd
+}
+
+func runAudit(cmd *cobra.Command, f *auditFlags) error {
+	cfg := &agent.Config{}
+	if f.config != "" {
+		c, err := agent.LoadConfig(f.config)
+		if err != nil {
+			return usageError(err)
+		}
+		cfg = c
+	}
+	pick := func(flag, conf string) string {
+		if flag != "" {
+			return flag
+		}
+		return conf
+	}
+	log, err := agent.NewLogger(cmd.ErrOrStderr(), pick(f.logLevel, cfg.LogLevel), pick(f.logFormat, cfg.LogFormat))
+	if err != nil {
+		return usageError(err)
+	}
+	failOn, err := agent.ParseSeverity(pick(pick(f.failOn, cfg.FailOn), "low"))
+	if err != nil {
+		return usageError(err)
+	}
+	outs, err := outputsFrom(f, cfg)
+	if err != nil {
+		return usageError(err)
+	}
+	if len(f.snapshots) > 0 && len(f.targets) > 0 {
+		return usageError(errors.New("--snapshot and --target cannot be combined"))
+	}
+	timeout := cfg.Timeout.Duration
+	if f.conn.timeout > 0 {
+		timeout = f.conn.timeout
+	}
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	var targets []collectors.Target
+	if len(f.snapshots) == 0 {
+		specs := cfg.Targets
+		for _, uri := range f.targets {
+			specs = append(specs, f.conn.target(uri))
+		}
+		for _, s := range specs {
+			t, err := agent.BuildTarget(s, timeout)
+			if err != nil {
+				return usageError(err)
+			}
+			targets = append(targets, t)
+		}
+	}
+	concurrency := cfg.Concurrency
+	if f.concurrency > 0 {
+		concurrency = f.concurrency
+	}
+	req := agent.Request{
+		Targets: targets, Snapshots: f.snapshots,
+		Baseline: pick(f.baseline, cfg.Baseline), Tailoring: pick(f.tailoring, cfg.Tailoring),
+		Waivers: pick(f.waivers, cfg.Waivers), Advisories: pick(f.advisories, cfg.Advisories),
+		Concurrency: concurrency, Log: log,
+	}
+	if stderrIsTTY() {
+		req.Progress = cmd.ErrOrStderr()
+	}
+	run, err := agent.Audit(cmd.Context(), req)
+	if err != nil {
+		return usageError(err)
+	}
+	if err := agent.WriteOutputs(run, outs, cmd.OutOrStdout()); err != nil {
+		return usageError(err)
+	}
+	if code := agent.ExitCode(run, failOn); code != agent.ExitOK {
+		return &agent.ExitError{Code: code}
+	}
+	return nil
+}
+
+// outputsFrom pairs --format/--output; without flags the config's outputs
+// apply; with neither, the table goes to standard output.
+func outputsFrom(f *auditFlags, cfg *agent.Config) ([]agent.Output, error) {
+	var outs []agent.Output
+	switch {
+	case len(f.formats) > 0 || len(f.outputs) > 0:
+		o, err := agent.PairOutputs(f.formats, f.outputs)
+		if err != nil {
+			return nil, err
+		}
+		outs = o
+	case len(cfg.Outputs) > 0:
+		for _, o := range cfg.Outputs {
+			outs = append(outs, agent.Output{Format: o.Format, Path: o.Path})
+		}
+	default:
+		outs = []agent.Output{{Format: "table"}}
+	}
+	return outs, agent.ValidateOutputs(outs)
+}
+
+func newCollectCmd() *cobra.Command {
+	var conn connFlags
+	var target, output, logLevel, logFormat string
+	cmd := &cobra.Command{
+		Use:   "collect",
+		Short: "Read a target and save its raw evidence as a snapshot file (no secrets)",
+		Example: `  hvaudit collect --target vsphere://auditor@vc01 --password-file ~/.vc01 --output vc01.snapshot.json
+  hvaudit audit --snapshot vc01.snapshot.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if target == "" || output == "" {
+				return usageError(errors.New("collect needs --target and --output"))
+			}
+			log, err := agent.NewLogger(cmd.ErrOrStderr(), logLevel, logFormat)
+			if err != nil {
+				return usageError(err)
+			}
+			if conn.timeout == 0 {
+				conn.timeout = 5 * time.Minute
+			}
+			t, err := agent.BuildTarget(conn.target(target), conn.timeout)
+			if err != nil {
+				return usageError(err)
+			}
+			snap, err := agent.Collect(cmd.Context(), t, log)
+			if err != nil {
+				return &agent.ExitError{Code: agent.ExitIncomplete, Err: err}
+			}
+			if err := agent.WriteSnapshot(output, snap); err != nil {
+				return usageError(err)
+			}
+			log.Info().Str("file", output).Int("calls", snap.Stats.Calls).Msg("snapshot written")
+			return nil
+		},
+	}
+	conn.register(cmd.Flags())
+	cmd.Flags().StringVar(&target, "target", "", "target URI")
+	cmd.Flags().StringVar(&output, "output", "", "snapshot file to write")
+	cmd.Flags().StringVar(&logLevel, "log-level", "", "trace, debug, info, warn, error")
+	cmd.Flags().StringVar(&logFormat, "log-format", "", "console or json")
+	return cmd
+}
+

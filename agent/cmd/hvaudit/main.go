@@ -1,0 +1,39 @@
+// Command hvaudit audits hypervisors against a hardening baseline.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hvaudit/hvaudit/agent"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// run executes the CLI and maps errors to the contract's exit codes.
+func run(ctx context.Context, args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var exit *agent.ExitError
+	if errors.As(err, &exit) {
+		if exit.Err != nil {
+			fmt.Fprintln(os.Stderr, "hvaudit:", exit.Err)
+		}
+		return exit.Code
+	}
+	fmt.Fprintln(os.Stderr, "hvaudit:", err)
+	return agent.ExitUsage
+}

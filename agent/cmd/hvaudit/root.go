@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hvaudit/hvaudit/agent"
+	"github.com/hvaudit/hvaudit/collectors"
+)
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "hvaudit",
+		Short:         "Audit ESXi/vCenter, KVM and Hyper-V against a hardening baseline, read-only",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &agent.ExitError{Code: agent.ExitUsage, Err: fmt.Errorf("%v\nrun '%s --help' for usage", err, c.CommandPath())}
+	})
+	root.AddCommand(newAuditCmd(), newCollectCmd(), newChecksCmd(), newDemoCmd(), newVersionCmd())
+	return root
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version and the collectors built in",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintf(cmd.OutOrStdout(), "hvaudit %s (%s, %s/%s)\nschemes: %s\n",
+				agent.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, strings.Join(collectors.Schemes(), ", "))
+			return nil
+		},
+	}
+}
+
+// usageError wraps an error as exit code 2.
+func usageError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &agent.ExitError{Code: agent.ExitUsage, Err: err}
+}
+
+// stderrIsTTY tells whether progress lines are worth printing.
+func stderrIsTTY() bool { return agent.IsTerminal(os.Stderr) }

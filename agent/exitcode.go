@@ -1,0 +1,67 @@
+package agent
+
+import (
+	"fmt"
+
+	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/report"
+)
+
+// Exit codes of `hvaudit audit` (DESIGN.md §5, contract).
+const (
+	ExitOK         = 0 // nothing failing at or above --fail-on
+	ExitFailing    = 1 // a fail at or above --fail-on
+	ExitUsage      = 2 // usage or configuration error; nothing audited
+	ExitIncomplete = 3 // a target error, or an error finding at or above --fail-on
+)
+
+// ParseSeverity checks a --fail-on value.
+func ParseSeverity(s string) (checks.Severity, error) {
+	sev := checks.Severity(s)
+	if sev.Rank() < 0 {
+		return "", configErrorf("severity %q: use critical, high, medium, low or info", s)
+	}
+	return sev, nil
+}
+
+// ExitCode decides the audit's exit code. Incomplete wins over failing: a
+// run that could not see everything must not read as merely non-compliant.
+func ExitCode(run *report.Run, failOn checks.Severity) int {
+	incomplete, failing := false, false
+	for _, t := range run.Targets {
+		if t.Status == report.TargetError {
+			incomplete = true
+		}
+	}
+	for _, f := range run.Findings {
+		if f.Severity.Rank() < failOn.Rank() {
+			continue
+		}
+		switch f.Status {
+		case checks.StatusError:
+			incomplete = true
+		case checks.StatusFail:
+			failing = true
+		}
+	}
+	switch {
+	case incomplete:
+		return ExitIncomplete
+	case failing:
+		return ExitFailing
+	}
+	return ExitOK
+}
+
+// ExitError carries an exit code out of a command.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit %d", e.Code)
+	}
+	return e.Err.Error()
+}

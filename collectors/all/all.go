@@ -1,0 +1,7 @@
+// Package all links every collector into the binary. Each blank import
+// registers its collector's URI schemes in the collectors registry.
+package all
+
+import (
+	_ "github.com/hvaudit/hvaudit/collectors/esxi" // vsphere://, vcenter://, esxi://
+)

@@ -1,0 +1,91 @@
+package integration
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hvaudit/hvaudit/agent"
+	"github.com/hvaudit/hvaudit/collectors"
+	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
+)
+
+// BenchmarkAuditVSphere audits a simulated estate of 100 hosts and 5,000
+// VMs end to end (collector, engine, summary) and reports collection time,
+// evaluation time, SOAP round trips and peak memory. The simulator runs in
+// the same process, so peak RSS includes it: an upper bound for hvaudit.
+func BenchmarkAuditVSphere(b *testing.B) {
+	hosts, vms := envInt("HVAUDIT_BENCH_HOSTS", 100), envInt("HVAUDIT_BENCH_VMS", 5000)
+	start := time.Now()
+	sim, err := esxisim.Start(context.Background(), esxisim.Scaled(hosts, vms), esxisim.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sim.Close()
+	b.Logf("simulated estate of %d hosts and %d VMs ready in %s", hosts, vms, time.Since(start).Round(time.Millisecond))
+	t := collectors.Target{
+		Name: "bench", URI: "vsphere://" + sim.Username + "@" + sim.URL.Host,
+		Password: collectors.NewSecret(sim.Password), TLS: collectors.TLSOptions{Thumbprint: sim.Thumbprint}, Timeout: 30 * time.Minute,
+	}
+	judge, err := agent.LoadJudge(agent.Request{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c0 := time.Now()
+		snap, err := agent.Collect(context.Background(), t, nopLogger())
+		if err != nil {
+			b.Fatal(err)
+		}
+		collect := time.Since(c0)
+		c, _ := collectors.ForPlatform(snap.Platform)
+		e0 := time.Now()
+		inv, err := c.Normalize(snap)
+		if err != nil {
+			b.Fatal(err)
+		}
+		findings := judge.Engine.Evaluate("bench", inv)
+		eval := time.Since(e0)
+		if len(inv.VMs) != vms || len(inv.Hosts) != hosts {
+			b.Fatalf("collected %d hosts and %d VMs, want %d and %d", len(inv.Hosts), len(inv.VMs), hosts, vms)
+		}
+		b.ReportMetric(collect.Seconds(), "collect-s")
+		b.ReportMetric(eval.Seconds(), "normalize+eval-s")
+		b.ReportMetric(float64(snap.Stats.Calls), "soap-calls")
+		b.ReportMetric(float64(len(findings)), "findings")
+	}
+	b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// peakRSSMiB reads the process's high-water resident set (Linux VmHWM).
+func peakRSSMiB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			f := strings.Fields(l)
+			if len(f) >= 2 {
+				kb, _ := strconv.ParseFloat(f[1], 64)
+				return kb / 1024
+			}
+		}
+	}
+	return 0
+}
+
+func nopLogger() zerolog.Logger { return zerolog.Nop() }

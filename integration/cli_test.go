@@ -1,0 +1,233 @@
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
+)
+
+// readMethods are the only SOAP methods a read-only audit may send.
+var readMethods = map[string]bool{
+	"RetrieveServiceContent": true, "Login": true, "Logout": true,
+	"CreateContainerView": true, "DestroyView": true,
+	"RetrieveProperties": true, "RetrievePropertiesEx": true, "ContinueRetrievePropertiesEx": true,
+	"CurrentTime": true,
+}
+
+// TestAuditIsReadOnly records, server-side, every SOAP method the binary's
+// audit sends and fails on anything that is not a read.
+func TestAuditIsReadOnly(t *testing.T) {
+	sim := startSim(t, esxisim.Options{})
+	before := len(sim.Methods())
+	r := runHV(t, []string{"HVAUDIT_PASSWORD=" + sim.Password}, "audit", "--target", targetURI(sim),
+		"--thumbprint", sim.Thumbprint, "--format", "json", "--output", filepath.Join(t.TempDir(), "r.json"))
+	if r.code == 2 {
+		t.Fatalf("exit 2: %s", r.stderr)
+	}
+	methods := sim.Methods()[before:]
+	if len(methods) < 4 {
+		t.Fatalf("only %d SOAP calls recorded (%v): the recorder is not seeing the audit", len(methods), methods)
+	}
+	seen := map[string]int{}
+	for _, m := range methods {
+		seen[m]++
+		if !readMethods[m] && !strings.HasPrefix(m, "Query") {
+			t.Errorf("audit called %s, which is not a read", m)
+		}
+	}
+	for _, must := range []string{"Login", "Logout", "RetrievePropertiesEx", "CreateContainerView"} {
+		if seen[must] == 0 {
+			t.Errorf("audit never called %s (calls: %v)", must, seen)
+		}
+	}
+	t.Logf("SOAP calls: %v", seen)
+}
+
+// TestCollectThenAuditSnapshot saves a snapshot, checks it holds no secret,
+// and audits it offline to the same findings as the live audit.
+func TestCollectThenAuditSnapshot(t *testing.T) {
+	sim := startSim(t, esxisim.Options{})
+	dir := t.TempDir()
+	env := []string{"HVAUDIT_PASSWORD=" + sim.Password}
+	snap := filepath.Join(dir, "s.json")
+	if r := runHV(t, env, "collect", "--target", targetURI(sim), "--thumbprint", sim.Thumbprint, "--output", snap); r.code != 0 {
+		t.Fatalf("collect: exit %d: %s", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env1 struct {
+		Schema   string `json:"schema"`
+		Platform string `json:"platform"`
+		Target   struct{ URI string } `json:"target"`
+	}
+	if err := json.Unmarshal(b, &env1); err != nil {
+		t.Fatal(err)
+	}
+	if env1.Schema != "hvaudit/snapshot/v1" || env1.Platform != "esxi" {
+		t.Errorf("snapshot envelope %+v", env1)
+	}
+	if strings.Contains(string(b), sim.Password) {
+		t.Error("snapshot contains the password")
+	}
+	if fi, _ := os.Stat(snap); fi.Mode().Perm()&0o027 != 0 {
+		t.Errorf("snapshot mode %v, want 0640 or stricter", fi.Mode().Perm())
+	}
+
+	live := filepath.Join(dir, "live.json")
+	offline := filepath.Join(dir, "offline.json")
+	runHV(t, env, "audit", "--target", targetURI(sim), "--thumbprint", sim.Thumbprint, "--format", "json", "--output", live)
+	r := runHV(t, nil, "audit", "--snapshot", snap, "--format", "json", "--output", offline)
+	if r.code == 2 {
+		t.Fatalf("audit --snapshot: exit 2: %s", r.stderr)
+	}
+	a, o := readRun(t, live), readRun(t, offline)
+	if len(a.Findings) != len(o.Findings) {
+		t.Fatalf("live audit has %d findings, snapshot audit %d", len(a.Findings), len(o.Findings))
+	}
+	for i := range a.Findings {
+		lf, of := a.Findings[i], o.Findings[i]
+		if lf.CheckID != of.CheckID || lf.Object != of.Object || lf.Status != of.Status {
+			t.Errorf("finding %d differs: live %s %s %s, snapshot %s %s %s", i, lf.CheckID, lf.Object.Name, lf.Status, of.CheckID, of.Object.Name, of.Status)
+		}
+	}
+}
+
+// TestBadInputExits2 covers a config or baseline with a syntax error, an
+// unknown key, or a CEL expression that does not type-check: exit 2 with
+// the file, the line and (for checks) the check id; nothing is audited.
+func TestBadInputExits2(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	check := func(id, expr string) string {
+		return `id = "site"
+version = "1"
+title = "site baseline"
+description = "test"
+
+[[check]]
+id = "` + id + `"
+title = "t"
+platform = "esxi"
+scope = "vm"
+area = "migration-encryption"
+severity = "high"
+expr = "` + expr + `"
+expected = "e"
+evidence = ["vm.migration.encryption"]
+rationale = "r"
+remediation = "fix it"
+refs = { nist80053 = ["SC-8"] }
+`
+	}
+	cases := []struct {
+		name, flag, file string
+		want             []string
+	}{
+		{"config syntax", "--config", write("syntax.toml", "concurrency = 4\ntimeout = \n"), []string{"syntax.toml:2"}},
+		{"config unknown key", "--config", write("unknown.toml", "concurrency = 4\n\n[[target]]\nuri = \"vsphere://a@b\"\npasword_file = \"x\"\n"), []string{"unknown.toml:5", "pasword_file"}},
+		{"baseline syntax", "--baseline", write("b1.toml", "id = \"x\"\n[[check]\n"), []string{"b1.toml:2"}},
+		{"baseline unknown key", "--baseline", write("b2.toml", strings.Replace(check("SITE-01", "vm.migration.encryption == 'required'"), "rationale", "rationnale", 1)), []string{"b2.toml:", "rationnale"}},
+		{"CEL does not type-check", "--baseline", write("b3.toml", check("SITE-02", "vm.migraton.encryption == 'required'")), []string{"b3.toml:", "SITE-02", "migraton"}},
+		{"CEL wrong type", "--baseline", write("b4.toml", check("SITE-03", "vm.migration.encryption + 1")), []string{"b4.toml:", "SITE-03"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := runHV(t, []string{"HVAUDIT_PASSWORD=x"}, "audit", c.flag, c.file, "--target", "vsphere://a@127.0.0.1:1", "--insecure")
+			if r.code != 2 {
+				t.Fatalf("exit %d, want 2; stderr:\n%s", r.code, r.stderr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("error output lacks %q:\n%s", w, r.stderr)
+				}
+			}
+			if strings.Contains(r.stderr, "collecting") {
+				t.Errorf("a target was contacted despite bad input:\n%s", r.stderr)
+			}
+		})
+	}
+}
+
+// TestUsageErrors: unknown flags and a URI with a password are refused with 2.
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"audit", "--no-such-flag"},
+		{"audit", "--target", "vsphere://u:secret@host"},
+		{"audit", "--target", "vsphere://u@host", "--format", "json", "--format", "table"},
+		{"audit", "--target", "vsphere://u@host", "--format", "nope"},
+		{"audit", "--target", "vsphere://u@host", "--fail-on", "urgent"},
+	} {
+		r := runHV(t, []string{"HVAUDIT_PASSWORD=x"}, args...)
+		if r.code != 2 {
+			t.Errorf("%v: exit %d, want 2 (stderr %s)", args, r.code, r.stderr)
+		}
+		if strings.Contains(r.stderr, "secret") {
+			t.Errorf("%v: the URI's password was echoed: %s", args, r.stderr)
+		}
+	}
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runHV(t, nil, "audit", "--target", "vsphere://u@host", "--password-file", pw)
+	if r.code != 2 || !strings.Contains(r.stderr, "0600") {
+		t.Errorf("world-readable password file: exit %d, stderr %s; want 2 and a hint to chmod 600", r.code, r.stderr)
+	}
+}
+
+// TestDemoCommand runs `hvaudit demo` as a user would and checks its files.
+func TestDemoCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	r := runHV(t, nil, "demo", "--dir", dir)
+	if r.code != 0 {
+		t.Fatalf("demo: exit %d; stderr:\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"esx-prod-02", "web-01", "Remediation"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	run := readRun(t, filepath.Join(dir, "report.json"))
+	if len(run.Findings) < 50 {
+		t.Errorf("demo report has %d findings; expected a real audit", len(run.Findings))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "report.txt")); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestChecksListAndShow covers the catalog commands.
+func TestChecksListAndShow(t *testing.T) {
+	r := runHV(t, nil, "checks", "list", "--platform", "esxi", "--format", "json")
+	if r.code != 0 {
+		t.Fatalf("checks list: %d %s", r.code, r.stderr)
+	}
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) < 30 {
+		t.Errorf("builtin:default lists %d ESXi checks, want at least 30", len(list))
+	}
+	r = runHV(t, nil, "checks", "show", "ESXI-VM-MIG-01")
+	for _, want := range []string{"migration-encryption", "Remediation", "VMCH-80-000203"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("checks show lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if r := runHV(t, nil, "checks", "show", "NOPE-99"); r.code != 2 {
+		t.Errorf("unknown check: exit %d, want 2", r.code)
+	}
+}
