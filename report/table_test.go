@@ -1,0 +1,181 @@
+package report
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hvaudit/hvaudit/checks"
+)
+
+func TestTableGolden(t *testing.T) {
+	for _, c := range []struct {
+		file string
+		opts Options
+	}{
+		{"table.golden", Options{}},
+		{"table-color.golden", Options{Color: true}},
+		{"table-verbose.golden", Options{Verbose: true}},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			golden(t, c.file, writeFormat(t, "table", c.opts, sampleRun()))
+		})
+	}
+}
+
+// Colour is the caller's decision; without it the output must carry no
+// escape sequence at all, including ones planted in the estate's own names.
+func TestTablePlainHasNoEscapes(t *testing.T) {
+	for _, verbose := range []bool{false, true} {
+		out := writeFormat(t, "table", Options{Verbose: verbose}, sampleRun())
+		if bytes.ContainsRune(out, 0x1b) || bytes.ContainsRune(out, 0x07) {
+			t.Errorf("verbose=%v: control characters in plain output", verbose)
+		}
+	}
+	colored := writeFormat(t, "table", Options{Color: true}, sampleRun())
+	if !bytes.Contains(colored, []byte("\x1b[1;31mFAIL\x1b[0m")) {
+		t.Error("coloured output does not colour FAIL")
+	}
+	// The VM name's own escape sequence is shown, not obeyed.
+	if bytes.Contains(colored, []byte("\x1b]0;")) || !bytes.Contains(colored, []byte(`evil\x1b]0;pwned\x07vm`)) {
+		t.Error("a VM name's escape sequence reached the terminal")
+	}
+}
+
+func TestTableFitsWidth(t *testing.T) {
+	for _, width := range []int{0, 80, 100, 132} {
+		want := width
+		if want == 0 {
+			want = DefaultWidth
+		}
+		out := writeFormat(t, "table", Options{Verbose: true, Width: width}, sampleRun())
+		for i, line := range strings.Split(string(out), "\n") {
+			if n := runeLen(line); n > want {
+				t.Errorf("width %d: line %d has %d columns: %q", want, i+1, n, line)
+			}
+			if strings.HasSuffix(line, " ") {
+				t.Errorf("width %d: line %d ends in a space: %q", want, i+1, line)
+			}
+		}
+	}
+}
+
+// findingLines returns the status/severity/check lines of the findings
+// section in order.
+func findingLines(out string) []string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 3 && strings.HasPrefix(l, "  ") && !strings.HasPrefix(l, "   ") &&
+			slices.Contains([]string{"FAIL", "ERROR", "WAIVED", "PASS", "N/A"}, f[0]) {
+			lines = append(lines, strings.Join(f[:3], " "))
+		}
+	}
+	return lines
+}
+
+func TestTableOrdersFailingFirst(t *testing.T) {
+	got := findingLines(string(writeFormat(t, "table", Options{Verbose: true}, sampleRun())))
+	want := []string{
+		// esx01.lab: fail by severity, then error, waived, pass, n/a.
+		"FAIL critical ESXI-HOST-ACC-01",
+		"FAIL critical ESXI-TGT-TLS-01",
+		"FAIL medium ESXI-HOST-LOG-01",
+		"FAIL medium ESXI-VM-ENC-01",
+		"FAIL low ESXI-VM-CON-01",
+		"ERROR high ESXI-HOST-PATCH-01",
+		"WAIVED high ESXI-VM-MIG-01",
+		"PASS high ESXI-NET-MGMT-01",
+		"PASS medium ESXI-VM-ENC-01",
+		"N/A info ESXI-VM-TOOLS-01",
+		// vc01
+		"WAIVED low VC-TGT-LOG-01",
+		"N/A info VC-TGT-NTP-01",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("finding order:\n got %q\nwant %q", got, want)
+	}
+	short := findingLines(string(writeFormat(t, "table", Options{}, sampleRun())))
+	for _, l := range short {
+		if strings.HasPrefix(l, "PASS") || strings.HasPrefix(l, "N/A") {
+			t.Errorf("%s listed without Verbose", l)
+		}
+	}
+}
+
+func TestTableCompleteRun(t *testing.T) {
+	run := sampleRun()
+	run.Targets = slices.DeleteFunc(run.Targets, func(tr TargetResult) bool { return tr.Status != TargetOK })
+	run.Findings = slices.DeleteFunc(run.Findings, func(f checks.Finding) bool {
+		return f.Status == checks.StatusError || f.Status == checks.StatusWaived
+	})
+	run.Summary = summarize(run.Findings, nil)
+	out := string(writeFormat(t, "table", Options{}, run))
+	if strings.Contains(out, "INCOMPLETE") {
+		t.Error("a complete run is shown as incomplete")
+	}
+	if strings.Contains(out, "without waivers") || strings.Contains(out, "NO WAIVERS") {
+		t.Error("scores without waivers shown although nothing was waived")
+	}
+	if !strings.Contains(out, "Result      complete") {
+		t.Error("the header does not say the run is complete")
+	}
+}
+
+func TestTableIncompleteRun(t *testing.T) {
+	out := string(writeFormat(t, "table", Options{}, sampleRun()))
+	for _, want := range []string{
+		"INCOMPLETE: 1 target not audited (kvm01); 1 finding in error.",
+		"kvm01 (kvm)  NOT AUDITED",
+		"connection refused",
+		"score 21.4 (18.4 without waivers)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
+
+func TestTableEmptyRun(t *testing.T) {
+	out := string(writeFormat(t, "table", Options{}, &Run{Summary: checks.Summary{Complete: true}}))
+	for _, want := range []string{"TARGETS\n  none", "FINDINGS\n  none", "score none (nothing scored)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("empty run output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestWrap(t *testing.T) {
+	cases := []struct {
+		in    string
+		width int
+		want  []string
+	}{
+		{"", 10, nil},
+		{"one two three", 7, []string{"one two", "three"}},
+		{"a  b\n\nc", 10, []string{"a b", "c"}},
+		{"abcdefghij", 4, []string{"abcd", "efgh", "ij"}},
+		{"x abcdefghij", 4, []string{"x", "abcd", "efgh", "ij"}},
+	}
+	for _, c := range cases {
+		if got := wrap(c.in, c.width); !slices.Equal(got, c.want) {
+			t.Errorf("wrap(%q, %d) = %q, want %q", c.in, c.width, got, c.want)
+		}
+	}
+}
+
+func TestTruncateAndClean(t *testing.T) {
+	if got := truncate("hypervisor", 7); got != "hype..." {
+		t.Errorf("truncate = %q", got)
+	}
+	if got := truncate("héllo", 5); got != "héllo" {
+		t.Errorf("truncate counts bytes: %q", got)
+	}
+	if got := clean("a\x1b[2Jb\tc\nd\u0085", false); got != `a\x1b[2Jb c d\x85` {
+		t.Errorf("clean = %q", got)
+	}
+	if got := clean("step 1\nstep 2", true); got != "step 1\nstep 2" {
+		t.Errorf("clean multiline = %q", got)
+	}
+}
