@@ -1,0 +1,288 @@
+package checks
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const baseHeader = `id = "t"
+version = "1"
+title = "t"
+
+[params]
+allowed = ["required"]
+max_days = 30
+`
+
+// checkTOML renders one [[check]] table (line 1 of it is the baseHeader).
+func checkTOML(id, scope, expr string, extra ...string) string {
+	return "\n[[check]]\n" +
+		`id = "` + id + `"` + "\n" +
+		`title = "x"` + "\n" +
+		`platform = "esxi"` + "\n" +
+		`scope = "` + scope + `"` + "\n" +
+		`area = "isolation"` + "\n" +
+		`severity = "low"` + "\n" +
+		"expr = '" + expr + "'\n" +
+		`expected = "x"` + "\n" +
+		strings.Join(extra, "\n")
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// lineOf is the 1-based line of the first occurrence of s in content.
+func lineOf(t *testing.T, content, s string) int {
+	t.Helper()
+	i := strings.Index(content, s)
+	if i < 0 {
+		t.Fatalf("%q not in content", s)
+	}
+	return strings.Count(content[:i], "\n") + 1
+}
+
+func TestLoadBaselineErrors(t *testing.T) {
+	ok := checkTOML("OK-1", "vm", "vm.migration.encryption in params.allowed")
+	cases := []struct {
+		name, body string
+		at         string // the text whose line the error must name
+		want       string
+	}{
+		{"unknown field", checkTOML("BAD-1", "vm", "vm.migraton.encryption == \"x\""),
+			"vm.migraton", "check BAD-1: expr: undefined field 'migraton'"},
+		{"nested unknown field", checkTOML("BAD-2", "host", "host.patch.buidl == \"1\""),
+			"host.patch.buidl", "check BAD-2: expr: undefined field 'buidl'"},
+		{"wrong types", checkTOML("BAD-3", "vm", "vm.oldest_snapshot_days > \"30\""),
+			"vm.oldest_snapshot_days >", "check BAD-3: expr: found no matching overload for '_>_'"},
+		{"unknown param", checkTOML("BAD-4", "vm", "vm.oldest_snapshot_days <= params.max_dayz"),
+			"params.max_dayz", "check BAD-4: expr: undefined field 'max_dayz'"},
+		{"not bool", checkTOML("BAD-5", "vm", "vm.oldest_snapshot_days"),
+			"expr = 'vm.oldest_snapshot_days'", "check BAD-5: expr: must be a bool expression, is int"},
+		{"other scope", checkTOML("BAD-6", "vm", "host.lockdown_mode == \"x\""),
+			"host.lockdown_mode", "check BAD-6: expr: undeclared reference to 'host'"},
+		{"patch in vm scope", checkTOML("BAD-7", "vm", "patch.eol"),
+			"patch.eol", "check BAD-7: expr: undeclared reference to 'patch'"},
+		{"applies", checkTOML("BAD-8", "vm", "true", `applies = "vm.tempalte"`),
+			"vm.tempalte", "check BAD-8: applies: undefined field 'tempalte'"},
+		{"evidence", checkTOML("BAD-9", "vm", "true", `evidence = ["vm.migration.encrypton"]`),
+			"encrypton", "check BAD-9: evidence: undefined field 'encrypton'"},
+		{"bad area", strings.Replace(checkTOML("BAD-10", "vm", "true"), `area = "isolation"`, `area = "isolaton"`, 1),
+			"isolaton", `check BAD-10: area "isolaton" is not one of`},
+		{"bad severity", strings.Replace(checkTOML("BAD-11", "vm", "true"), `severity = "low"`, `severity = "severe"`, 1),
+			"severe", `check BAD-11: severity "severe" is not one of`},
+		{"bad scope", checkTOML("BAD-12", "cluster", "true"),
+			`"cluster"`, `check BAD-12: scope "cluster" is not one of`},
+		{"bad platform", strings.Replace(checkTOML("BAD-13", "vm", "true"), `platform = "esxi"`, `platform = "xen"`, 1),
+			`"xen"`, `check BAD-13: platform "xen" is not one of`},
+		{"duplicate id", checkTOML("OK-1", "vm", "true"),
+			`id = "OK-1"`, "check OK-1: id is also used at"},
+		{"missing expr", strings.Replace(checkTOML("BAD-14", "vm", "true"), "expr = 'true'\n", "", 1),
+			"[[check]]", "check BAD-14: expr is required"},
+		{"unknown key", checkTOML("BAD-15", "vm", "true", `severty = "low"`),
+			"severty", `unknown key "check.severty"`},
+		{"unknown ref key", checkTOML("BAD-16", "vm", "true", `refs = { stg = ["x"] }`),
+			"stg", `unknown key "check.refs.stg"`},
+		{"toml syntax", checkTOML("BAD-18", "vm", "true", `evidence = ["a",`),
+			`evidence = ["a",`, "expected"},
+		{"type mismatch", strings.Replace(checkTOML("BAD-19", "vm", "true"), `severity = "low"`, `severity = 3`, 1),
+			"severity = 3", "incompatible types"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			content := baseHeader + ok + c.body
+			// Duplicate ids: the error is about the second occurrence.
+			atIdx := strings.LastIndex(content, c.at)
+			wantLine := strings.Count(content[:atIdx], "\n") + 1
+			p := writeFile(t, t.TempDir(), "b.toml", content)
+			_, err := LoadBaseline(p)
+			if err == nil {
+				t.Fatal("loaded")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, c.want) {
+				t.Errorf("error %q does not contain %q", msg, c.want)
+			}
+			prefix := p + ":"
+			if !strings.HasPrefix(msg, prefix) {
+				t.Fatalf("error %q does not start with %q", msg, prefix)
+			}
+			var line int
+			if _, err := fmt.Sscanf(msg[len(prefix):], "%d:", &line); err != nil {
+				t.Fatalf("no line in %q", msg)
+			}
+			if line != wantLine {
+				t.Errorf("line %d, want %d: %s", line, wantLine, msg)
+			}
+		})
+	}
+}
+
+func TestExpectedUnknownParam(t *testing.T) {
+	content := baseHeader + strings.Replace(checkTOML("BAD-1", "vm", "true"), `expected = "x"`, `expected = "at most {params.max_dys}"`, 1)
+	p := writeFile(t, t.TempDir(), "b.toml", content)
+	_, err := LoadBaseline(p)
+	if err == nil || !strings.Contains(err.Error(), `check BAD-1: expected: no such param "max_dys"`) {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestLoadBaselineReportsAllExpressionErrors(t *testing.T) {
+	content := baseHeader + checkTOML("BAD-1", "vm", "vm.a") + checkTOML("BAD-2", "vm", "vm.b")
+	p := writeFile(t, t.TempDir(), "b.toml", content)
+	_, err := LoadBaseline(p)
+	if err == nil || !strings.Contains(err.Error(), "BAD-1") || !strings.Contains(err.Error(), "BAD-2") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestExtends(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "parent.toml", baseHeader+checkTOML("P-1", "vm", "vm.oldest_snapshot_days <= params.max_days"))
+	child := `id = "c"
+version = "2"
+title = "child"
+extends = "parent.toml"
+
+[params]
+max_days = 7
+extra = "x"
+` + checkTOML("C-1", "vm", `params.extra == "x" && vm.migration.encryption in params.allowed`)
+	p := writeFile(t, dir, "child.toml", child)
+	b, err := LoadBaseline(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range b.Checks() {
+		ids = append(ids, c.ID)
+	}
+	if strings.Join(ids, ",") != "P-1,C-1" || b.Params()["max_days"] != int64(7) {
+		t.Fatalf("ids %v params %v", ids, b.Params())
+	}
+	parent, err := LoadBaseline(filepath.Join(dir, "parent.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.SHA256 == parent.SHA256 || len(b.SHA256) != 64 {
+		t.Errorf("sha %s", b.SHA256)
+	}
+	// A child may not change a param's type nor reuse an id.
+	bad := strings.Replace(child, "max_days = 7", `max_days = "7"`, 1)
+	p = writeFile(t, dir, "bad.toml", bad)
+	if _, err := LoadBaseline(p); err == nil || !strings.Contains(err.Error(), "params.max_days: must be int") {
+		t.Errorf("err %v", err)
+	}
+	dup := child + checkTOML("P-1", "vm", "true")
+	p = writeFile(t, dir, "dup.toml", dup)
+	if _, err := LoadBaseline(p); err == nil || !strings.Contains(err.Error(), "check P-1: id is also used at "+filepath.Join(dir, "parent.toml")) {
+		t.Errorf("err %v", err)
+	}
+	loop := strings.Replace(child, `extends = "parent.toml"`, `extends = "loop.toml"`, 1)
+	p = writeFile(t, dir, "loop.toml", loop)
+	if _, err := LoadBaseline(p); err == nil || !strings.Contains(err.Error(), "extends itself") {
+		t.Errorf("err %v", err)
+	}
+}
+
+func TestTailor(t *testing.T) {
+	dir := t.TempDir()
+	b, err := LoadBaseline("testdata/baseline.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail := `[params]
+vmotion_encryption_allowed = ["required"]
+max_snapshot_age_days = 120
+
+[check.T-VM-NIC-01]
+enabled = false
+
+[check.T-VM-MIG-01]
+severity = "critical"
+`
+	if err := b.Tailor(writeFile(t, dir, "t.toml", tail)); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.TailoringSHA256) != 64 {
+		t.Error("no tailoring sha")
+	}
+	adv, err := LoadAdvisories("testdata/advisories")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewEngine(b, adv, fixedNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := testInventory()
+	inv.VMs[0].Migration.Encryption = ptr("opportunistic")
+	fs := e.Evaluate("vc01", inv)
+	mig := find(t, fs, "T-VM-MIG-01", "app-ok")
+	if mig.Status != StatusFail || mig.Severity != SeverityCritical || mig.Expected != "migrateEncryption is one of [required]" {
+		t.Errorf("tailored finding %+v", mig)
+	}
+	if snap := find(t, fs, "T-VM-SNAP-01", "app-plain"); snap.Status != StatusPass {
+		t.Errorf("max_snapshot_age_days not tailored: %s %s", snap.Status, snap.Message)
+	}
+	for _, f := range fs {
+		if f.CheckID == "T-VM-NIC-01" {
+			t.Fatal("disabled check ran")
+		}
+	}
+	if c, _ := b.Check("T-VM-NIC-01"); c.Enabled {
+		t.Error("Checks() does not show the check disabled")
+	}
+
+	bad := []struct{ body, at, want string }{
+		{"[check.NOPE-1]\nenabled = false\n", "[check.NOPE-1]", "check NOPE-1: the baseline has no such check"},
+		{"[check.T-VM-MIG-01]\nenable = false\n", "enable =", `unknown key "check.T-VM-MIG-01.enable"`},
+		{"[params]\nmax_snapshot_age_days = \"30\"\n", "max_snapshot_age_days", "params.max_snapshot_age_days: must be int"},
+		{"[params]\nvmotion_encryption_allowed = [1]\n", "vmotion_encryption_allowed", "must be list(string)"},
+		{"[params]\nnew_param = 1\n", "new_param", "params.new_param: the baseline has no such param"},
+		{"[check.T-VM-MIG-01]\nseverity = \"urgent\"\n", "severity", `severity "urgent" is not one of`},
+		{"[params]\nmax_snapshot_age_days = = 3\n", "= = 3", "max_snapshot_age_days"},
+	}
+	for _, c := range bad {
+		p := writeFile(t, dir, "t.toml", c.body)
+		err := b.Tailor(p)
+		if err == nil {
+			t.Errorf("tailoring %q accepted", c.body)
+			continue
+		}
+		wantPrefix := p + ":" + strconv.Itoa(lineOf(t, c.body, c.at)) + ":"
+		if !strings.HasPrefix(err.Error(), wantPrefix) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("tailoring %q: error %q, want prefix %q and %q", c.body, err, wantPrefix, c.want)
+		}
+	}
+	// The failed tailorings changed nothing.
+	if got := b.Params()["max_snapshot_age_days"]; got != int64(120) {
+		t.Errorf("param changed by a rejected tailoring: %v", got)
+	}
+}
+
+func TestChecksListing(t *testing.T) {
+	b, err := LoadBaseline("testdata/baseline.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := b.Checks()
+	if len(cs) != 8 || cs[0].ID != "T-VM-MIG-01" || cs[0].File != "testdata/baseline.toml" || cs[0].Line != 12 || !cs[0].Enabled {
+		t.Fatalf("checks %+v", cs[0])
+	}
+	if b.ID != "test" || b.Version != "1" || len(b.SHA256) != 64 {
+		t.Errorf("baseline metadata %+v", b)
+	}
+	if _, err := LoadBaseline("builtin:no-such"); err == nil || !strings.Contains(err.Error(), "no such builtin baseline") {
+		t.Errorf("err %v", err)
+	}
+}

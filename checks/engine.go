@@ -1,0 +1,464 @@
+package checks
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/interpreter"
+
+	"github.com/hvaudit/hvaudit/collectors/inventory"
+)
+
+// Engine evaluates a compiled, tailored baseline over inventories. It is safe
+// for concurrent use.
+type Engine struct {
+	adv    *Advisories
+	now    func() time.Time
+	params *paramsVal
+	// byScope holds the enabled checks per scope, in baseline order.
+	byScope map[string][]*engineCheck
+}
+
+type engineCheck struct {
+	Check
+	expected string
+}
+
+// NewEngine binds a loaded (and possibly tailored) baseline to advisory
+// data and a clock. adv nil loads the embedded advisory data; now nil is
+// time.Now. Later tailoring of b does not affect the engine.
+func NewEngine(b *Baseline, adv *Advisories, now func() time.Time) (*Engine, error) {
+	if b == nil || b.envs == nil {
+		return nil, errors.New("checks: NewEngine needs a baseline from LoadBaseline")
+	}
+	if adv == nil {
+		var err error
+		if adv, err = LoadAdvisories(""); err != nil {
+			return nil, err
+		}
+	}
+	if now == nil {
+		now = time.Now
+	}
+	params := make(map[string]any, len(b.params))
+	for k, v := range b.params {
+		params[k] = v
+	}
+	e := &Engine{adv: adv, now: now, params: newParamsVal(b.paramsS, params), byScope: map[string][]*engineCheck{}}
+	for _, c := range b.checks {
+		if !c.Enabled {
+			continue
+		}
+		if c.prog == nil {
+			return nil, fmt.Errorf("%s: check %s is not compiled", at(c.File, c.Line), c.ID)
+		}
+		ec := &engineCheck{Check: *c, expected: renderExpected(c.Expected, params)}
+		e.byScope[c.Scope] = append(e.byScope[c.Scope], ec)
+	}
+	return e, nil
+}
+
+// Advisories returns the advisory data the engine assesses patches with.
+func (e *Engine) Advisories() *Advisories { return e.adv }
+
+// evalCtx is what every object of one Evaluate call shares.
+type evalCtx struct {
+	target     string
+	inv        *inventory.Inventory
+	platform   string
+	now        time.Time
+	targetVal  ref.Val
+	advVal     ref.Val
+	nowVal     ref.Val
+	gaps       map[string][]inventory.Gap
+	targetKeys []string // Gap.Object forms that name the target
+}
+
+// job is one object and the checks of its scope.
+type job struct {
+	kind   string
+	obj    reflect.Value // the struct
+	id     string
+	name   string
+	patch  *inventory.PatchLevel
+	checks []*engineCheck
+}
+
+// Evaluate runs every enabled check for the inventory's platform over its
+// objects and returns the findings sorted (SortFindings). Objects are
+// evaluated in parallel, bounded by GOMAXPROCS.
+func (e *Engine) Evaluate(targetName string, inv *inventory.Inventory) []Finding {
+	now := e.now()
+	platform := inv.Platform
+	if platform == "" {
+		platform = inv.Target.Platform
+	}
+	ctx := &evalCtx{
+		target: targetName, inv: inv, platform: platform, now: now,
+		targetVal: newObject(modelSchemas.byGo[reflect.TypeOf(inventory.Target{})], reflect.ValueOf(&inv.Target).Elem(), inventory.KindTarget),
+		nowVal:    types.Timestamp{Time: now},
+		gaps:      map[string][]inventory.Gap{},
+	}
+	info := e.adv.Info(now)
+	ctx.advVal = newObject(modelSchemas.byGo[reflect.TypeOf(AdvisoryInfo{})], reflect.ValueOf(info), "advisories")
+	for _, g := range inv.Gaps {
+		ctx.gaps[g.Object] = append(ctx.gaps[g.Object], g)
+	}
+	ctx.targetKeys = []string{inventory.ObjectKey(inventory.KindTarget, inv.Target.Name)}
+	if targetName != inv.Target.Name {
+		ctx.targetKeys = append(ctx.targetKeys, inventory.ObjectKey(inventory.KindTarget, targetName))
+	}
+	ctx.targetKeys = append(ctx.targetKeys, inventory.ObjectKey(inventory.KindTarget, "*"))
+
+	checksFor := func(scope string) []*engineCheck {
+		var out []*engineCheck
+		for _, c := range e.byScope[scope] {
+			if c.Platform == "any" || c.Platform == platform {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	var jobs []job
+	if cs := checksFor(inventory.KindTarget); len(cs) > 0 {
+		jobs = append(jobs, job{kind: inventory.KindTarget, obj: reflect.ValueOf(&inv.Target).Elem(),
+			id: targetName, name: targetName, patch: inv.Target.Patch, checks: cs})
+	}
+	if cs := checksFor(inventory.KindHost); len(cs) > 0 {
+		for i := range inv.Hosts {
+			h := &inv.Hosts[i]
+			jobs = append(jobs, job{kind: inventory.KindHost, obj: reflect.ValueOf(h).Elem(), id: h.ID, name: h.Name, patch: h.Patch, checks: cs})
+		}
+	}
+	if cs := checksFor(inventory.KindVM); len(cs) > 0 {
+		for i := range inv.VMs {
+			v := &inv.VMs[i]
+			jobs = append(jobs, job{kind: inventory.KindVM, obj: reflect.ValueOf(v).Elem(), id: v.ID, name: v.Name, checks: cs})
+		}
+	}
+	if cs := checksFor(inventory.KindNetwork); len(cs) > 0 {
+		for i := range inv.Networks {
+			n := &inv.Networks[i]
+			jobs = append(jobs, job{kind: inventory.KindNetwork, obj: reflect.ValueOf(n).Elem(), id: n.ID, name: n.Name, checks: cs})
+		}
+	}
+
+	results := make([][]Finding, len(jobs))
+	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	var next sync.Mutex
+	idx := 0
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				next.Lock()
+				i := idx
+				idx++
+				next.Unlock()
+				if i >= len(jobs) {
+					return
+				}
+				results[i] = e.runJob(ctx, &jobs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	n := 0
+	for _, r := range results {
+		n += len(r)
+	}
+	out := make([]Finding, 0, n)
+	for _, r := range results {
+		out = append(out, r...)
+	}
+	SortFindings(out)
+	return out
+}
+
+// activation resolves the CEL variables for one object.
+type activation struct {
+	ctx      *evalCtx
+	kind     string
+	obj      ref.Val
+	params   ref.Val
+	patch    ref.Val
+	patchErr error
+}
+
+func (a *activation) ResolveName(name string) (any, bool) {
+	switch name {
+	case a.kind:
+		return a.obj, true
+	case inventory.KindTarget:
+		return a.ctx.targetVal, true
+	case "params":
+		return a.params, true
+	case "advisories":
+		return a.ctx.advVal, true
+	case "now":
+		return a.ctx.nowVal, true
+	case "patch":
+		if a.patchErr != nil {
+			// A fresh error value per use: the interpreter labels error
+			// values with the node id in place.
+			return types.WrapErr(a.patchErr), true
+		}
+		if a.patch != nil {
+			return a.patch, true
+		}
+	}
+	return nil, false
+}
+
+func (a *activation) Parent() interpreter.Activation { return nil }
+
+func (e *Engine) runJob(ctx *evalCtx, j *job) []Finding {
+	s := modelSchemas.byGo[j.obj.Type()]
+	act := &activation{ctx: ctx, kind: j.kind, obj: newObject(s, j.obj, j.kind), params: e.params}
+	if j.kind == inventory.KindTarget {
+		act.obj = ctx.targetVal
+	}
+	var assessment *PatchAssessment
+	if j.kind == inventory.KindHost || j.kind == inventory.KindTarget {
+		if j.patch == nil {
+			act.patchErr = &AbsentError{Path: j.kind + ".patch"}
+		} else if pa, err := e.adv.Assess(*j.patch, ctx.now); err != nil {
+			act.patchErr = err
+		} else {
+			assessment = &pa
+			act.patch = newObject(modelSchemas.byGo[reflect.TypeOf(pa)], reflect.ValueOf(pa), "patch")
+		}
+	}
+	out := make([]Finding, 0, len(j.checks))
+	for _, c := range j.checks {
+		out = append(out, e.runCheck(ctx, j, act, c, assessment))
+	}
+	return out
+}
+
+func (e *Engine) runCheck(ctx *evalCtx, j *job, act *activation, c *engineCheck, pa *PatchAssessment) Finding {
+	f := Finding{
+		CheckID: c.ID, Title: c.Title, Area: c.Area, Severity: c.Severity,
+		Target: ctx.target, Object: ObjectRef{Kind: j.kind, ID: j.id, Name: j.name},
+		Expected: c.expected, Refs: c.Refs, Remediation: c.Remediation,
+	}
+	f.Evidence = make([]Evidence, 0, len(c.prog.evidence))
+	for _, ev := range c.prog.evidence {
+		f.Evidence = append(f.Evidence, e.evidence(ctx, j, act, ev))
+	}
+	status, msg := Status(""), ""
+	if c.prog.applies != nil {
+		ok, errMsg := e.evalBool(ctx, j, act, c.prog.applies, "applies")
+		switch {
+		case errMsg != "":
+			status, msg = StatusError, errMsg
+		case !ok:
+			status, msg = StatusNotApplicable, "does not apply: "+c.Applies
+		}
+	}
+	if status == "" {
+		ok, errMsg := e.evalBool(ctx, j, act, c.prog.expr, "expr")
+		switch {
+		case errMsg != "":
+			status, msg = StatusError, errMsg
+		case ok:
+			status = StatusPass
+		default:
+			status, msg = StatusFail, observed(f.Evidence)
+		}
+	}
+	if c.prog.usesPatch && pa != nil && len(pa.Unverified) > 0 && status != StatusNotApplicable {
+		note := "(advisory data not verified against the vendor text: " + strings.Join(pa.Unverified, ", ") + ")"
+		if msg == "" {
+			msg = note
+		} else {
+			msg += " " + note
+		}
+	}
+	f.Status, f.Message = status, msg
+	return f
+}
+
+// evalBool evaluates a bool program; a non-empty message means error.
+func (e *Engine) evalBool(ctx *evalCtx, j *job, act *activation, prg cel.Program, key string) (bool, string) {
+	v, _, err := prg.Eval(act)
+	if err != nil {
+		return false, e.errorMessage(ctx, j, err)
+	}
+	b, ok := v.(types.Bool)
+	if !ok {
+		return false, fmt.Sprintf("%s returned %s, not a bool", key, v.Type().TypeName())
+	}
+	return bool(b), ""
+}
+
+// errorMessage explains an evaluation error: an absent field names the
+// collector's gap; anything else is reported as CEL said it.
+func (e *Engine) errorMessage(ctx *evalCtx, j *job, err error) string {
+	if p, ok := absentPath(err); ok {
+		return p + " was not collected: " + ctx.gapReason(j, p)
+	}
+	var ul *UnknownLineError
+	if errors.As(err, &ul) {
+		return ul.Error()
+	}
+	return "evaluation error: " + err.Error()
+}
+
+func (e *Engine) evidence(ctx *evalCtx, j *job, act *activation, ev evidenceProg) Evidence {
+	out := Evidence{Field: ev.path, Source: ctx.source(ev.path)}
+	v, _, err := ev.prog.Eval(act)
+	switch {
+	case err == nil:
+		out.Observed = toNative(v)
+	default:
+		if p, ok := absentPath(err); ok {
+			out.Observed = "absent (" + ctx.gapReason(j, p) + ")"
+			if src := ctx.source(p); out.Source == "" {
+				out.Source = src
+			}
+		} else {
+			out.Observed = "error (" + e.errorMessage(ctx, j, err) + ")"
+		}
+	}
+	return out
+}
+
+// indexRE strips list indices and map keys from a path for gap and source
+// lookups: vm.nics[2].mac → vm.nics.mac; host.options["x"] → host.options.x.
+var indexRE = regexp.MustCompile(`\[(\d+|"(?:[^"\\]|\\.)*")\]`)
+
+func normalizePath(p string) string {
+	if !strings.Contains(p, "[") {
+		return p
+	}
+	return indexRE.ReplaceAllStringFunc(p, func(m string) string {
+		if m[1] == '"' {
+			return "." + m[2:len(m)-2]
+		}
+		return ""
+	})
+}
+
+// under reports whether path is prefix itself or lies below it.
+func under(path, prefix string) bool {
+	return path == prefix || strings.HasPrefix(path, prefix) &&
+		(path[len(prefix)] == '.' || path[len(prefix)] == '[')
+}
+
+// gapReason finds the gap that explains an absent path of object j: the
+// most specific gap at or above the path, else one below it (the collector
+// recorded vm.migration.encryption and the expression stopped at
+// vm.migration).
+func (ctx *evalCtx) gapReason(j *job, path string) string {
+	path = normalizePath(path)
+	root, _, _ := strings.Cut(path, ".")
+	var keys []string
+	switch root {
+	case inventory.KindTarget:
+		keys = ctx.targetKeys
+	case j.kind:
+		keys = []string{inventory.ObjectKey(j.kind, j.id), inventory.ObjectKey(j.kind, "*")}
+	default:
+		keys = []string{inventory.ObjectKey(root, "*")}
+	}
+	var above, below *inventory.Gap
+	for _, k := range keys {
+		for i := range ctx.gaps[k] {
+			g := &ctx.gaps[k][i]
+			f := normalizePath(g.Field)
+			switch {
+			case under(path, f):
+				if above == nil || len(f) > len(normalizePath(above.Field)) {
+					above = g
+				}
+			case under(f, path):
+				if below == nil {
+					below = g
+				}
+			}
+		}
+	}
+	switch {
+	case above != nil:
+		return above.Reason
+	case below != nil:
+		return below.Reason
+	}
+	return "the collector recorded no reason"
+}
+
+// source is the Sources entry of the longest prefix of path.
+func (ctx *evalCtx) source(path string) string {
+	path = normalizePath(path)
+	best, bestLen := "", -1
+	for k, v := range ctx.inv.Sources {
+		if len(k) > bestLen && under(path, k) {
+			best, bestLen = v, len(k)
+		}
+	}
+	return best
+}
+
+// observed summarises evidence for a failing finding's message.
+func observed(ev []Evidence) string {
+	if len(ev) == 0 {
+		return "the condition does not hold"
+	}
+	parts := make([]string, len(ev))
+	for i, e := range ev {
+		parts[i] = e.Field + " = " + formatValue(e.Observed)
+	}
+	return "observed " + strings.Join(parts, ", ")
+}
+
+func formatValue(v any) string {
+	switch t := v.(type) {
+	case string:
+		return t
+	case time.Time:
+		return t.Format(time.RFC3339)
+	case nil:
+		return "null"
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// SortFindings orders findings by target, object kind, object name and
+// check id (object id breaks ties between same-named objects), the order
+// reports, diffs and signatures rely on.
+func SortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := &fs[i], &fs[j]
+		if a.Target != b.Target {
+			return a.Target < b.Target
+		}
+		if a.Object.Kind != b.Object.Kind {
+			return a.Object.Kind < b.Object.Kind
+		}
+		if a.Object.Name != b.Object.Name {
+			return a.Object.Name < b.Object.Name
+		}
+		if a.CheckID != b.CheckID {
+			return a.CheckID < b.CheckID
+		}
+		return a.Object.ID < b.Object.ID
+	})
+}

@@ -1,0 +1,180 @@
+package checks
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// WaiverRule is one [[waiver]] entry: an accepted risk for the findings it
+// matches, until it expires.
+type WaiverRule struct {
+	// Check, Target and Object are path.Match globs; "" matches anything.
+	// Object matches the object's name or id.
+	Check         string    `json:"check"`
+	Target        string    `json:"target,omitempty"`
+	Object        string    `json:"object,omitempty"`
+	Justification string    `json:"justification"`
+	Approver      string    `json:"approver,omitempty"`
+	Expires       time.Time `json:"expires"`
+	// File and Line locate the entry, for unused-waiver reports.
+	File string `json:"file"`
+	Line int    `json:"line"`
+}
+
+// Waivers is a loaded waiver file.
+type Waivers struct {
+	Rules  []WaiverRule
+	SHA256 string
+	Source string
+}
+
+type waiverFile struct {
+	Waivers []waiverEntry `toml:"waiver"`
+}
+
+type waiverEntry struct {
+	Check         string    `toml:"check"`
+	Target        string    `toml:"target"`
+	Object        string    `toml:"object"`
+	Justification string    `toml:"justification"`
+	Approver      string    `toml:"approver"`
+	Expires       zonedTime `toml:"expires"`
+}
+
+// zonedTime accepts only a TOML offset date-time. It decodes the raw value
+// because the decoder's time.Time path re-parses through text and would
+// silently give a local date the machine's zone: a waiver would then expire
+// at a different instant on every machine.
+type zonedTime struct{ time.Time }
+
+func (z *zonedTime) UnmarshalTOML(v any) error {
+	t, ok := v.(time.Time)
+	if !ok {
+		return fmt.Errorf("expires must be an RFC 3339 date-time with a zone, not %T", v)
+	}
+	switch t.Location().String() {
+	case "datetime-local", "date-local", "time-local":
+		return fmt.Errorf("expires needs a zone (e.g. 2026-12-31T00:00:00Z)")
+	}
+	z.Time = t
+	return nil
+}
+
+// LoadWaivers loads and validates a waiver file.
+func LoadWaivers(file string) (*Waivers, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("waivers: %w", err)
+	}
+	var wf waiverFile
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&wf)
+	if err != nil {
+		return nil, tomlError(file, data, err)
+	}
+	loc := newLocator(data)
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, fmt.Errorf("%s: unknown key %q", at(file, loc.keyLine(und[0])), und[0].String())
+	}
+	rules := make([]WaiverRule, len(wf.Waivers))
+	for i, e := range wf.Waivers {
+		w := &rules[i]
+		*w = WaiverRule{Check: e.Check, Target: e.Target, Object: e.Object, Justification: e.Justification,
+			Approver: e.Approver, Expires: e.Expires.Time, File: file, Line: loc.tableLine("waiver", i)}
+		line := func(key string) string { return at(file, loc.blockKeyLine(w.Line, key)) }
+		if w.Check == "" {
+			return nil, fmt.Errorf("%s: waiver: check is required", line("check"))
+		}
+		for _, g := range []struct{ key, val string }{{"check", w.Check}, {"target", w.Target}, {"object", w.Object}} {
+			if _, err := path.Match(g.val, ""); err != nil {
+				return nil, fmt.Errorf("%s: waiver %s: %s %q is not a valid pattern", line(g.key), w.Check, g.key, g.val)
+			}
+		}
+		if w.Justification == "" {
+			return nil, fmt.Errorf("%s: waiver %s: justification is required", line("justification"), w.Check)
+		}
+		if w.Expires.IsZero() {
+			return nil, fmt.Errorf("%s: waiver %s: expires is required (an RFC 3339 date-time with a zone)", line("expires"), w.Check)
+		}
+	}
+	sum := sha256.Sum256(data)
+	return &Waivers{Rules: rules, SHA256: hex.EncodeToString(sum[:]), Source: file}, nil
+}
+
+func globMatch(pattern, s string) bool {
+	if pattern == "" {
+		return true
+	}
+	ok, _ := path.Match(pattern, s)
+	return ok
+}
+
+func (w *WaiverRule) matches(f *Finding) bool {
+	return globMatch(w.Check, f.CheckID) && globMatch(w.Target, f.Target) &&
+		(globMatch(w.Object, f.Object.Name) || globMatch(w.Object, f.Object.ID))
+}
+
+func (w *WaiverRule) applied(expired bool) *Waiver {
+	return &Waiver{
+		CheckID: w.Check, Target: w.Target, Object: w.Object,
+		Justification: w.Justification, Approver: w.Approver,
+		Expires: w.Expires.Format(time.RFC3339), Expired: expired,
+	}
+}
+
+// Apply waives the matching fail and error findings in place and returns
+// the rules that waived nothing (expired ones included). A waiver never
+// touches a pass or not_applicable finding. An expired waiver leaves the
+// finding's status alone, records itself with Expired set and says so in
+// the message. The first live matching rule, in file order, wins.
+func (ws *Waivers) Apply(findings []Finding, now time.Time) []WaiverRule {
+	if ws == nil {
+		return nil
+	}
+	used := make([]bool, len(ws.Rules))
+	for i := range findings {
+		f := &findings[i]
+		if f.Status != StatusFail && f.Status != StatusError {
+			continue
+		}
+		var expired *WaiverRule
+		for r := range ws.Rules {
+			w := &ws.Rules[r]
+			if !w.matches(f) {
+				continue
+			}
+			if !now.Before(w.Expires) {
+				if expired == nil {
+					expired = w
+				}
+				continue
+			}
+			used[r] = true
+			f.ObservedStatus, f.Status, f.Waiver = f.Status, StatusWaived, w.applied(false)
+			expired = nil
+			break
+		}
+		if expired != nil {
+			f.Waiver = expired.applied(true)
+			note := "waiver expired " + expired.Expires.Format(time.RFC3339)
+			if f.Message == "" {
+				f.Message = note
+			} else {
+				f.Message += "; " + note
+			}
+		}
+	}
+	var unused []WaiverRule
+	for r, u := range used {
+		if !u {
+			unused = append(unused, ws.Rules[r])
+		}
+	}
+	return unused
+}

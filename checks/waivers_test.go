@@ -1,0 +1,118 @@
+package checks
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+const waiverFileText = `[[waiver]]
+check = "T-VM-MIG-01"
+target = "vc0*"
+object = "app-*"
+justification = "legacy cluster, replaced in Q1"
+approver = "ciso@example.com"
+expires = 2026-12-31T00:00:00Z
+
+[[waiver]]
+check = "T-VM-SNAP-*"
+object = "vm-2"
+justification = "backup appliance keeps snapshots"
+expires = 2026-11-01T00:00:00+01:00
+
+[[waiver]]
+check = "T-HOST-SSH-01"
+justification = "never matches a pass"
+expires = 2027-01-01T00:00:00Z
+`
+
+func TestWaivers(t *testing.T) {
+	w, err := LoadWaivers(writeFile(t, t.TempDir(), "w.toml", waiverFileText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.Rules) != 3 || w.Rules[1].Line != 9 || len(w.SHA256) != 64 {
+		t.Fatalf("rules %+v", w.Rules)
+	}
+	fs := []Finding{
+		{CheckID: "T-VM-MIG-01", Target: "vc01", Object: ObjectRef{Kind: "vm", ID: "vm-2", Name: "app-plain"}, Status: StatusFail, Message: "observed x"},
+		{CheckID: "T-VM-MIG-01", Target: "vc01", Object: ObjectRef{Kind: "vm", ID: "vm-3", Name: "app-unread"}, Status: StatusError, Message: "absent"},
+		{CheckID: "T-VM-MIG-01", Target: "vc01", Object: ObjectRef{Kind: "vm", ID: "vm-1", Name: "app-ok"}, Status: StatusPass},
+		{CheckID: "T-VM-MIG-01", Target: "vc01", Object: ObjectRef{Kind: "vm", ID: "vm-4", Name: "tmpl"}, Status: StatusFail},
+		{CheckID: "T-VM-MIG-01", Target: "other", Object: ObjectRef{Kind: "vm", ID: "vm-9", Name: "app-x"}, Status: StatusFail},
+		{CheckID: "T-VM-SNAP-01", Target: "vc01", Object: ObjectRef{Kind: "vm", ID: "vm-2", Name: "app-plain"}, Status: StatusFail, Message: "observed 90"},
+		{CheckID: "T-HOST-SSH-01", Target: "vc01", Object: ObjectRef{Kind: "host", ID: "h", Name: "esx"}, Status: StatusPass},
+		{CheckID: "T-HOST-SSH-01", Target: "vc01", Object: ObjectRef{Kind: "host", ID: "h2", Name: "esx2"}, Status: StatusNotApplicable},
+	}
+	unused := w.Apply(fs, testNow)
+	want := []struct {
+		status, observed Status
+		waived, expired  bool
+	}{
+		{StatusWaived, StatusFail, true, false},
+		{StatusWaived, StatusError, true, false},
+		{StatusPass, "", false, false},
+		{StatusFail, "", false, false},
+		{StatusFail, "", false, false},
+		{StatusFail, "", true, true},
+		{StatusPass, "", false, false},
+		{StatusNotApplicable, "", false, false},
+	}
+	for i, w := range want {
+		f := fs[i]
+		if f.Status != w.status || f.ObservedStatus != w.observed || (f.Waiver != nil) != w.waived ||
+			(f.Waiver != nil && f.Waiver.Expired != w.expired) {
+			t.Errorf("finding %d: %+v waiver %+v", i, f, f.Waiver)
+		}
+	}
+	if fs[0].Waiver.Justification != "legacy cluster, replaced in Q1" || fs[0].Waiver.Expires != "2026-12-31T00:00:00Z" {
+		t.Errorf("waiver %+v", fs[0].Waiver)
+	}
+	if !strings.Contains(fs[5].Message, "observed 90; waiver expired 2026-11-01T00:00:00+01:00") {
+		t.Errorf("expired message %q", fs[5].Message)
+	}
+	if len(unused) != 2 || unused[0].Check != "T-VM-SNAP-*" || unused[1].Check != "T-HOST-SSH-01" {
+		t.Errorf("unused %+v", unused)
+	}
+	// The injected clock decides expiry: the day before, the waiver holds.
+	fs2 := []Finding{{CheckID: "T-VM-SNAP-01", Target: "vc01", Object: ObjectRef{ID: "vm-2", Name: "n"}, Status: StatusFail}}
+	w.Apply(fs2, time.Date(2026, 10, 31, 22, 59, 0, 0, time.UTC))
+	if fs2[0].Status != StatusWaived {
+		t.Errorf("waiver not live before expiry: %+v", fs2[0])
+	}
+	fs3 := []Finding{{CheckID: "T-VM-SNAP-01", Target: "vc01", Object: ObjectRef{ID: "vm-2", Name: "n"}, Status: StatusFail}}
+	w.Apply(fs3, time.Date(2026, 10, 31, 23, 0, 0, 0, time.UTC))
+	if fs3[0].Status != StatusFail || fs3[0].Waiver == nil || !fs3[0].Waiver.Expired {
+		t.Errorf("waiver live at expiry: %+v", fs3[0])
+	}
+}
+
+func TestLoadWaiversErrors(t *testing.T) {
+	rule := func(extra string) string {
+		return "# waivers\n[[waiver]]\ncheck = \"X\"\njustification = \"j\"\nexpires = 2026-12-31T00:00:00Z\n" + extra
+	}
+	cases := []struct{ body, at, want string }{
+		{strings.Replace(rule(""), "justification = \"j\"\n", "", 1), "[[waiver]]", "justification is required"},
+		{strings.Replace(rule(""), "expires = 2026-12-31T00:00:00Z\n", "", 1), "[[waiver]]", "expires is required"},
+		{strings.Replace(rule(""), "2026-12-31T00:00:00Z", "2026-12-31", 1), "expires", "expires needs a zone"},
+		{strings.Replace(rule(""), "2026-12-31T00:00:00Z", "2026-12-31T00:00:00", 1), "expires", "expires needs a zone"},
+		{strings.Replace(rule(""), "2026-12-31T00:00:00Z", `"soon"`, 1), "expires", "expires"},
+		{strings.Replace(rule(""), "check = \"X\"\n", "", 1), "[[waiver]]", "check is required"},
+		{rule("object = \"[\"\n"), "object", "not a valid pattern"},
+		{rule("reason = \"x\"\n"), "reason", `unknown key "waiver.reason"`},
+		{rule("target = \"vc01\n"), "target", "newlines"},
+	}
+	for _, c := range cases {
+		p := writeFile(t, t.TempDir(), "w.toml", c.body)
+		_, err := LoadWaivers(p)
+		if err == nil {
+			t.Errorf("%q loaded", c.body)
+			continue
+		}
+		prefix := p + ":" + strconv.Itoa(lineOf(t, c.body, c.at)) + ":"
+		if !strings.HasPrefix(err.Error(), prefix) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("error %q, want prefix %q and %q", err, prefix, c.want)
+		}
+	}
+}
