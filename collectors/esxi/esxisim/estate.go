@@ -1,0 +1,177 @@
+// Package esxisim starts govmomi's vSphere simulator in-process and seeds it
+// with a declared estate, for `hvaudit demo`, integration tests and
+// benchmarks. What the vSphere API cannot set on the simulator (services,
+// NTP, lockdown, vmknic tags, standard port groups, builds) is set on its
+// objects directly, under the simulator's locks.
+package esxisim
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Estate is a declared vSphere estate (configs/demo/vsphere.toml).
+type Estate struct {
+	VCenter VCenter `toml:"vcenter"`
+	Hosts   []Host  `toml:"host"`
+	VMs     []VM    `toml:"vm"`
+	// DVPortgroups reconfigure the simulator's distributed port groups in order.
+	DVPortgroups []DVPortgroup `toml:"dvportgroup"`
+}
+
+// VCenter is the management server's identity and key management.
+type VCenter struct {
+	Version     string `toml:"version"`
+	Build       string `toml:"build"`
+	KeyProvider string `toml:"key_provider"` // registered and made default when set
+}
+
+// Host is one ESXi host. Unset fields keep the simulator's defaults, so a
+// property the simulator does not return stays unreturned.
+type Host struct {
+	Name            string             `toml:"name"`
+	Version         string             `toml:"version"`
+	Build           string             `toml:"build"`
+	Lockdown        string             `toml:"lockdown"`
+	SecureBoot      *bool              `toml:"secure_boot"`
+	NTP             []string           `toml:"ntp"`
+	CertificateDays int                `toml:"certificate_days"` // 0: no certificate
+	Services        map[string]Service `toml:"services"`
+	Options         map[string]any     `toml:"options"`
+	VSwitchSecurity *Security          `toml:"vswitch_security"`
+	Portgroups      []Portgroup        `toml:"portgroup"`
+	VMKNICs         []VMKNIC           `toml:"vmk"`
+}
+
+// Service is a host service's state.
+type Service struct {
+	Running bool   `toml:"running"`
+	Policy  string `toml:"policy"`
+}
+
+// Security is a layer-2 security policy.
+type Security struct {
+	AllowPromiscuous bool `toml:"allow_promiscuous"`
+	ForgedTransmits  bool `toml:"forged_transmits"`
+	MACChanges       bool `toml:"mac_changes"`
+}
+
+// Portgroup is a standard port group.
+type Portgroup struct {
+	Name     string    `toml:"name"`
+	VLAN     int32     `toml:"vlan"`
+	Security *Security `toml:"security"`
+}
+
+// VMKNIC is a VMkernel interface with its service tags (vSphere nicTypes).
+type VMKNIC struct {
+	Device    string   `toml:"device"`
+	Portgroup string   `toml:"portgroup"`
+	NetStack  string   `toml:"netstack"`
+	IP        string   `toml:"ip"`
+	Services  []string `toml:"services"`
+}
+
+// VM is one virtual machine.
+type VM struct {
+	Name              string            `toml:"name"`
+	Host              string            `toml:"host"`
+	Power             string            `toml:"power"` // on | off | suspended
+	Template          bool              `toml:"template"`
+	MigrateEncryption string            `toml:"migrate_encryption"`
+	FTEncryption      string            `toml:"ft_encryption"`
+	Encrypted         bool              `toml:"encrypted"`
+	VTPM              bool              `toml:"vtpm"`
+	Firmware          string            `toml:"firmware"`
+	SecureBoot        bool              `toml:"secure_boot"`
+	Network           string            `toml:"network"`
+	SnapshotAgeDays   []int             `toml:"snapshot_age_days"`
+	ExtraConfig       map[string]string `toml:"extra_config"`
+	Floppy            bool              `toml:"floppy"`
+	SerialPort        bool              `toml:"serial_port"`
+}
+
+// DVPortgroup reconfigures a distributed port group.
+type DVPortgroup struct {
+	Name     string    `toml:"name"`
+	VLAN     int32     `toml:"vlan"`
+	Security *Security `toml:"security"`
+}
+
+// LoadEstate reads an estate file; unknown keys are errors naming the file
+// and the key, so a typo never silently drops part of the estate.
+func LoadEstate(fsys fs.FS, path string) (*Estate, error) {
+	b, err := fs.ReadFile(fsys, path)
+	if err != nil {
+		return nil, fmt.Errorf("estate: %w", err)
+	}
+	var e Estate
+	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&e)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, fmt.Errorf("%s: unknown key %q", path, und[0].String())
+	}
+	names := map[string]bool{}
+	for _, h := range e.Hosts {
+		if h.Name == "" || names[h.Name] {
+			return nil, fmt.Errorf("%s: every host needs a unique name (got %q)", path, h.Name)
+		}
+		names[h.Name] = true
+	}
+	for _, v := range e.VMs {
+		if v.Host != "" && !names[v.Host] {
+			return nil, fmt.Errorf("%s: VM %s is on unknown host %q", path, v.Name, v.Host)
+		}
+	}
+	return &e, nil
+}
+
+// Scaled is a uniform estate for benchmarks: hosts alternate between a
+// hardened and a neglected profile and VMs between compliant and not.
+func Scaled(hosts, vms int) *Estate {
+	e := &Estate{VCenter: VCenter{Version: "8.0.3", Build: "24322831", KeyProvider: "kp-bench"}}
+	for i := 0; i < hosts; i++ {
+		h := Host{
+			Name: fmt.Sprintf("esx-%04d", i), Version: "8.0.3", Build: "24674464", Lockdown: "lockdownNormal",
+			SecureBoot: ptr(i%2 == 0), NTP: []string{"ntp1.example.com"}, CertificateDays: 200,
+			Services: map[string]Service{"TSM-SSH": {Running: i%3 == 0, Policy: "off"}, "ntpd": {Running: true, Policy: "on"}},
+			Options: map[string]any{
+				"Mem.ShareForceSalting": int64(2 * (i % 2)), "UserVars.ESXiShellInteractiveTimeOut": int64(900),
+				"Syslog.global.logHost": "tcp://syslog.example.com:514", "VMkernel.Boot.execInstalledOnly": i%2 == 0,
+			},
+			VSwitchSecurity: &Security{},
+			Portgroups:      []Portgroup{{Name: "Management Network", VLAN: 10}, {Name: "vMotion", VLAN: 20}, {Name: "VM Network", VLAN: 100}},
+			VMKNICs: []VMKNIC{
+				{Device: "vmk0", Portgroup: "Management Network", IP: fmt.Sprintf("10.0.%d.%d", i/250, i%250+1), Services: []string{"management"}},
+				{Device: "vmk1", Portgroup: "vMotion", NetStack: "vmotion", IP: fmt.Sprintf("10.1.%d.%d", i/250, i%250+1), Services: []string{"vmotion"}},
+			},
+		}
+		if i%4 == 1 {
+			h.Build = "22380479" // 8.0.2 line, behind
+			h.Version = "8.0.2"
+			h.VMKNICs[0].Services = []string{"management", "vmotion"}
+		}
+		e.Hosts = append(e.Hosts, h)
+	}
+	modes := []string{"required", "opportunistic", "disabled"}
+	for i := 0; i < vms; i++ {
+		v := VM{
+			Name: fmt.Sprintf("vm-%05d", i), Host: e.Hosts[i%hosts].Name, Power: "on",
+			MigrateEncryption: modes[i%3], FTEncryption: "ftEncryptionOpportunistic",
+			Firmware: "efi", SecureBoot: i%2 == 0, VTPM: i%5 == 0, Network: "VM Network",
+			ExtraConfig: map[string]string{"isolation.tools.copy.disable": "TRUE", "isolation.tools.paste.disable": "TRUE"},
+		}
+		if i%10 == 0 {
+			v.SnapshotAgeDays = []int{90}
+		}
+		e.VMs = append(e.VMs, v)
+	}
+	return e
+}
+
+func ptr[T any](v T) *T { return &v }
