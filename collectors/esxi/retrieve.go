@@ -26,9 +26,9 @@ var paths = map[string][]string{
 		"config.firmware", "config.bootOptions", "config.extraConfig", "config.flags", "config.sevEnabled",
 		"runtime.powerState", "runtime.host", "runtime.connectionState", "snapshot",
 	},
-	"DistributedVirtualPortgroup":    {"name", "key", "config.defaultPortConfig", "config.distributedVirtualSwitch", "vm"},
-	"DistributedVirtualSwitch": {"name", "config.uplinkPortgroup"},
-	"ClusterComputeResource":         {"name"},
+	"DistributedVirtualPortgroup": {"name", "key", "config.defaultPortConfig", "config.distributedVirtualSwitch", "vm"},
+	"DistributedVirtualSwitch":    {"name", "config.uplinkPortgroup"},
+	"ClusterComputeResource":      {"name"},
 }
 
 // viewTypes are the container views created, one per object type.
