@@ -100,6 +100,10 @@ type PatchLevel struct {
 	Version     string `json:"version"`
 	Build       string `json:"build"`
 	FullName    string `json:"full_name,omitempty"`
+	// Scheme says how Version compares with advisory data: "dpkg" or "rpm"
+	// for distro package versions (release line "debian-12", "rhel-9"),
+	// "upstream" or "" for dotted upstream versions. See CompareVersions.
+	Scheme string `json:"scheme,omitempty"`
 }
 
 // Host is one hypervisor host.
@@ -128,6 +132,13 @@ type Host struct {
 	VSwitches []VSwitch `json:"vswitches,omitempty"`
 	// Management is derived: how the management network is laid out.
 	Management *ManagementNetwork `json:"management,omitempty"`
+	// Components are further patchable parts of the host besides Patch
+	// (KVM: Patch is QEMU; Components hold QEMU and libvirt).
+	Components []PatchLevel `json:"components,omitempty"`
+	// KVM holds libvirt/QEMU host facts (kvm.go); nil on other platforms.
+	KVM *KVMHost `json:"kvm,omitempty"`
+	// HyperV holds Hyper-V host facts (hyperv.go); nil on other platforms.
+	HyperV *HyperVHost `json:"hyperv,omitempty"`
 }
 
 // Certificate is an X.509 certificate as the platform presented it.
@@ -234,6 +245,10 @@ type VM struct {
 	// snapshot at collection time, 0 when there is none.
 	OldestSnapshotDays *int64 `json:"oldest_snapshot_days,omitempty"`
 	LoggingEnabled     *bool  `json:"logging_enabled,omitempty"`
+	// KVM holds libvirt domain facts (kvm.go); nil on other platforms.
+	KVM *KVMDomain `json:"kvm,omitempty"`
+	// HyperV holds Hyper-V VM facts (hyperv.go); nil on other platforms.
+	HyperV *HyperVVM `json:"hyperv,omitempty"`
 }
 
 // VMEncryption describes encryption of the VM's files and disks.
@@ -276,6 +291,10 @@ type Disk struct {
 	Mode string `json:"mode"`
 	// KeyProvider of the disk's key, where encrypted.
 	KeyProvider string `json:"key_provider,omitempty"`
+	// EncryptionFormat is the platform's word for the disk's encryption
+	// ("luks", "luks2", legacy "qcow"; "default" when none is named), ""
+	// when the disk has no encryption.
+	EncryptionFormat string `json:"encryption_format,omitempty"`
 }
 
 // VMNIC is one guest network adapter.
@@ -324,6 +343,10 @@ type Network struct {
 	Management *bool `json:"management,omitempty"`
 	// VMs lists the ids of VMs attached.
 	VMs []string `json:"vms"`
+	// KVM holds libvirt network facts (kvm.go); nil on other platforms.
+	KVM *KVMNetwork `json:"kvm,omitempty"`
+	// HyperV holds Hyper-V switch facts (hyperv.go); nil on other platforms.
+	HyperV *HyperVSwitch `json:"hyperv,omitempty"`
 }
 
 // Ptr returns a pointer to v; collectors use it to record a read value.
