@@ -73,6 +73,7 @@ type baselineFile struct {
 	Title       string         `toml:"title"`
 	Description string         `toml:"description"`
 	Extends     string         `toml:"extends"`
+	Include     []string       `toml:"include"`
 	Params      map[string]any `toml:"params"`
 	Checks      []*Check       `toml:"check"`
 }
@@ -150,11 +151,11 @@ func loadChain(ref, dir string, seen []string) (*Baseline, error) {
 	if strings.HasPrefix(ref, builtinPrefix) {
 		b.Source = ref
 	}
+	parentDir := ""
+	if !strings.HasPrefix(ref, builtinPrefix) {
+		parentDir = filepath.Dir(name)
+	}
 	if bf.Extends != "" {
-		parentDir := ""
-		if !strings.HasPrefix(ref, builtinPrefix) {
-			parentDir = filepath.Dir(name)
-		}
 		parent, err := loadChain(bf.Extends, parentDir, append(seen, name))
 		if err != nil {
 			return nil, fmt.Errorf("%s: extends %s: %w", at(name, loc.keyLine(toml.Key{"extends"})), bf.Extends, err)
@@ -164,6 +165,35 @@ func loadChain(ref, dir string, seen []string) (*Baseline, error) {
 			b.params[k], b.paramsFiles[k] = v, parent.paramsFiles[k]
 		}
 		b.checks = append(b.checks, parent.checks...)
+	}
+	// include merges whole files (one per platform in builtin:default):
+	// unlike extends, an included file may not override what another part
+	// set, so two parts never silently disagree about a param or a check.
+	for _, inc := range bf.Include {
+		partRef := inc
+		if strings.HasPrefix(ref, builtinPrefix) && !strings.HasPrefix(inc, builtinPrefix) {
+			// A builtin's parts are builtins too, never files on disk.
+			partRef = builtinPrefix + strings.TrimSuffix(inc, ".toml")
+		}
+		part, err := loadChain(partRef, parentDir, append(seen, name))
+		if err != nil {
+			return nil, fmt.Errorf("%s: include %s: %w", at(name, loc.keyLine(toml.Key{"include"})), inc, err)
+		}
+		h.Write([]byte(part.SHA256))
+		for k, v := range part.params {
+			if prev, dup := b.paramsFiles[k]; dup {
+				return nil, fmt.Errorf("%s: include %s: params.%s is also set in %s", at(name, loc.keyLine(toml.Key{"include"})), inc, k, prev)
+			}
+			b.params[k], b.paramsFiles[k] = v, part.paramsFiles[k]
+		}
+		for _, c := range part.checks {
+			for _, prev := range b.checks {
+				if prev.ID == c.ID {
+					return nil, c.errorf("id", "id is also used at %s:%d", prev.File, prev.Line)
+				}
+			}
+			b.checks = append(b.checks, c)
+		}
 	}
 	b.SHA256 = hex.EncodeToString(h.Sum(nil))
 

@@ -286,3 +286,40 @@ func TestChecksListing(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+func TestInclude(t *testing.T) {
+	dir := t.TempDir()
+	part := func(id, param string) string {
+		return "id = \"" + id + "\"\nversion = \"1\"\ntitle = \"part\"\n\n[params]\n" + param + " = 7\n"
+	}
+	writeFile(t, dir, "a.toml", part("a", "a_days")+checkTOML("A-1", "vm", "vm.oldest_snapshot_days <= params.a_days"))
+	writeFile(t, dir, "b.toml", part("b", "b_days")+checkTOML("B-1", "vm", "vm.oldest_snapshot_days <= params.b_days"))
+	top := "id = \"all\"\nversion = \"1\"\ntitle = \"all\"\ninclude = [\"a.toml\", \"b.toml\"]\n"
+	b, err := LoadBaseline(writeFile(t, dir, "all.toml", top))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range b.Checks() {
+		ids = append(ids, c.ID)
+	}
+	if strings.Join(ids, ",") != "A-1,B-1" || b.Params()["b_days"] != int64(7) {
+		t.Fatalf("ids %v params %v", ids, b.Params())
+	}
+	// Parts may not disagree: the same param or check id in two parts fails,
+	// naming both files.
+	writeFile(t, dir, "c.toml", part("c", "a_days")+checkTOML("C-1", "vm", "true"))
+	_, err = LoadBaseline(writeFile(t, dir, "p.toml", strings.Replace(top, `"b.toml"`, `"c.toml"`, 1)))
+	if err == nil || !strings.Contains(err.Error(), "params.a_days is also set in "+filepath.Join(dir, "a.toml")) {
+		t.Errorf("err %v", err)
+	}
+	writeFile(t, dir, "d.toml", part("d", "d_days")+checkTOML("A-1", "vm", "true"))
+	_, err = LoadBaseline(writeFile(t, dir, "i.toml", strings.Replace(top, `"b.toml"`, `"d.toml"`, 1)))
+	if err == nil || !strings.Contains(err.Error(), "check A-1: id is also used at "+filepath.Join(dir, "a.toml")) {
+		t.Errorf("err %v", err)
+	}
+	_, err = LoadBaseline(writeFile(t, dir, "m.toml", strings.Replace(top, `"b.toml"`, `"missing.toml"`, 1)))
+	if err == nil || !strings.Contains(err.Error(), "m.toml:4: include missing.toml") {
+		t.Errorf("err %v", err)
+	}
+}

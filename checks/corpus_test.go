@@ -147,6 +147,11 @@ func runCorpusCase(t *testing.T, b *Baseline, adv *Advisories, c Check, file str
 		if got[0].Status != k.want {
 			t.Errorf("%s: %s case ended %s: %s", file, k.want, got[0].Status, got[0].Message)
 		}
+		// An error must say why: a gap's reason or an unknown release line,
+		// never a bare CEL failure or a gap nobody explained.
+		if k.want == StatusError && (strings.Contains(got[0].Message, "recorded no reason") || strings.HasPrefix(got[0].Message, "evaluation error")) {
+			t.Errorf("%s: error case gives no reason: %s", file, got[0].Message)
+		}
 	}
 }
 
