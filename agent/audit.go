@@ -116,7 +116,7 @@ func Audit(ctx context.Context, req Request) (*report.Run, error) {
 	} else {
 		results = collectAll(ctx, req)
 	}
-	run := judge.judge(results, req.Now)
+	run := judge.judge(results, req.Now, req.Log)
 	run.Run.Started = started
 	run.Run.Finished = req.Now().UTC()
 	return run, nil
@@ -224,7 +224,11 @@ func normalize(c collectors.Collector, snap *collectors.Snapshot) (*inventory.In
 	}
 	inv.Target.Name = snap.Target.Name
 	inv.Target.URI = snap.Target.URI
-	inv.Target.Transport = snap.Target.Transport
+	inv.Target.Transport = snap.Target.RecordedTransport()
+	if inv.Target.Transport == nil {
+		inv.Gaps = append(inv.Gaps, inventory.Gap{Object: inventory.ObjectKey(inventory.KindTarget, "*"), Field: "target.transport",
+			Reason: "the snapshot does not record how its target was reached (no target.transport.method)"})
+	}
 	return inv, nil
 }
 
@@ -268,7 +272,7 @@ func ReadSnapshot(path string) (*collectors.Snapshot, error) {
 }
 
 // judge evaluates every collected inventory and assembles the Run.
-func (j *Judge) judge(outcomes []targetOutcome, now func() time.Time) *report.Run {
+func (j *Judge) judge(outcomes []targetOutcome, now func() time.Time, log zerolog.Logger) *report.Run {
 	run := &report.Run{
 		Schema: report.Schema,
 		Tool:   report.Tool{Name: "hvaudit", Version: Version},
@@ -305,7 +309,10 @@ func (j *Judge) judge(outcomes []targetOutcome, now func() time.Time) *report.Ru
 		run.Findings = append(run.Findings, j.Engine.Evaluate(o.name, inv)...)
 	}
 	if j.Waivers != nil {
-		j.Waivers.Apply(run.Findings, now())
+		for _, w := range j.Waivers.Apply(run.Findings, now()) {
+			log.Warn().Str("waiver", fmt.Sprintf("%s:%d", w.File, w.Line)).Str("check", w.Check).
+				Time("expires", w.Expires).Msg("waiver matched nothing (or has expired)")
+		}
 	}
 	checks.SortFindings(run.Findings)
 	sort.SliceStable(run.Targets, func(a, b int) bool { return run.Targets[a].Name < run.Targets[b].Name })

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -29,7 +30,10 @@ type Advisories struct {
 	// SHA256 covers every file's name and bytes, in name order.
 	SHA256 string
 	// Source is "builtin" or the directory loaded.
-	Source       string
+	Source string
+	// productAsOf is, per product, the oldest as_of among the files that
+	// describe it: a target's data is only as current as that.
+	productAsOf  map[string]time.Time
 	ReleaseLines []ReleaseLine
 	Entries      []Advisory
 }
@@ -71,7 +75,7 @@ type advisoryFile struct {
 func LoadAdvisories(dir string) (*Advisories, error) {
 	var fsys fs.FS
 	var prefix string
-	adv := &Advisories{}
+	adv := &Advisories{productAsOf: map[string]time.Time{}}
 	if dir == "" {
 		sub, err := fs.Sub(configs.Advisories, "advisories")
 		if err != nil {
@@ -119,6 +123,11 @@ func LoadAdvisories(dir string) (*Advisories, error) {
 		if adv.AsOf.IsZero() || asOf.Before(adv.AsOf) {
 			adv.AsOf = asOf
 		}
+		noteProduct := func(product string) {
+			if old, ok := adv.productAsOf[product]; !ok || asOf.Before(old) {
+				adv.productAsOf[product] = asOf
+			}
+		}
 		for i, rl := range af.ReleaseLines {
 			at := fmt.Sprintf("%s:%d: release_line %s %s", file, loc.tableLine("release_line", i), rl.Product, rl.Line)
 			if rl.Product == "" || rl.Line == "" {
@@ -134,6 +143,7 @@ func LoadAdvisories(dir string) (*Advisories, error) {
 				rl.EOLDate = &d
 			}
 			rl.File = file
+			noteProduct(rl.Product)
 			adv.ReleaseLines = append(adv.ReleaseLines, rl)
 		}
 		for i, a := range af.Advisories {
@@ -154,6 +164,7 @@ func LoadAdvisories(dir string) (*Advisories, error) {
 			}
 			seen[key] = file
 			a.File = file
+			noteProduct(a.Product)
 			adv.Entries = append(adv.Entries, a)
 		}
 	}
@@ -168,9 +179,39 @@ func dateOnly(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// Info is the `advisories` CEL variable at time now.
-func (a *Advisories) Info(now time.Time) AdvisoryInfo {
-	return AdvisoryInfo{AsOf: a.AsOf, AgeDays: int64(now.Sub(a.AsOf) / (24 * time.Hour))}
+// Info is the `advisories` CEL variable at time now for an inventory: the
+// age of the data that covers the products whose patch levels the
+// inventory holds. When none of them is covered (or no patch level was
+// read), as_of and age_days are absent and the reason says why.
+func (a *Advisories) Info(now time.Time, inv *inventory.Inventory) (AdvisoryInfo, string) {
+	var products []string
+	add := func(p *inventory.PatchLevel) {
+		if p != nil && p.Product != "" && !slices.Contains(products, p.Product) {
+			products = append(products, p.Product)
+		}
+	}
+	add(inv.Target.Patch)
+	for i := range inv.Hosts {
+		add(inv.Hosts[i].Patch)
+		for j := range inv.Hosts[i].Components {
+			add(&inv.Hosts[i].Components[j])
+		}
+	}
+	if len(products) == 0 {
+		return AdvisoryInfo{}, "no patch level was read from the target, so no advisory data applies"
+	}
+	sort.Strings(products)
+	var oldest time.Time
+	for _, p := range products {
+		if t, ok := a.productAsOf[p]; ok && (oldest.IsZero() || t.Before(oldest)) {
+			oldest = t
+		}
+	}
+	if oldest.IsZero() {
+		return AdvisoryInfo{}, fmt.Sprintf("the advisory data (%s) covers none of the target's products (%s)", a.Source, strings.Join(products, ", "))
+	}
+	age := int64(now.Sub(oldest) / (24 * time.Hour))
+	return AdvisoryInfo{AsOf: &oldest, AgeDays: &age}, ""
 }
 
 // PatchAssessment is the `patch` CEL variable: a product build compared with

@@ -19,8 +19,24 @@ func TestLoadAdvisories(t *testing.T) {
 	if len(adv.Entries) != 4 || len(adv.ReleaseLines) != 2 || len(adv.SHA256) != 64 {
 		t.Errorf("entries %d lines %d sha %q", len(adv.Entries), len(adv.ReleaseLines), adv.SHA256)
 	}
-	if info := adv.Info(testNow); info.AgeDays != 66 {
-		t.Errorf("age %d", info.AgeDays)
+	// The age is that of the files covering the inventory's products: a
+	// standalone host's esxi data (2026-11-01), or with vCenter the older
+	// vcenter file (2026-09-15).
+	host := &inventory.Inventory{Hosts: []inventory.Host{{Patch: &inventory.PatchLevel{Product: "esxi"}}}}
+	if info, why := adv.Info(testNow, host); why != "" || *info.AgeDays != 19 {
+		t.Errorf("esxi age %v (%s)", info.AgeDays, why)
+	}
+	withVC := &inventory.Inventory{Target: inventory.Target{Patch: &inventory.PatchLevel{Product: "vcenter"}}, Hosts: host.Hosts}
+	if info, why := adv.Info(testNow, withVC); why != "" || *info.AgeDays != 66 || !info.AsOf.Equal(adv.AsOf) {
+		t.Errorf("vcenter age %v (%s)", info.AgeDays, why)
+	}
+	// Unknown products, or no patch level at all: absent, with the reason.
+	other := &inventory.Inventory{Hosts: []inventory.Host{{Patch: &inventory.PatchLevel{Product: "xen"}}}}
+	if info, why := adv.Info(testNow, other); info.AgeDays != nil || !strings.Contains(why, "covers none of the target's products (xen)") {
+		t.Errorf("xen: %v %q", info.AgeDays, why)
+	}
+	if info, why := adv.Info(testNow, &inventory.Inventory{}); info.AsOf != nil || !strings.Contains(why, "no patch level") {
+		t.Errorf("empty: %v %q", info.AsOf, why)
 	}
 	// The embedded set loads whenever it has files (the data is written
 	// separately; its content is the corpus test's business).

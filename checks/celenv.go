@@ -18,9 +18,10 @@ import (
 )
 
 // AdvisoryInfo is the `advisories` CEL variable: how old the advisory data is.
+// Both are absent when no advisory data covers the target's products.
 type AdvisoryInfo struct {
-	AsOf    time.Time `json:"as_of"`
-	AgeDays int64     `json:"age_days"`
+	AsOf    *time.Time `json:"as_of,omitempty"`
+	AgeDays *int64     `json:"age_days,omitempty"`
 }
 
 // Scopes a check may have, which are also the CEL variable of its object.

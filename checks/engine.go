@@ -83,6 +83,9 @@ type evalCtx struct {
 	nowVal     ref.Val
 	gaps       map[string][]inventory.Gap
 	targetKeys []string // Gap.Object forms that name the target
+	// advSource names the advisory data, the origin of patch.* and
+	// advisories.* evidence.
+	advSource string
 }
 
 // job is one object and the checks of its scope.
@@ -110,10 +113,15 @@ func (e *Engine) Evaluate(targetName string, inv *inventory.Inventory) []Finding
 		nowVal:    types.Timestamp{Time: now},
 		gaps:      map[string][]inventory.Gap{},
 	}
-	info := e.adv.Info(now)
+	info, why := e.adv.Info(now, inv)
+	ctx.advSource = "hvaudit advisory data (" + e.adv.Source + ", sha256 " + e.adv.SHA256[:12] + ")"
 	ctx.advVal = newObject(modelSchemas.byGo[reflect.TypeOf(AdvisoryInfo{})], reflect.ValueOf(info), "advisories")
 	for _, g := range inv.Gaps {
 		ctx.gaps[g.Object] = append(ctx.gaps[g.Object], g)
+	}
+	if why != "" {
+		key := inventory.ObjectKey("advisories", "*")
+		ctx.gaps[key] = append(ctx.gaps[key], inventory.Gap{Object: key, Field: "advisories", Reason: why})
 	}
 	ctx.targetKeys = []string{inventory.ObjectKey(inventory.KindTarget, inv.Target.Name)}
 	if targetName != inv.Target.Name {
@@ -315,6 +323,12 @@ func (e *Engine) errorMessage(ctx *evalCtx, j *job, err error) string {
 	if errors.As(err, &ul) {
 		return ul.Error()
 	}
+	// A map that was read but lacks a key: the platform did not report
+	// that setting (an option this build does not have, a service it does
+	// not run). That is unknown, so error, with the key named.
+	if k, ok := strings.CutPrefix(err.Error(), "no such key: "); ok {
+		return fmt.Sprintf("%q was not reported by the platform (the map holding it was read, the key is not in it)", k)
+	}
 	return "evaluation error: " + err.Error()
 }
 
@@ -404,6 +418,12 @@ func (ctx *evalCtx) gapReason(j *job, path string) string {
 // source is the Sources entry of the longest prefix of path.
 func (ctx *evalCtx) source(path string) string {
 	path = normalizePath(path)
+	switch root, _, _ := strings.Cut(path, "."); root {
+	case "patch":
+		return ctx.advSource + " compared with the object's patch level"
+	case "advisories":
+		return ctx.advSource
+	}
 	best, bestLen := "", -1
 	for k, v := range ctx.inv.Sources {
 		if len(k) > bestLen && under(path, k) {

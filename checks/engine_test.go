@@ -40,7 +40,7 @@ func testInventory() *inventory.Inventory {
 		CollectedAt: testNow,
 		Target: inventory.Target{
 			Name: "vc01", Platform: inventory.PlatformESXi, Kind: ptr("vcenter"),
-			Transport: inventory.Transport{TLSVerified: true, Method: "ca"},
+			Transport: &inventory.Transport{TLSVerified: true, Method: "ca"},
 		},
 		Hosts: []inventory.Host{
 			{
@@ -180,8 +180,9 @@ func TestEvaluateFindingFields(t *testing.T) {
 	if tg.Object != (ObjectRef{Kind: "target", ID: "vc01", Name: "vc01"}) {
 		t.Errorf("target object %+v", tg.Object)
 	}
-	// as_of is the older file's date; evidence keeps a time.
-	if got := tg.Evidence[0].Observed; got != time.Date(2026, 9, 15, 0, 0, 0, 0, time.UTC) {
+	// as_of is that of the data covering the inventory's products (its
+	// hosts' esxi file, not the older vcenter one); evidence keeps a time.
+	if got := tg.Evidence[0].Observed; got != time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC) {
 		t.Errorf("advisories.as_of evidence %v", got)
 	}
 	s := find(t, fs, "T-VM-SNAP-01", "app-ok")

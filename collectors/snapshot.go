@@ -39,6 +39,17 @@ type SnapshotTarget struct {
 	Transport inventory.Transport `json:"transport"`
 }
 
+// RecordedTransport is the snapshot's transport for the inventory: nil
+// when the snapshot did not record one (a capture made by other tooling),
+// so audit-transport checks end as error rather than guess.
+func (t SnapshotTarget) RecordedTransport() *inventory.Transport {
+	if t.Transport.Method == "" {
+		return nil
+	}
+	tr := t.Transport
+	return &tr
+}
+
 // Stats is what a collection cost.
 type Stats struct {
 	DurationMS int64 `json:"duration_ms"`

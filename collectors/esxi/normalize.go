@@ -141,7 +141,7 @@ func (n *normalizer) byType(typ string) []props {
 func (n *normalizer) target(s *collectors.Snapshot) {
 	a := n.data.About
 	t := &n.inv.Target
-	t.Name, t.URI, t.Platform, t.Transport = s.Target.Name, s.Target.URI, Platform, s.Target.Transport
+	t.Name, t.URI, t.Platform, t.Transport = s.Target.Name, s.Target.URI, Platform, s.Target.RecordedTransport()
 	kind := "esxi"
 	if a.ApiType == "VirtualCenter" {
 		kind = "vcenter"
@@ -649,7 +649,11 @@ func (n *normalizer) vmDevices(p props, vm *inventory.VM) {
 	if b, ok := p.vals["config.sevEnabled"].(bool); ok && b {
 		enc.Confidential = inventory.Ptr("sev")
 	}
-	if k, ok := p.vals["config.keyId"].(*types.CryptoKeyId); ok && k != nil {
+	k, ok := p.vals["config.keyId"].(*types.CryptoKeyId)
+	if kv, isVal := p.vals["config.keyId"].(types.CryptoKeyId); isVal {
+		k, ok = &kv, true // the property collector returns it by value
+	}
+	if ok && k != nil {
 		enc.HomeEncrypted = inventory.Ptr(true)
 		if k.ProviderId != nil {
 			enc.KeyProvider = inventory.Ptr(k.ProviderId.Id)
@@ -892,6 +896,12 @@ var sources = map[string]string{
 	"host.vswitches":                "HostSystem config.network.vswitch[].spec.policy.security",
 	"host.management":               "HostSystem config.virtualNicManagerInfo.netConfig[].selectedVnic, config.network.vnic[].portgroup",
 	"vm.power_state":                "VirtualMachine runtime.powerState",
+	"vm.connection_state":           "VirtualMachine runtime.connectionState",
+	"vm.host":                       "VirtualMachine runtime.host",
+	"host.connection_state":         "HostSystem runtime.connectionState",
+	"host.cluster":                  "HostSystem parent",
+	"network.kind":                  "port group type (HostPortGroup or DistributedVirtualPortgroup)",
+	"network.uplink":                "DistributedVirtualSwitch config.uplinkPortgroup",
 	"vm.template":                   "VirtualMachine config.template",
 	"vm.firmware":                   "VirtualMachine config.firmware",
 	"vm.secure_boot":                "VirtualMachine config.bootOptions.efiSecureBootEnabled",

@@ -70,8 +70,9 @@ type Target struct {
 	// KeyProviders registered for VM encryption (vCenter key management).
 	KeyProviders []KeyProvider `json:"key_providers,omitempty"`
 	// Settings are management-server settings by their own key.
-	Settings  map[string]string `json:"settings,omitempty"`
-	Transport Transport         `json:"transport"`
+	Settings map[string]string `json:"settings,omitempty"`
+	// Transport is absent when the snapshot audited did not record it.
+	Transport *Transport `json:"transport,omitempty"`
 }
 
 // Transport records how hvaudit itself reached the target (area audit-transport).
