@@ -62,8 +62,8 @@ func TestCollectThenAuditSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	var env1 struct {
-		Schema   string `json:"schema"`
-		Platform string `json:"platform"`
+		Schema   string               `json:"schema"`
+		Platform string               `json:"platform"`
 		Target   struct{ URI string } `json:"target"`
 	}
 	if err := json.Unmarshal(b, &env1); err != nil {
@@ -194,7 +194,7 @@ func TestDemoCommand(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("demo: exit %d; stderr:\n%s", r.code, r.stderr)
 	}
-	for _, want := range []string{"esx-prod-02", "web-01", "Remediation"} {
+	for _, want := range []string{"esx-prod-02", "web-01", "remediation"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q", want)
 		}

@@ -44,6 +44,9 @@ type Host struct {
 	VSwitchSecurity *Security          `toml:"vswitch_security"`
 	Portgroups      []Portgroup        `toml:"portgroup"`
 	VMKNICs         []VMKNIC           `toml:"vmk"`
+	// FirewallAllowedIPs, when set, limits every enabled firewall ruleset
+	// to these networks (the simulator's default opens them to all).
+	FirewallAllowedIPs []string `toml:"firewall_allowed_networks"`
 }
 
 // Service is a host service's state.
@@ -92,6 +95,9 @@ type VM struct {
 	ExtraConfig       map[string]string `toml:"extra_config"`
 	Floppy            bool              `toml:"floppy"`
 	SerialPort        bool              `toml:"serial_port"`
+	// Logging sets config.flags.enableLogging; unset, the simulator's
+	// default (not returned) stays.
+	Logging *bool `toml:"logging"`
 }
 
 // DVPortgroup reconfigures a distributed port group.

@@ -15,10 +15,12 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"log"
 	"math/big"
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -89,6 +91,10 @@ func Start(ctx context.Context, e *Estate, o Options) (*Sim, error) {
 	// Record every SOAP method server-side: the read-only proof must not
 	// depend on the client's own bookkeeping.
 	s.server.Config.Handler = s.record(s.server.Config.Handler)
+	// govmomi tries a verified handshake before falling back to a pinned
+	// thumbprint, so the server sees a refused handshake per connection;
+	// its log line would only clutter the demo's output.
+	s.server.Config.ErrorLog = log.New(io.Discard, "", 0)
 	s.URL = &url.URL{Scheme: "https", Host: s.server.URL.Host, Path: "/sdk"}
 	sum := sha256Hex(s.server.Certificate().Raw)
 	s.Thumbprint = sum
@@ -182,6 +188,14 @@ func (s *Sim) apply(e *Estate, standalone bool) error {
 			return fmt.Errorf("host %s: %w", h.Name, err)
 		}
 		hostRefs[h.Name] = sh.Reference()
+		if len(h.FirewallAllowedIPs) > 0 {
+			// The simulator's hosts share one firewall object; a host with
+			// its own rules gets its own.
+			fw := simulator.NewHostFirewallSystem(&sh.HostSystem)
+			restrictFirewall(fw, h.FirewallAllowedIPs)
+			ref := reg.Put(fw).Reference()
+			sctx.WithLock(sh, func() { sh.ConfigManager.FirewallSystem = &ref })
+		}
 	}
 	if e.VCenter.KeyProvider != "" && !standalone {
 		if ref := s.model.ServiceContent.CryptoManager; ref != nil {
@@ -266,6 +280,32 @@ func entities(list []mo.Entity) []types.ManagedObjectReference {
 	return out
 }
 
+// restrictFirewall limits every enabled ruleset to the given networks
+// ("10.0.10.0/24") and blocks incoming traffic by default.
+func restrictFirewall(fw *simulator.HostFirewallSystem, networks []string) {
+	if fw.FirewallInfo == nil {
+		return
+	}
+	// The simulator's firewall info is one shared value: copy before changing.
+	info := *fw.FirewallInfo
+	info.Ruleset = append([]types.HostFirewallRuleset(nil), info.Ruleset...)
+	fw.FirewallInfo = &info
+	fw.FirewallInfo.DefaultPolicy.IncomingBlocked = ptr(true)
+	for i := range fw.FirewallInfo.Ruleset {
+		rs := &fw.FirewallInfo.Ruleset[i]
+		if !rs.Enabled {
+			continue
+		}
+		allowed := &types.HostFirewallRulesetIpList{AllIp: false}
+		for _, n := range networks {
+			addr, bits, _ := strings.Cut(n, "/")
+			prefix, _ := strconv.Atoi(bits)
+			allowed.IpNetwork = append(allowed.IpNetwork, types.HostFirewallRulesetIpNetwork{Network: addr, PrefixLength: int32(prefix)})
+		}
+		rs.AllowedHosts = allowed
+	}
+}
+
 func applyHost(sh *simulator.HostSystem, h Host, now time.Time) error {
 	sh.Name = h.Name
 	sh.Summary.Config.Name = h.Name
@@ -297,11 +337,26 @@ func applyHost(sh *simulator.HostSystem, h Host, now time.Time) error {
 		sh.Config.Certificate = pemBytes
 	}
 	if sh.Config.Service != nil {
+		known := map[string]bool{}
 		for i, svc := range sh.Config.Service.Service {
+			known[svc.Key] = true
 			if st, ok := h.Services[svc.Key]; ok {
 				sh.Config.Service.Service[i].Running = st.Running
 				sh.Config.Service.Service[i].Policy = st.Policy
 			}
+		}
+		// Services a real host has but the simulator's model lacks (slpd,
+		// snmpd on some versions) are added as declared.
+		svcKeys := make([]string, 0, len(h.Services))
+		for k := range h.Services {
+			if !known[k] {
+				svcKeys = append(svcKeys, k)
+			}
+		}
+		sort.Strings(svcKeys)
+		for _, k := range svcKeys {
+			st := h.Services[k]
+			sh.Config.Service.Service = append(sh.Config.Service.Service, types.HostService{Key: k, Label: k, Running: st.Running, Policy: st.Policy})
 		}
 	}
 	keys := make([]string, 0, len(h.Options))
@@ -395,6 +450,9 @@ func applyVM(svm *simulator.VirtualMachine, v VM, host types.ManagedObjectRefere
 		svm.Config.BootOptions = &types.VirtualMachineBootOptions{}
 	}
 	svm.Config.BootOptions.EfiSecureBootEnabled = ptr(v.SecureBoot)
+	if v.Logging != nil {
+		svm.Config.Flags.EnableLogging = ptr(*v.Logging)
+	}
 	keys := make([]string, 0, len(v.ExtraConfig))
 	for k := range v.ExtraConfig {
 		keys = append(keys, k)
