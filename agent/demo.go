@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
+	"github.com/hvaudit/hvaudit/collectors/libvirt"
 	"github.com/hvaudit/hvaudit/configs"
 )
 
@@ -43,8 +45,18 @@ func Demo(ctx context.Context, o DemoOptions) error {
 		TLS:      collectors.TLSOptions{Thumbprint: sim.Thumbprint},
 		Timeout:  5 * time.Minute,
 	}
-	fmt.Fprintf(o.Out, "Auditing %s (certificate pinned: %s)\n\n", collectors.Redact(t.URI), sim.Thumbprint)
-	run, err := Audit(ctx, Request{Targets: []collectors.Target{t}, Log: o.Log})
+	fmt.Fprintf(o.Out, "Auditing %s (certificate pinned: %s)\n", collectors.Redact(t.URI), sim.Thumbprint)
+	targets := []collectors.Target{t}
+	kvm, cleanup, err := demoKVMTarget(o.Out)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	if kvm != nil {
+		targets = append(targets, *kvm)
+	}
+	fmt.Fprintln(o.Out)
+	run, err := Audit(ctx, Request{Targets: targets, Log: o.Log})
 	if err != nil {
 		return err
 	}
@@ -66,4 +78,39 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	}
 	fmt.Fprintf(o.Out, "\nReports written to %s/ (report.json, report.txt).\n", o.Dir)
 	return nil
+}
+
+// demoKVMTarget unpacks the embedded libvirt test-driver estate (a node XML
+// and a host_root tree of qemu.conf, libvirtd.conf, /sys files) and returns
+// its target, or nil with a hint when libvirt's client library is missing.
+func demoKVMTarget(out io.Writer) (*collectors.Target, func(), error) {
+	nothing := func() {}
+	if err := libvirt.ClientLibraryError(); err != nil {
+		fmt.Fprintf(out, "Skipping the KVM part of the demo: %v.\n  To include it: apt-get install libvirt0 (and build with -tags libvirt_dlopen, as make does).\n", err)
+		return nil, nothing, nil
+	}
+	dir, err := os.MkdirTemp("", "hvaudit-demo-kvm-")
+	if err != nil {
+		return nil, nothing, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	sub, err := fs.Sub(configs.Demo, "demo/kvm")
+	if err != nil {
+		cleanup()
+		return nil, nothing, err
+	}
+	if err := os.CopyFS(dir, sub); err != nil {
+		cleanup()
+		return nil, nothing, fmt.Errorf("unpacking the KVM demo estate: %w", err)
+	}
+	t := &collectors.Target{
+		Name: "kvm-demo",
+		// hvaudit_rw opens the test driver read-write so console passwords
+		// can be told apart from unknown; a real host stays read-only.
+		URI:      "test://" + filepath.ToSlash(filepath.Join(dir, "node.xml")) + "?hvaudit_rw=1",
+		HostRoot: filepath.Join(dir, "hostroot"),
+		Timeout:  time.Minute,
+	}
+	fmt.Fprintf(out, "Auditing kvm-demo (libvirt test driver, host files from the embedded fixture tree)\n")
+	return t, cleanup, nil
 }

@@ -84,10 +84,16 @@ func ParseTargetURI(raw string) (*url.URL, error) {
 // DefaultName derives a target's display name from its URI.
 func DefaultName(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
+	if err != nil {
 		return Redact(raw)
 	}
-	return u.Host
+	if u.Host != "" {
+		return u.Host
+	}
+	// Local URIs (qemu:///system, test:///path/node.xml): the URI without
+	// its query is the clearest name there is.
+	u.RawQuery, u.User = "", nil
+	return u.String()
 }
 
 // Redact removes any password from a URI so it can be shown.

@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "hvaudit")
-	build := exec.Command("go", "build", "-o", binary, "./agent/cmd/hvaudit")
+	build := exec.Command("go", "build", "-tags", "libvirt_dlopen", "-o", binary, "./agent/cmd/hvaudit")
 	build.Dir = ".."
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {

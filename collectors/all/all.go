@@ -3,5 +3,7 @@
 package all
 
 import (
-	_ "github.com/hvaudit/hvaudit/collectors/esxi" // vsphere://, vcenter://, esxi://
+	_ "github.com/hvaudit/hvaudit/collectors/esxi"    // vsphere://, vcenter://, esxi://
+	_ "github.com/hvaudit/hvaudit/collectors/hyperv"  // hyperv://
+	_ "github.com/hvaudit/hvaudit/collectors/libvirt" // qemu://, qemu+ssh://, qemu+tls://, test://
 )

@@ -2,8 +2,6 @@ package main
 
 import (
 	"errors"
-	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,12 +37,12 @@ func (c *connFlags) target(uri string) agent.TargetConfig {
 }
 
 type auditFlags struct {
-	conn                                         connFlags
-	config                                       string
-	targets, snapshots, formats, outputs         []string
-	concurrency                                  int
-	baseline, tailoring, waivers, advisories     string
-	failOn, logLevel, logFormat                  string
+	conn                                     connFlags
+	config                                   string
+	targets, snapshots, formats, outputs     []string
+	concurrency                              int
+	baseline, tailoring, waivers, advisories string
+	failOn, logLevel, logFormat              string
 }
 
 func newAuditCmd() *cobra.Command {
@@ -222,4 +220,3 @@ func newCollectCmd() *cobra.Command {
 	cmd.Flags().StringVar(&logFormat, "log-format", "", "console or json")
 	return cmd
 }
-

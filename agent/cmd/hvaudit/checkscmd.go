@@ -39,7 +39,7 @@ func newChecksCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var sel []*checks.Check
+			var sel []checks.Check
 			for _, c := range b.Checks() {
 				if platform != "" && c.Platform != platform && c.Platform != "any" {
 					continue
@@ -96,7 +96,7 @@ func newChecksCmd() *cobra.Command {
 	return cmd
 }
 
-func printCheck(cmd *cobra.Command, c *checks.Check) {
+func printCheck(cmd *cobra.Command, c checks.Check) {
 	w := cmd.OutOrStdout()
 	fmt.Fprintf(w, "%s  %s\n\n", c.ID, c.Title)
 	fmt.Fprintf(w, "platform:  %s\nscope:     %s\narea:      %s\nseverity:  %s\n", c.Platform, c.Scope, c.Area, c.Severity)

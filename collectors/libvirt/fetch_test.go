@@ -1,0 +1,192 @@
+//go:build linux && libvirt_dlopen && cgo
+
+package libvirt
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	golibvirt "libvirt.org/go/libvirt"
+
+	"github.com/hvaudit/hvaudit/collectors"
+	"github.com/hvaudit/hvaudit/collectors/inventory"
+)
+
+// nodeURI is the test-driver URI of testdata/node.xml.
+func nodeURI(t *testing.T, query string) string {
+	t.Helper()
+	p, err := filepath.Abs("testdata/node.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "test://" + p + query
+}
+
+// fetchNode fetches the test-driver estate and normalizes it after a JSON
+// round trip, as `hvaudit collect` + `audit --snapshot` would. It skips
+// only when the libvirt client library is missing from this machine.
+func fetchNode(t *testing.T, query, hostRoot string) (*collectors.Snapshot, []byte, *inventory.Inventory) {
+	t.Helper()
+	c := New()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	snap, err := c.Fetch(ctx, collectors.Target{Name: "testnode", URI: nodeURI(t, query), HostRoot: hostRoot})
+	if errors.Is(err, ErrLibraryMissing) && os.Getenv("HVAUDIT_REQUIRE_LIBVIRT") == "" {
+		t.Skip("libvirt0 is not installed: apt-get install libvirt0 (HVAUDIT_REQUIRE_LIBVIRT=1 makes this a failure)")
+	}
+	if err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	raw, err := json.Marshal(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back collectors.Snapshot
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := c.Normalize(&back)
+	if err != nil {
+		t.Fatalf("Normalize: %v", err)
+	}
+	return &back, raw, inv
+}
+
+func TestFetchTestDriverReadOnly(t *testing.T) {
+	snap, raw, inv := fetchNode(t, "", "")
+	if snap.Platform != "kvm" || snap.Schema != collectors.SnapshotSchema {
+		t.Errorf("platform %q schema %q", snap.Platform, snap.Schema)
+	}
+	if snap.Stats.Calls < 10 {
+		t.Errorf("Stats.Calls = %d, want every libvirt call counted", snap.Stats.Calls)
+	}
+	if snap.Target.Transport.Method != "local" {
+		t.Errorf("transport %+v", snap.Target.Transport)
+	}
+	if strings.Contains(string(raw), "s3cret-vnc-pw") || strings.Contains(string(raw), "passwd=") {
+		t.Errorf("snapshot holds a console password")
+	}
+	if len(inv.VMs) != 11 || len(inv.Networks) != 3 || len(inv.Hosts) != 1 {
+		t.Fatalf("got %d VMs, %d networks, %d hosts; want 11, 3, 1", len(inv.VMs), len(inv.Networks), len(inv.Hosts))
+	}
+	checkExpectations(t, inv, false)
+
+	// Read-only: passwords are unknown and say why, never "not set".
+	vm := vmByName(t, inv, "vnc-open")
+	if vm.KVM.Graphics[0].PasswordSet != nil {
+		t.Errorf("vnc-open: password_set known on a read-only connection")
+	}
+	if r := gapFor(inv, "vm:"+vm.ID, "vm.console.password_set"); !strings.Contains(r, "read-write connection") {
+		t.Errorf("vnc-open: password gap %q", r)
+	}
+	// Without a host root the test driver has no host files.
+	h := inv.Hosts[0]
+	if h.ID != "test-node" || h.KVM.QEMU != nil || h.KVM.CPUVulnerabilities != nil {
+		t.Errorf("host %q: host files read without host_root", h.ID)
+	}
+	if r := gapFor(inv, "host:test-node", "host.kvm.qemu"); !strings.Contains(r, "host_root") {
+		t.Errorf("qemu.conf gap %q", r)
+	}
+	// The management bridge comes from the interface carrying the gateway.
+	if h.Management == nil || strings.Join(h.Management.Interfaces, ",") != "br-mgmt" {
+		t.Errorf("management %+v", h.Management)
+	}
+	if r := gapFor(inv, "host:test-node", "host.kvm.launch_security"); !strings.Contains(r, "read-write") {
+		t.Errorf("domcaps gap %q", r)
+	}
+	if m := netByName(t, inv, "mgmt-bridge").Management; m == nil || !*m {
+		t.Errorf("mgmt-bridge network not on the management network")
+	}
+	if m := netByName(t, inv, "guests-nat").Management; m == nil || *m {
+		t.Errorf("NAT network counted as the management network")
+	}
+	stopped := vmByName(t, inv, "stopped-passthrough")
+	if strp(stopped.PowerState) != "off" || stopped.Devices.PCIPassthrough != 1 || len(stopped.KVM.Hostdevs) != 1 {
+		t.Errorf("stopped-passthrough: power %s devices %+v hostdevs %+v", strp(stopped.PowerState), stopped.Devices, stopped.KVM.Hostdevs)
+	}
+	sev := vmByName(t, inv, "sev-guest")
+	if ls := sev.KVM.LaunchSecurity; ls == nil || boolp(ls.DebugAllowed) != "false" || boolp(ls.EncryptedState) != "true" {
+		t.Errorf("sev-guest launch security %+v", sev.KVM.LaunchSecurity)
+	}
+	if strp(sev.Firmware) != "efi" || boolp(sev.SecureBoot) != "true" || boolp(sev.VTPM) != "true" || !sev.KVM.TPM.StateEncrypted || !sev.KVM.NoSharePages {
+		t.Errorf("sev-guest firmware %s secure boot %s vtpm %s tpm %+v", strp(sev.Firmware), boolp(sev.SecureBoot), boolp(sev.VTPM), sev.KVM.TPM)
+	}
+}
+
+func TestFetchTestDriverReadWriteWithHostRoot(t *testing.T) {
+	_, raw, inv := fetchNode(t, "?"+ReadWriteParam+"=1", "testdata/hostroot")
+	for _, secret := range []string{"s3cret-vnc-pw", "hunter2-spice", "passwd="} {
+		if strings.Contains(string(raw), secret) {
+			t.Errorf("snapshot holds %q", secret)
+		}
+	}
+	if strings.Contains(string(raw), ReadWriteParam) {
+		t.Errorf("hvaudit parameter leaked into the recorded URI")
+	}
+	checkExpectations(t, inv, true)
+	h := inv.Hosts[0]
+	if h.KVM.ReadOnlyConnection {
+		t.Errorf("read-write connection recorded as read-only")
+	}
+	if h.KVM.QEMU == nil || !h.KVM.QEMU.SpicePasswordSet || h.KVM.QEMU.Settings["spice_password"] != "[REDACTED]" {
+		t.Fatalf("qemu.conf from host root: %+v", h.KVM.QEMU)
+	}
+	if h.Patch == nil || h.Patch.Version != "1:7.2+dfsg-7+deb12u18" || h.Patch.ReleaseLine != "debian-12" || h.Patch.Scheme != "dpkg" {
+		t.Errorf("patch %+v", h.Patch)
+	}
+	// The test driver does not implement domain capabilities: the reason
+	// is kept.
+	if r := gapFor(inv, "host:test-node", "host.kvm.launch_security"); !strings.Contains(r, "not supported") {
+		t.Errorf("domcaps gap %q", r)
+	}
+}
+
+func TestFetchRefusesOtherDrivers(t *testing.T) {
+	for _, uri := range []string{"xen:///system", "lxc:///", "vbox+ssh://h/session"} {
+		_, err := New().Fetch(context.Background(), collectors.Target{URI: uri})
+		if err == nil || !strings.Contains(err.Error(), "not supported yet") {
+			t.Errorf("%s: %v", uri, err)
+		}
+	}
+}
+
+func TestFetchBadNodeFile(t *testing.T) {
+	_, err := New().Fetch(context.Background(), collectors.Target{URI: "test:///nonexistent/node.xml"})
+	if errors.Is(err, ErrLibraryMissing) {
+		t.Skip("libvirt0 is not installed")
+	}
+	if err == nil || !strings.Contains(err.Error(), "connecting to test:///nonexistent/node.xml") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestConnectErrorNamesMissingLibrary(t *testing.T) {
+	// The exact error the dlopen build returns when libvirt.so.0 is absent.
+	err := golibvirt.Error{Code: golibvirt.ERR_INTERNAL_ERROR, Message: "Failed to open libvirt.so.0"}
+	if got := connectError(err, "qemu:///system"); !errors.Is(got, ErrLibraryMissing) {
+		t.Errorf("connectError = %v", got)
+	}
+	other := golibvirt.Error{Code: golibvirt.ERR_SYSTEM_ERROR, Message: "Failed to connect socket to '/run/libvirt/libvirt-sock-ro': No such file or directory"}
+	got := connectError(other, "qemu:///system")
+	if errors.Is(got, ErrLibraryMissing) || !strings.Contains(got.Error(), "libvirt-sock-ro") || strings.Contains(got.Error(), "virError") {
+		t.Errorf("connectError = %v", got)
+	}
+}
+
+func TestFetchHonoursContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := New().Fetch(ctx, collectors.Target{URI: nodeURI(t, "")})
+	if errors.Is(err, ErrLibraryMissing) {
+		t.Skip("libvirt0 is not installed")
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}

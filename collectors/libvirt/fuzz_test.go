@@ -1,0 +1,105 @@
+package libvirt
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// seedFiles adds every file matching the patterns to a fuzz corpus.
+func seedFiles(f *testing.F, patterns ...string) {
+	for _, p := range patterns {
+		files, _ := filepath.Glob(p)
+		for _, file := range files {
+			if b, err := os.ReadFile(file); err == nil {
+				f.Add(string(b))
+			}
+		}
+	}
+}
+
+func FuzzParseQemuConf(f *testing.F) {
+	seedFiles(f, "testdata/hostroot/etc/libvirt/*.conf")
+	f.Add("security_driver = [ \"selinux\", 'apparmor', ]\nuser = \"+0\"\n")
+	f.Add("vnc_password = \"\"\"multi\nline\"\"\"\n")
+	f.Add("a = -1;\n# c\nb = [\n]\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		c, err := ParseConf(text)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "line ") {
+				t.Fatalf("error without a line: %v", err)
+			}
+			return
+		}
+		q := QEMUConfigFrom(c, "debian")
+		_ = DaemonConfigFrom("libvirtd", c, "")
+		if q.Sandbox != (q.SeccompSandbox == 1) {
+			t.Fatal("sandbox derivation inconsistent")
+		}
+		// What RedactConf stores never carries a password value.
+		rc, err := ParseConf(RedactConf(text))
+		if err != nil {
+			return
+		}
+		for k, v := range rc.Settings() {
+			if secretKey.MatchString(k) && v != "" && v != redacted {
+				t.Fatalf("redacted %s = %q", k, v)
+			}
+		}
+	})
+}
+
+func FuzzNormalizeDomainXML(f *testing.F) {
+	seedFiles(f, "testdata/domains/*.xml", filepath.Join(corpusDir, "domains", "launch-security-*.xml"),
+		filepath.Join(corpusDir, "domains", "graphics-vnc*.xml"), filepath.Join(corpusDir, "domains", "luks-*.xml"))
+	f.Add(`<domain type='kvm'><name>x</name><devices><graphics type='vnc' passwd='p'/></devices></domain>`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		vm, gaps, err := NormalizeDomainXML(doc)
+		if err != nil {
+			return
+		}
+		if vm.ID == "" || vm.KVM == nil || vm.Encryption == nil || vm.Encryption.AllDisks == nil {
+			t.Fatalf("incomplete VM %+v", vm)
+		}
+		for _, g := range gaps {
+			if g.Reason == "" {
+				t.Fatalf("gap without a reason: %+v", g)
+			}
+		}
+		stripped, _ := StripGraphicsPasswords(doc)
+		for _, tag := range graphicsTag.FindAllString(stripped, -1) {
+			if passwdAttr.MatchString(tag) {
+				t.Fatalf("passwd left in %q", tag)
+			}
+		}
+	})
+}
+
+func FuzzParseProcNetRoute(f *testing.F) {
+	seedFiles(f, "testdata/hostroot/proc/net/route")
+	f.Fuzz(func(t *testing.T, text string) {
+		routes, err := ParseProcNetRoute(text)
+		if err == nil {
+			_ = defaultRouteIfaces(routes)
+		}
+	})
+}
+
+func FuzzParseDpkgStatus(f *testing.F) {
+	seedFiles(f, "testdata/hostroot/var/lib/dpkg/status")
+	f.Fuzz(func(t *testing.T, text string) {
+		all := ParseDpkgStatus(text)
+		filtered, err := FilterDpkgStatus(strings.NewReader(text))
+		if err != nil {
+			return
+		}
+		// Filtering keeps every installed libvirt/QEMU package's version.
+		kept := ParseDpkgStatus(filtered)
+		for name, v := range all {
+			if relevantPackage(name) && kept[name] != v && !strings.ContainsAny(v, "\r") {
+				t.Fatalf("%s %q lost by filtering (kept %q)", name, v, kept[name])
+			}
+		}
+	})
+}

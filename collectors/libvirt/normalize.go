@@ -1,0 +1,312 @@
+package libvirt
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"libvirt.org/go/libvirtxml"
+
+	"github.com/hvaudit/hvaudit/collectors"
+	"github.com/hvaudit/hvaudit/collectors/inventory"
+)
+
+// Normalize maps a kvm snapshot to the neutral inventory. It does no I/O.
+// A domain or network whose XML libvirt would refuse stays in the
+// inventory with only its id and name, and a gap gives the parser's
+// reason, so checks on it end as error rather than pass.
+func (c *Collector) Normalize(s *collectors.Snapshot) (*inventory.Inventory, error) {
+	if s == nil {
+		return nil, errors.New("no snapshot")
+	}
+	if s.Platform != Platform {
+		return nil, fmt.Errorf("snapshot is for platform %q, not %q", s.Platform, Platform)
+	}
+	var d Data
+	if err := json.Unmarshal(s.Data, &d); err != nil {
+		return nil, fmt.Errorf("snapshot data is not libvirt data: %w", err)
+	}
+	return normalizeData(&d, s.Target, s.CollectedAt, s.Gaps), nil
+}
+
+// formatVersion turns libvirt's major*1e6+minor*1e3+micro into "M.m.u".
+func formatVersion(v uint64) string {
+	return fmt.Sprintf("%d.%d.%d", v/1000000, v/1000%1000, v%1000)
+}
+
+func normalizeData(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps []inventory.Gap) *inventory.Inventory {
+	inv := &inventory.Inventory{
+		Platform:    Platform,
+		CollectedAt: at,
+		Target: inventory.Target{
+			Name: t.Name, URI: t.URI, Platform: Platform, Transport: t.RecordedTransport(),
+			Kind: inventory.Ptr("libvirt"), Product: inventory.Ptr("libvirt"),
+			Settings: map[string]string{"uri_driver": d.Driver, "read_only": strconv.FormatBool(d.ReadOnly)},
+		},
+		Hosts:    []inventory.Host{},
+		VMs:      []inventory.VM{},
+		Networks: []inventory.Network{},
+		Gaps:     append([]inventory.Gap{}, snapGaps...),
+		Sources:  sources(),
+	}
+	if d.ConnType != "" {
+		inv.Target.Settings["driver"] = d.ConnType
+	}
+	if d.LibVersion > 0 {
+		inv.Target.Version = inventory.Ptr(formatVersion(d.LibVersion))
+	}
+
+	hostID := d.Hostname
+	if d.Driver == "test" {
+		// The test driver reports the collecting machine's name, which
+		// says nothing about the simulated node: name the host after the
+		// node file so results do not depend on the machine.
+		hostID = "test-" + strings.TrimSuffix(path.Base(t.URI), ".xml")
+		if u, err := url.Parse(t.URI); err == nil && u.Path != "" {
+			hostID = "test-" + strings.TrimSuffix(path.Base(u.Path), ".xml")
+		}
+	}
+	if hostID == "" {
+		if u, err := url.Parse(d.URI); err == nil && u.Hostname() != "" {
+			hostID = u.Hostname()
+		} else {
+			hostID = "localhost"
+		}
+		inv.Gaps = append(inv.Gaps, inventory.Gap{Object: inventory.ObjectKey(inventory.KindHost, hostID), Field: "host.name", Reason: "libvirt did not report the host name; named after the URI"})
+	}
+	host, hc := mapHost(d, hostID, &inv.Gaps)
+
+	// Networks first: NICs on type='network' interfaces resolve through them.
+	dc := &domainContext{hostID: hostID, now: at, readOnly: d.ReadOnly, qemu: hc.qemu, qemuReason: hc.qemuReason, mgmt: hc.mgmt}
+	var nets []*inventory.Network
+	if d.Networks != nil {
+		dc.networks = map[string]*inventory.Network{}
+		for _, nr := range d.Networks {
+			n, err := mapNetwork(nr, hostID, hc.mgmt)
+			if err != nil {
+				inv.Gaps = append(inv.Gaps, inventory.Gap{Object: inventory.ObjectKey(inventory.KindNetwork, n.ID), Field: "network", Reason: err.Error()})
+			}
+			dc.networks[n.Name] = n
+			nets = append(nets, n)
+		}
+	} else {
+		dc.netReason = d.why("networks", "libvirt networks were not read")
+		inv.Gaps = append(inv.Gaps, inventory.Gap{Object: inventory.ObjectKey(inventory.KindNetwork, "*"), Field: "network", Reason: dc.netReason})
+	}
+
+	for _, rec := range d.Domains {
+		inv.VMs = append(inv.VMs, normalizeDomain(rec, dc, &inv.Gaps))
+	}
+	sort.SliceStable(inv.VMs, func(a, b int) bool {
+		if inv.VMs[a].Name != inv.VMs[b].Name {
+			return inv.VMs[a].Name < inv.VMs[b].Name
+		}
+		return inv.VMs[a].ID < inv.VMs[b].ID
+	})
+	for _, n := range nets {
+		sort.Strings(n.VMs)
+		inv.Networks = append(inv.Networks, *n)
+	}
+	sort.SliceStable(inv.Networks, func(a, b int) bool { return inv.Networks[a].Name < inv.Networks[b].Name })
+	inv.Hosts = append(inv.Hosts, host)
+	// libvirt is this target's management service, as vCenter is for a
+	// vSphere target: its patch level is the target's.
+	for _, c := range host.Components {
+		if c.Product == "libvirt" {
+			inv.Target.Patch = &c
+		}
+	}
+	if inv.Target.Patch == nil {
+		inv.Gaps = append(inv.Gaps, inventory.Gap{Object: inventory.ObjectKey(inventory.KindTarget, "*"), Field: "target.patch",
+			Reason: "no libvirt package or library version was read"})
+	}
+	return inv
+}
+
+// normalizeDomain maps one domain record; an unreadable or invalid XML
+// leaves a VM with its id and name and a gap on "vm".
+func normalizeDomain(rec DomainRecord, dc *domainContext, gaps *[]inventory.Gap) inventory.VM {
+	skeleton := func(reason string, name string) inventory.VM {
+		id := strings.ToLower(rec.UUID)
+		if id == "" {
+			id = "name:" + name
+		}
+		vm := inventory.VM{ID: id, Name: name}
+		if dc.hostID != "" {
+			vm.Host = inventory.Ptr(dc.hostID)
+		}
+		*gaps = append(*gaps, inventory.Gap{Object: inventory.ObjectKey(inventory.KindVM, id), Field: "vm", Reason: reason})
+		return vm
+	}
+	if rec.Error != "" {
+		return skeleton("domain XML not read: "+rec.Error, rec.Name)
+	}
+	dom, err := ParseDomainXML(rec.XML)
+	if err != nil {
+		name := rec.Name
+		if dom != nil && dom.Name != "" {
+			name = dom.Name
+			if rec.UUID == "" {
+				rec.UUID = dom.UUID
+			}
+		}
+		return skeleton(err.Error(), name)
+	}
+	return mapDomain(rec, dom, dc, gaps)
+}
+
+// NormalizeDomainXML maps a single domain XML, as libvirt returned it,
+// with no host context: what the XML alone says. It is the entry point
+// the corpus tests and fuzzing use.
+func NormalizeDomainXML(doc string) (inventory.VM, []inventory.Gap, error) {
+	dom, err := ParseDomainXML(doc)
+	if err != nil {
+		return inventory.VM{}, nil, err
+	}
+	var gaps []inventory.Gap
+	dc := &domainContext{now: time.Now(), qemuReason: "qemu.conf was not read", mgmt: &mgmtInfo{reason: "no host interfaces given"}, netReason: "no networks given"}
+	vm := mapDomain(DomainRecord{Name: dom.Name, UUID: dom.UUID, XML: doc, Tainting: []string{}, Snapshots: []SnapshotRecord{}}, dom, dc, &gaps)
+	return vm, gaps, nil
+}
+
+func networkID(nr NetworkRecord) string {
+	if nr.UUID != "" {
+		return strings.ToLower(nr.UUID)
+	}
+	return "name:" + nr.Name
+}
+
+// ParseNetworkXML unmarshals a network XML and applies libvirt's checks.
+func ParseNetworkXML(doc string) (*libvirtxml.Network, error) {
+	var n libvirtxml.Network
+	if err := n.Unmarshal(doc); err != nil {
+		return nil, fmt.Errorf("network XML does not parse: %w", err)
+	}
+	if f := n.Forward; f != nil && f.Mode == "open" && (f.Dev != "" || len(f.Interfaces) > 0) {
+		return &n, fmt.Errorf("network %s: forward dev not allowed with forward mode='open'", n.Name)
+	}
+	return &n, nil
+}
+
+func mapNetwork(nr NetworkRecord, hostID string, mgmt *mgmtInfo) (*inventory.Network, error) {
+	n := &inventory.Network{ID: networkID(nr), Name: nr.Name, Kind: "libvirt-network", VMs: []string{}}
+	if hostID != "" {
+		n.Host = inventory.Ptr(hostID)
+	}
+	x, err := ParseNetworkXML(nr.XML)
+	if err != nil {
+		return n, err
+	}
+	if n.Name == "" {
+		n.Name = x.Name
+	}
+	if nr.UUID == "" && x.UUID != "" {
+		n.ID = strings.ToLower(x.UUID)
+	}
+	k := &inventory.KVMNetwork{ForwardMode: "isolated", ForwardDevs: []string{}, Active: nr.Active, Autostart: nr.Autostart, Persistent: nr.Persistent}
+	if f := x.Forward; f != nil {
+		k.ForwardMode = f.Mode
+		if k.ForwardMode == "" {
+			k.ForwardMode = "nat"
+		}
+		seen := map[string]bool{}
+		add := func(dev string) {
+			if dev != "" && !seen[dev] {
+				seen[dev] = true
+				k.ForwardDevs = append(k.ForwardDevs, dev)
+			}
+		}
+		add(f.Dev)
+		for _, i := range f.Interfaces {
+			add(i.Dev)
+		}
+		for _, pf := range f.PFs {
+			add(pf.Dev)
+		}
+	}
+	if x.Bridge != nil {
+		k.Bridge = x.Bridge.Name
+	}
+	n.Switch = k.Bridge
+	if x.VLAN != nil && len(x.VLAN.Tags) == 1 {
+		n.VLAN = inventory.Ptr(int64(x.VLAN.Tags[0].ID))
+	}
+	if x.VLAN != nil {
+		n.Trunk = inventory.Ptr(x.VLAN.Trunk == "yes" || len(x.VLAN.Tags) > 1)
+	}
+	n.KVM = k
+	if mgmt != nil && mgmt.devices != nil {
+		n.Management = inventory.Ptr(networkOnManagement(k, mgmt.devices))
+	}
+	return n, nil
+}
+
+// networkOnManagement: the network puts guests on the management L2
+// segment — it bridges onto the management bridge or macvtaps/passes
+// through the management NIC. Routed and NATed networks do not.
+func networkOnManagement(k *inventory.KVMNetwork, devices map[string]bool) bool {
+	switch k.ForwardMode {
+	case "bridge", "private", "vepa", "passthrough", "hostdev":
+		if k.Bridge != "" && devices[k.Bridge] {
+			return true
+		}
+		for _, d := range k.ForwardDevs {
+			if devices[d] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// mgmtInfo is the derived management network of the host.
+type mgmtInfo struct {
+	// ifaces carry the management address or the default route.
+	ifaces []string
+	// devices are those interfaces plus the ports of those that are
+	// bridges or bonds: attaching a guest to any of them puts it on the
+	// management segment. Nil when unknown.
+	devices map[string]bool
+	reason  string
+	// how says why ifaces were chosen.
+	how string
+}
+
+// onManagement decides whether a guest NIC of the given type and source
+// reaches the management network; a non-empty reason means unknown.
+func (dc *domainContext) onManagement(typ, src string) (bool, string) {
+	switch typ {
+	case "user", "mcast", "udp", "server", "client", "null", "internal":
+		return false, ""
+	}
+	if dc.mgmt == nil || dc.mgmt.devices == nil {
+		reason := "the host's management interface is unknown"
+		if dc.mgmt != nil && dc.mgmt.reason != "" {
+			reason += ": " + dc.mgmt.reason
+		}
+		return false, reason
+	}
+	switch typ {
+	case "bridge", "direct":
+		return dc.mgmt.devices[src], ""
+	case "network":
+		if dc.networks == nil {
+			return false, dc.netReason
+		}
+		n := dc.networks[src]
+		if n == nil {
+			return false, fmt.Sprintf("network %q is not among the host's libvirt networks", src)
+		}
+		if n.Management == nil {
+			return false, fmt.Sprintf("network %q could not be read", src)
+		}
+		return *n.Management, ""
+	}
+	return false, fmt.Sprintf("a %s interface attaches outside libvirt's networks (tap, vhost-user, VF or vDPA device), so its segment is unknown", typ)
+}
