@@ -3,6 +3,9 @@ package esxi
 import (
 	"context"
 	"encoding/json"
+	"reflect"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +21,11 @@ func startDemo(t *testing.T, o esxisim.Options) *esxisim.Sim {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startEstate(t, e, o)
+}
+
+func startEstate(t testing.TB, e *esxisim.Estate, o esxisim.Options) *esxisim.Sim {
+	t.Helper()
 	sim, err := esxisim.Start(context.Background(), e, o)
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +38,11 @@ func target(sim *esxisim.Sim, tls collectors.TLSOptions) collectors.Target {
 	return collectors.Target{Name: "vc", URI: "vsphere://" + sim.Username + "@" + sim.URL.Host, Password: collectors.NewSecret(sim.Password), TLS: tls, Timeout: time.Minute}
 }
 
-func fetchNormalize(t *testing.T, c *Collector, tg collectors.Target) (*collectors.Snapshot, *inventory.Inventory) {
+func pinned(sim *esxisim.Sim) collectors.Target {
+	return target(sim, collectors.TLSOptions{Thumbprint: sim.Thumbprint})
+}
+
+func fetchNormalize(t testing.TB, c *Collector, tg collectors.Target) (*collectors.Snapshot, *inventory.Inventory) {
 	t.Helper()
 	snap, err := c.Fetch(context.Background(), tg)
 	if err != nil {
@@ -43,11 +55,270 @@ func fetchNormalize(t *testing.T, c *Collector, tg collectors.Target) (*collecto
 	return snap, inv
 }
 
-func TestFetchNormalizeDemoEstate(t *testing.T) {
+func hostNamed(t *testing.T, inv *inventory.Inventory, name string) inventory.Host {
+	t.Helper()
+	for _, h := range inv.Hosts {
+		if h.Name == name {
+			return h
+		}
+	}
+	t.Fatalf("no host %s", name)
+	return inventory.Host{}
+}
+
+func vmNamed(t *testing.T, inv *inventory.Inventory, name string) inventory.VM {
+	t.Helper()
+	for _, v := range inv.VMs {
+		if v.Name == name {
+			return v
+		}
+	}
+	t.Fatalf("no VM %s", name)
+	return inventory.VM{}
+}
+
+func gapFor(inv *inventory.Inventory, object, field string) string {
+	for _, g := range inv.Gaps {
+		if g.Object == object && g.Field == field {
+			return g.Reason
+		}
+	}
+	return ""
+}
+
+// TestDemoEstateInventory checks the facts the baseline relies on, object by
+// object, as the simulator serves them.
+func TestDemoEstateInventory(t *testing.T) {
+	sim := startDemo(t, esxisim.Options{})
+	_, inv := fetchNormalize(t, New(Options{}), pinned(sim))
+
+	if inv.Target.Kind == nil || *inv.Target.Kind != "vcenter" || inv.Target.Patch == nil || inv.Target.Patch.Product != "vcenter" {
+		t.Errorf("target %+v", inv.Target)
+	}
+	if len(inv.Target.KeyProviders) != 1 || inv.Target.KeyProviders[0].ID != "kp-demo" || !inv.Target.KeyProviders[0].Default {
+		t.Errorf("key providers %+v", inv.Target.KeyProviders)
+	}
+	if tr := inv.Target.Transport; tr == nil || !tr.TLSVerified || tr.Method != "thumbprint" {
+		t.Errorf("transport %+v", tr)
+	}
+
+	p1 := hostNamed(t, inv, "esx-prod-01")
+	if p1.Patch == nil || p1.Patch.ReleaseLine != "8.0.3" || p1.Patch.Build != "24784735" {
+		t.Errorf("esx-prod-01 patch %+v", p1.Patch)
+	}
+	if p1.Management == nil || len(p1.Management.SharedServices) != 0 || !reflect.DeepEqual(p1.Management.MigrationNetStacks, []string{"vmotion"}) {
+		t.Errorf("esx-prod-01 management %+v", p1.Management)
+	}
+	if p1.LockdownMode == nil || *p1.LockdownMode != "lockdownNormal" || p1.SecureBoot == nil || !*p1.SecureBoot {
+		t.Errorf("esx-prod-01 lockdown %v secure boot %v", p1.LockdownMode, p1.SecureBoot)
+	}
+	if p1.Options["Mem.ShareForceSalting"] != int64(2) || p1.Options["VMkernel.Boot.execInstalledOnly"] != true {
+		t.Errorf("esx-prod-01 options typed wrong: %#v %#v", p1.Options["Mem.ShareForceSalting"], p1.Options["VMkernel.Boot.execInstalledOnly"])
+	}
+	if p1.Certificate == nil || p1.Certificate.DaysLeft < 298 || p1.Certificate.DaysLeft > 300 {
+		t.Errorf("esx-prod-01 certificate %+v", p1.Certificate)
+	}
+	if p1.Firewall == nil || !p1.Firewall.IncomingBlocked || len(p1.Firewall.OpenRulesets) != 0 {
+		t.Errorf("esx-prod-01 firewall %+v", p1.Firewall)
+	}
+
+	p2 := hostNamed(t, inv, "esx-prod-02")
+	if p2.Management == nil || !reflect.DeepEqual(p2.Management.Interfaces, []string{"vmk0"}) ||
+		!contains(p2.Management.SharedServices, "vmotion") || !contains(p2.Management.SharedServices, "ft-logging") {
+		t.Errorf("esx-prod-02 management %+v", p2.Management)
+	}
+	if s, ok := p2.Services["TSM-SSH"]; !ok || !s.Running || s.Policy != "on" {
+		t.Errorf("esx-prod-02 SSH %+v", s)
+	}
+	if s, ok := p2.Services["slpd"]; !ok || !s.Running {
+		t.Errorf("esx-prod-02 slpd %+v", s)
+	}
+
+	// What the simulator does not return is absent, with the reason.
+	legacy := hostNamed(t, inv, "esx-legacy-01")
+	if legacy.SecureBoot != nil {
+		t.Errorf("esx-legacy-01 secure boot should be unread, got %v", *legacy.SecureBoot)
+	}
+	if r := gapFor(inv, "host:"+legacy.ID, "host.secure_boot"); !strings.Contains(r, "capability.uefiSecureBoot") {
+		t.Errorf("esx-legacy-01 secure boot gap %q", r)
+	}
+
+	db := vmNamed(t, inv, "db-01")
+	if db.Encryption == nil || db.Encryption.HomeEncrypted == nil || !*db.Encryption.HomeEncrypted ||
+		db.Encryption.KeyProvider == nil || *db.Encryption.KeyProvider != "kp-demo" {
+		t.Errorf("db-01 encryption %+v", db.Encryption)
+	}
+	if db.Migration == nil || *db.Migration.Encryption != "required" || *db.Migration.FTEncryption != "required" {
+		t.Errorf("db-01 migration %+v", db.Migration)
+	}
+	if db.VTPM == nil || !*db.VTPM || db.LoggingEnabled == nil || !*db.LoggingEnabled {
+		t.Errorf("db-01 vtpm %v logging %v", db.VTPM, db.LoggingEnabled)
+	}
+	web := vmNamed(t, inv, "web-01")
+	if web.Migration == nil || *web.Migration.Encryption != "disabled" || web.Encryption == nil || *web.Encryption.HomeEncrypted {
+		t.Errorf("web-01 migration %+v encryption %+v", web.Migration, web.Encryption)
+	}
+	if web.Devices == nil || web.Devices.Floppies != 1 || web.Devices.SerialPorts != 1 {
+		t.Errorf("web-01 devices %+v", web.Devices)
+	}
+	jump := vmNamed(t, inv, "jump-01")
+	if len(jump.NICs) != 1 || jump.NICs[0].OnManagementNetwork == nil || !*jump.NICs[0].OnManagementNetwork {
+		t.Errorf("jump-01 NICs %+v", jump.NICs)
+	}
+	if len(db.NICs) != 1 || db.NICs[0].OnManagementNetwork == nil || *db.NICs[0].OnManagementNetwork {
+		t.Errorf("db-01 NICs %+v", db.NICs)
+	}
+	app := vmNamed(t, inv, "app-01")
+	if app.OldestSnapshotDays == nil || *app.OldestSnapshotDays != 200 || len(app.Snapshots) != 2 {
+		t.Errorf("app-01 snapshots %v %+v", app.OldestSnapshotDays, app.Snapshots)
+	}
+	if app.LoggingEnabled != nil || !strings.Contains(gapFor(inv, "vm:"+app.ID, "vm.logging_enabled"), "enableLogging") {
+		t.Errorf("app-01 logging should be unread with its reason: %v", app.LoggingEnabled)
+	}
+	if tmpl := vmNamed(t, inv, "tmpl-rhel9"); tmpl.Template == nil || !*tmpl.Template {
+		t.Errorf("tmpl-rhel9 template %v", tmpl.Template)
+	}
+}
+
+// TestStandaloneHost: a single ESXi host has no vCenter facts, and says so.
+func TestStandaloneHost(t *testing.T) {
+	sim := startDemo(t, esxisim.Options{Standalone: true})
+	_, inv := fetchNormalize(t, New(Options{}), pinned(sim))
+	if inv.Target.Kind == nil || *inv.Target.Kind != "esxi" || inv.Target.KeyProviders != nil {
+		t.Fatalf("target %+v", inv.Target)
+	}
+	if r := gapFor(inv, "target:"+inv.Target.Name, "target.key_providers"); !strings.Contains(r, "vCenter feature") {
+		t.Errorf("key provider gap %q (gaps %+v)", r, inv.Gaps)
+	}
+	if len(inv.Hosts) != 1 || inv.Hosts[0].ID != inv.Hosts[0].Name {
+		t.Errorf("standalone host ids %+v", inv.Hosts)
+	}
+}
+
+// TestRoundTripsGrowWithPagesOnly: the SOAP call count depends on pages,
+// never on objects, so an estate of any size that fits one page costs the
+// same, and a smaller page costs more calls, not a call per object.
+func TestRoundTripsGrowWithPagesOnly(t *testing.T) {
+	calls := func(hosts, vms int, page int32) int {
+		sim := startEstate(t, esxisim.Scaled(hosts, vms), esxisim.Options{})
+		snap, _ := fetchNormalize(t, New(Options{PageSize: page}), pinned(sim))
+		return snap.Stats.Calls
+	}
+	small, large := calls(2, 20, 0), calls(6, 150, 0)
+	if small != large {
+		t.Errorf("round trips differ with estate size inside one page: %d (2 hosts, 20 VMs) vs %d (6 hosts, 150 VMs)", small, large)
+	}
+	paged := calls(6, 150, 50)
+	objects := 6 + 150
+	if paged <= large || paged >= large+objects/10 {
+		t.Errorf("page size 50: %d calls, want a few more than %d (one per extra page), never one per object", paged, large)
+	}
+	t.Logf("calls: one page %d, page size 50 %d", large, paged)
+}
+
+// TestReadOnlyMethods records every SOAP method the simulator served during
+// one collection; each must be a read.
+func TestReadOnlyMethods(t *testing.T) {
+	sim := startDemo(t, esxisim.Options{})
+	var mu sync.Mutex
+	var clientSide []string
+	c := New(Options{OnCall: func(m string) { mu.Lock(); clientSide = append(clientSide, m); mu.Unlock() }})
+	fetchNormalize(t, c, pinned(sim))
+	reads := map[string]bool{
+		"RetrieveServiceContent": true, "Login": true, "Logout": true, "CreateContainerView": true,
+		"DestroyView": true, "RetrievePropertiesEx": true, "ContinueRetrievePropertiesEx": true, "RetrieveProperties": true,
+	}
+	served := sim.Methods()
+	if len(served) < 5 {
+		t.Fatalf("recorded only %v", served)
+	}
+	for _, m := range served {
+		if !reads[m] && !strings.HasPrefix(m, "Query") {
+			t.Errorf("collection called %s, which is not a read", m)
+		}
+	}
+	if len(clientSide) != len(served) {
+		t.Errorf("client counted %d calls, server served %d (%v vs %v)", len(clientSide), len(served), clientSide, served)
+	}
+}
+
+func TestTLSVerification(t *testing.T) {
+	sim := startDemo(t, esxisim.Options{Standalone: true})
+	c := New(Options{})
+	// Default: the self-signed certificate is refused, and the error says
+	// how to pin it.
+	_, err := c.Fetch(context.Background(), target(sim, collectors.TLSOptions{}))
+	if err == nil || !strings.Contains(err.Error(), "--thumbprint "+sim.Thumbprint) {
+		t.Errorf("unverified: %v", err)
+	}
+	wrong := strings.Repeat("AB:", 31) + "AB"
+	_, err = c.Fetch(context.Background(), target(sim, collectors.TLSOptions{Thumbprint: wrong}))
+	if err == nil || !strings.Contains(err.Error(), "does not match the pinned thumbprint") || !strings.Contains(err.Error(), sim.Thumbprint) {
+		t.Errorf("wrong pin: %v", err)
+	}
+	snap, err := c.Fetch(context.Background(), target(sim, collectors.TLSOptions{Insecure: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Target.Transport.TLSVerified || snap.Target.Transport.Method != "insecure" {
+		t.Errorf("insecure transport recorded as %+v", snap.Target.Transport)
+	}
+}
+
+func TestBadCredentialsNeverEchoThePassword(t *testing.T) {
+	sim := startDemo(t, esxisim.Options{Standalone: true})
+	tg := pinned(sim)
+	const wrong = "Wrong-Pass-Sentinel-7731"
+	tg.Password = collectors.NewSecret(wrong)
+	_, err := New(Options{}).Fetch(context.Background(), tg)
+	if err == nil || !strings.Contains(err.Error(), "login") {
+		t.Fatalf("bad credentials: %v", err)
+	}
+	if strings.Contains(err.Error(), wrong) || strings.Contains(err.Error(), sim.Password) {
+		t.Errorf("error leaks a password: %v", err)
+	}
+}
+
+// TestSnapshotRoundTrip: a snapshot written to JSON and read back
+// normalizes to the same inventory, so `audit --snapshot` sees what a live
+// audit saw.
+func TestSnapshotRoundTrip(t *testing.T) {
 	sim := startDemo(t, esxisim.Options{})
 	c := New(Options{})
-	snap, inv := fetchNormalize(t, c, target(sim, collectors.TLSOptions{Thumbprint: sim.Thumbprint}))
-	b, _ := json.MarshalIndent(inv, "", " ")
-	t.Logf("%s", b)
-	_ = snap
+	snap, live := fetchNormalize(t, c, pinned(sim))
+	b, err := json.Marshal(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), sim.Password) {
+		t.Fatal("snapshot holds the password")
+	}
+	var back collectors.Snapshot
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	replayed, err := c.Normalize(&back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lj, _ := json.Marshal(live)
+	rj, _ := json.Marshal(replayed)
+	if string(lj) != string(rj) {
+		t.Errorf("inventory from the saved snapshot differs from the live one")
+	}
+}
+
+// BenchmarkNormalize measures turning a 100-host, 5,000-VM snapshot into the
+// inventory (collection itself is measured end to end by make bench).
+func BenchmarkNormalize(b *testing.B) {
+	sim := startEstate(b, esxisim.Scaled(100, 5000), esxisim.Options{})
+	c := New(Options{})
+	snap, _ := fetchNormalize(b, c, pinned(sim))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.Normalize(snap); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
