@@ -34,8 +34,9 @@ demo: build ## Audit the embedded simulated estates; reports land in ./hvaudit-d
 	@$(MAKE) --no-print-directory deps DEBS=libvirt0
 	./bin/hvaudit demo
 
-bench: ## Benchmarks: a 100-host/5,000-VM simulated vSphere audit and the check engine
+bench: ## Benchmarks: 100-host/5,000-VM vSphere and 2,000-domain KVM audits, normalize, the check engine
 	$(GO) test -run '^$$' -bench 'BenchmarkAudit' -benchtime 1x -timeout 30m ./integration/
+	$(GO) test -run '^$$' -bench 'BenchmarkNormalize' -benchtime 3x -benchmem -timeout 30m ./collectors/esxi/
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./checks/
 
 lint: ## go vet and gofmt

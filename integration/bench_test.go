@@ -13,6 +13,7 @@ import (
 	"github.com/hvaudit/hvaudit/agent"
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
+	"github.com/hvaudit/hvaudit/collectors/libvirt"
 )
 
 // BenchmarkAuditVSphere audits a simulated estate of 100 hosts and 5,000
@@ -89,3 +90,45 @@ func peakRSSMiB() float64 {
 }
 
 func nopLogger() zerolog.Logger { return zerolog.Nop() }
+
+// BenchmarkAuditKVM audits 2,000 libvirt test-driver domains end to end
+// (collector through the real libvirt client library, engine) and reports
+// collection and evaluation time, libvirt calls and peak memory. It needs
+// Debian's libvirt0 (make deps).
+func BenchmarkAuditKVM(b *testing.B) {
+	if err := libvirt.ClientLibraryError(); err != nil {
+		b.Skipf("libvirt client library: %v", err)
+	}
+	n := envInt("HVAUDIT_BENCH_DOMAINS", 2000)
+	uri := writeKVMEstate(b, b.TempDir(), n)
+	t := collectors.Target{Name: "bench-kvm", URI: uri, Timeout: 30 * time.Minute}
+	judge, err := agent.LoadJudge(agent.Request{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c0 := time.Now()
+		snap, err := agent.Collect(context.Background(), t, nopLogger())
+		if err != nil {
+			b.Fatal(err)
+		}
+		collect := time.Since(c0)
+		c, _ := collectors.ForPlatform(snap.Platform)
+		e0 := time.Now()
+		inv, err := c.Normalize(snap)
+		if err != nil {
+			b.Fatal(err)
+		}
+		findings := judge.Engine.Evaluate("bench-kvm", inv)
+		eval := time.Since(e0)
+		if len(inv.VMs) != n {
+			b.Fatalf("collected %d domains, want %d", len(inv.VMs), n)
+		}
+		b.ReportMetric(collect.Seconds(), "collect-s")
+		b.ReportMetric(eval.Seconds(), "normalize+eval-s")
+		b.ReportMetric(float64(snap.Stats.Calls), "libvirt-calls")
+		b.ReportMetric(float64(len(findings)), "findings")
+	}
+	b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+}
