@@ -309,9 +309,14 @@ func (j *Judge) judge(outcomes []targetOutcome, now func() time.Time, log zerolo
 		run.Findings = append(run.Findings, j.Engine.Evaluate(o.name, inv)...)
 	}
 	if j.Waivers != nil {
-		for _, w := range j.Waivers.Apply(run.Findings, now()) {
+		at := now()
+		for _, w := range j.Waivers.Apply(run.Findings, at) {
+			msg := "unused waiver: it matched no fail or error finding"
+			if w.Expired(at) {
+				msg = "unused waiver: it has expired, so it waives nothing (findings it matches say so)"
+			}
 			log.Warn().Str("waiver", fmt.Sprintf("%s:%d", w.File, w.Line)).Str("check", w.Check).
-				Time("expires", w.Expires).Msg("waiver matched nothing (or has expired)")
+				Time("expires", w.Expires).Msg(msg)
 		}
 	}
 	checks.SortFindings(run.Findings)

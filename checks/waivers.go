@@ -40,31 +40,40 @@ type waiverFile struct {
 }
 
 type waiverEntry struct {
-	Check         string    `toml:"check"`
-	Target        string    `toml:"target"`
-	Object        string    `toml:"object"`
-	Justification string    `toml:"justification"`
-	Approver      string    `toml:"approver"`
-	Expires       zonedTime `toml:"expires"`
+	Check         string `toml:"check"`
+	Target        string `toml:"target"`
+	Object        string `toml:"object"`
+	Justification string `toml:"justification"`
+	Approver      string `toml:"approver"`
+	Expires       any    `toml:"expires"`
 }
 
-// zonedTime accepts only a TOML offset date-time. It decodes the raw value
-// because the decoder's time.Time path re-parses through text and would
-// silently give a local date the machine's zone: a waiver would then expire
-// at a different instant on every machine.
-type zonedTime struct{ time.Time }
-
-func (z *zonedTime) UnmarshalTOML(v any) error {
-	t, ok := v.(time.Time)
-	if !ok {
-		return fmt.Errorf("expires must be an RFC 3339 date-time with a zone, not %T", v)
+// parseExpires accepts only an offset date-time: a TOML one
+// (expires = 2026-12-31T00:00:00Z) or, since people quote dates, a string in
+// RFC 3339 with a zone. The entry decodes expires as a raw value, not
+// time.Time, for two reasons: the decoder's time.Time path re-parses through
+// text and would silently give a local date the machine's zone (a waiver
+// would then expire at a different instant on every machine), and an error
+// raised inside the decoder carries no usable line, while here the entry's
+// own line is known.
+func parseExpires(v any) (time.Time, error) {
+	switch t := v.(type) {
+	case nil:
+		return time.Time{}, fmt.Errorf("expires is required (an RFC 3339 date-time with a zone)")
+	case time.Time:
+		switch t.Location().String() {
+		case "datetime-local", "date-local", "time-local":
+			return time.Time{}, fmt.Errorf("expires needs a zone (e.g. 2026-12-31T00:00:00Z)")
+		}
+		return t, nil
+	case string:
+		p, err := time.Parse(time.RFC3339, t)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("expires %q is not an RFC 3339 date-time with a zone (e.g. 2026-12-31T00:00:00Z)", t)
+		}
+		return p, nil
 	}
-	switch t.Location().String() {
-	case "datetime-local", "date-local", "time-local":
-		return fmt.Errorf("expires needs a zone (e.g. 2026-12-31T00:00:00Z)")
-	}
-	z.Time = t
-	return nil
+	return time.Time{}, fmt.Errorf("expires must be an RFC 3339 date-time with a zone, not a %T", v)
 }
 
 // LoadWaivers loads and validates a waiver file.
@@ -86,7 +95,7 @@ func LoadWaivers(file string) (*Waivers, error) {
 	for i, e := range wf.Waivers {
 		w := &rules[i]
 		*w = WaiverRule{Check: e.Check, Target: e.Target, Object: e.Object, Justification: e.Justification,
-			Approver: e.Approver, Expires: e.Expires.Time, File: file, Line: loc.tableLine("waiver", i)}
+			Approver: e.Approver, File: file, Line: loc.tableLine("waiver", i)}
 		line := func(key string) string { return at(file, loc.blockKeyLine(w.Line, key)) }
 		if w.Check == "" {
 			return nil, fmt.Errorf("%s: waiver: check is required", line("check"))
@@ -99,8 +108,8 @@ func LoadWaivers(file string) (*Waivers, error) {
 		if w.Justification == "" {
 			return nil, fmt.Errorf("%s: waiver %s: justification is required", line("justification"), w.Check)
 		}
-		if w.Expires.IsZero() {
-			return nil, fmt.Errorf("%s: waiver %s: expires is required (an RFC 3339 date-time with a zone)", line("expires"), w.Check)
+		if w.Expires, err = parseExpires(e.Expires); err != nil {
+			return nil, fmt.Errorf("%s: waiver %s: %v", line("expires"), w.Check, err)
 		}
 	}
 	sum := sha256.Sum256(data)
@@ -149,7 +158,7 @@ func (ws *Waivers) Apply(findings []Finding, now time.Time) []WaiverRule {
 			if !w.matches(f) {
 				continue
 			}
-			if !now.Before(w.Expires) {
+			if w.Expired(now) {
 				if expired == nil {
 					expired = w
 				}
@@ -177,4 +186,25 @@ func (ws *Waivers) Apply(findings []Finding, now time.Time) []WaiverRule {
 		}
 	}
 	return unused
+}
+
+// Expired reports whether the rule has lapsed at now: a waiver holds up to,
+// not including, its expiry instant.
+func (w *WaiverRule) Expired(now time.Time) bool { return !now.Before(w.Expires) }
+
+// Expiring splits the rules for `hvaudit waivers lint`: those still live at
+// now that lapse within the given window, and those already expired.
+func (ws *Waivers) Expiring(now time.Time, within time.Duration) (expiring, expired []WaiverRule) {
+	if ws == nil {
+		return nil, nil
+	}
+	for _, w := range ws.Rules {
+		switch {
+		case w.Expired(now):
+			expired = append(expired, w)
+		case w.Expires.Before(now.Add(within)):
+			expiring = append(expiring, w)
+		}
+	}
+	return expiring, expired
 }

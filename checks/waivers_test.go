@@ -116,3 +116,73 @@ func TestLoadWaiversErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestWaiverExpiresQuotedAndExpiring(t *testing.T) {
+	body := `[[waiver]]
+check = "A"
+justification = "quoted zone accepted"
+expires = "2026-07-01T12:00:00+02:00"
+
+[[waiver]]
+check = "B"
+justification = "lapsed"
+expires = 2026-01-01T00:00:00Z
+
+[[waiver]]
+check = "C"
+justification = "far"
+expires = 2030-01-01T00:00:00Z
+`
+	w, err := LoadWaivers(writeFile(t, t.TempDir(), "w.toml", body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Rules[0].Expires; !got.Equal(time.Date(2026, 7, 1, 10, 0, 0, 0, time.UTC)) {
+		t.Errorf("quoted expiry %v", got)
+	}
+	now := time.Date(2026, 6, 15, 0, 0, 0, 0, time.UTC)
+	expiring, expired := w.Expiring(now, 30*24*time.Hour)
+	if len(expiring) != 1 || expiring[0].Check != "A" || len(expired) != 1 || expired[0].Check != "B" || expired[0].Line != 6 {
+		t.Errorf("expiring %+v expired %+v", expiring, expired)
+	}
+	// Thirty days earlier A lapses beyond the window; C never is within it.
+	expiring, _ = w.Expiring(now.AddDate(0, 0, -30), 30*24*time.Hour)
+	if len(expiring) != 0 {
+		t.Errorf("expiring 30 days earlier: %+v", expiring)
+	}
+	for _, bad := range []string{`"2026-07-01T12:00:00"`, `"2026-07-01"`, `"tomorrow"`} {
+		p := writeFile(t, t.TempDir(), "w.toml", strings.Replace(body, `"2026-07-01T12:00:00+02:00"`, bad, 1))
+		if _, err := LoadWaivers(p); err == nil || !strings.HasPrefix(err.Error(), p+":4:") || !strings.Contains(err.Error(), "zone") {
+			t.Errorf("expires = %s: %v", bad, err)
+		}
+	}
+}
+
+// TestWaiverFirstLiveRuleWins: an expired rule ahead of a live one for the
+// same finding does not stop the live one, and leaves no expiry note.
+func TestWaiverFirstLiveRuleWins(t *testing.T) {
+	now := time.Date(2026, 6, 15, 0, 0, 0, 0, time.UTC)
+	ws := &Waivers{Rules: []WaiverRule{
+		{Check: "X", Justification: "old", Expires: now.Add(-time.Hour), Line: 1},
+		{Check: "X", Object: "vm-*", Justification: "renewed", Expires: now.Add(time.Hour), Line: 7},
+		{Check: "X", Target: "other", Justification: "other target", Expires: now.Add(time.Hour), Line: 13},
+	}}
+	fs := []Finding{
+		{CheckID: "X", Target: "vc", Object: ObjectRef{Kind: "vm", ID: "vm-1", Name: "a"}, Status: StatusError, Message: "absent"},
+		{CheckID: "X", Target: "vc", Object: ObjectRef{Kind: "host", ID: "host-1", Name: "h"}, Status: StatusFail, Message: "m"},
+	}
+	unused := ws.Apply(fs, now)
+	if fs[0].Status != StatusWaived || fs[0].ObservedStatus != StatusError || fs[0].Waiver.Justification != "renewed" || fs[0].Message != "absent" {
+		t.Errorf("live rule: %+v %+v", fs[0], fs[0].Waiver)
+	}
+	if fs[1].Status != StatusFail || fs[1].ObservedStatus != "" || !fs[1].Waiver.Expired ||
+		fs[1].Message != "m; waiver expired "+now.Add(-time.Hour).Format(time.RFC3339) {
+		t.Errorf("expired rule: %+v %+v", fs[1], fs[1].Waiver)
+	}
+	if len(unused) != 2 || unused[0].Line != 1 || unused[1].Line != 13 {
+		t.Errorf("unused %+v", unused)
+	}
+	if !ws.Rules[0].Expired(now) || ws.Rules[1].Expired(now) || !ws.Rules[1].Expired(now.Add(time.Hour)) {
+		t.Error("Expired: a waiver holds up to, not including, its expiry instant")
+	}
+}

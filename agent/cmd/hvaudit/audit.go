@@ -43,6 +43,7 @@ type auditFlags struct {
 	concurrency                              int
 	baseline, tailoring, waivers, advisories string
 	failOn, logLevel, logFormat              string
+	sign                                     string
 }
 
 func newAuditCmd() *cobra.Command {
@@ -77,6 +78,7 @@ target could not be read, or an error finding at or above --fail-on).`,
 	fs.StringVar(&f.failOn, "fail-on", "", "lowest severity that makes the exit code non-zero (default low)")
 	fs.StringVar(&f.logLevel, "log-level", "", "trace, debug, info, warn, error (default info)")
 	fs.StringVar(&f.logFormat, "log-format", "", "console or json (default console)")
+	fs.StringVar(&f.sign, "sign", "", "Ed25519 private key (PKCS #8 PEM, mode 0600): write FILE.sig beside each report file")
 	return cmd
 }
 
@@ -106,6 +108,12 @@ func runAudit(cmd *cobra.Command, f *auditFlags) error {
 	outs, err := outputsFrom(f, cfg)
 	if err != nil {
 		return usageError(err)
+	}
+	var signer *signing
+	if f.sign != "" {
+		if signer, err = newSigning(f.sign, outs); err != nil {
+			return err
+		}
 	}
 	if len(f.snapshots) > 0 && len(f.targets) > 0 {
 		return usageError(errors.New("--snapshot and --target cannot be combined"))
@@ -150,6 +158,9 @@ func runAudit(cmd *cobra.Command, f *auditFlags) error {
 	}
 	if err := agent.WriteOutputs(run, outs, cmd.OutOrStdout()); err != nil {
 		return usageError(err)
+	}
+	if err := signer.sign(cmd, outs); err != nil {
+		return err
 	}
 	if code := agent.ExitCode(run, failOn); code != agent.ExitOK {
 		return &agent.ExitError{Code: code}

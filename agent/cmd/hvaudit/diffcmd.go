@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hvaudit/hvaudit/agent"
+)
+
+func newDiffCmd() *cobra.Command {
+	var format string
+	var failOnNew bool
+	cmd := &cobra.Command{
+		Use:   "diff OLD.json NEW.json",
+		Short: "Compare two JSON reports: new failures, fixed, regressed, score delta",
+		Long: `Compare two native JSON reports. Findings match on (target, check id,
+object id) and are classed on their observed status (observed_status for a
+waived finding: a waiver is an accepted risk, not a change to the estate):
+
+  new_failure   fail or error in NEW; absent, pass or not_applicable in OLD
+  regressed     failing in both, worse in NEW (order: pass < fail < error)
+  fixed         fail or error in OLD, pass in NEW
+  improved      failing in both, better in NEW (error → fail)
+  changed       not failing in NEW, another status than in OLD
+                (pass ↔ not_applicable, failing → not_applicable)
+  unchanged     same observed status
+  appeared      only in NEW, not failing
+  disappeared   only in OLD
+
+A target audited in OLD that is an error in NEW counts as newly failing: its
+findings would otherwise just disappear.
+
+Exit codes: 0; 1 with --fail-on-new when something newly fails (a new failure
+not covered by a waiver in NEW, or a target newly in error); 2 usage error or
+unreadable input.`,
+		Example: `  hvaudit diff before.json after.json
+  hvaudit diff before.json after.json --format json --fail-on-new`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "table" && format != "json" {
+				return usageError(fmt.Errorf("--format %q: use table or json", format))
+			}
+			old, err := agent.ReadRunFile(args[0])
+			if err != nil {
+				return usageError(err)
+			}
+			cur, err := agent.ReadRunFile(args[1])
+			if err != nil {
+				return usageError(err)
+			}
+			d := agent.DiffRuns(old, cur)
+			d.Old.File, d.New.File = args[0], args[1]
+			if format == "json" {
+				err = agent.WriteDiffJSON(cmd.OutOrStdout(), d)
+			} else {
+				err = agent.WriteDiffTable(cmd.OutOrStdout(), d)
+			}
+			if err != nil {
+				return usageError(err)
+			}
+			if failOnNew && d.NewlyFailing() {
+				return &agent.ExitError{Code: 1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "table or json (hvaudit/diff/v1)")
+	cmd.Flags().BoolVar(&failOnNew, "fail-on-new", false, "exit 1 when anything newly fails (the change-window gate)")
+	return cmd
+}

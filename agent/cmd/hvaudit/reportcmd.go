@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hvaudit/hvaudit/agent"
+	"github.com/hvaudit/hvaudit/report"
+)
+
+func newReportCmd() *cobra.Command {
+	var from, sign string
+	var formats, outputs []string
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "Render a saved JSON report in any format",
+		Long: `Read a native JSON report (hvaudit/report/v1) and render it in one or more
+formats. Every format is rendered from this document, so all of them agree.
+--format and --output pair by position as in 'audit'; a --format without an
+--output writes to standard output (one at most); no --format writes the table.
+
+Exit codes: 0 written; 2 usage error or unreadable input (the message names
+the file and, for a JSON error, the line).`,
+		Example: `  hvaudit report --from vc01.json --format table
+  hvaudit report --from vc01.json --format json --output copy.json --format table --output vc01.txt --sign audit.key`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if from == "" {
+				return usageError(fmt.Errorf("report needs --from RUN.json"))
+			}
+			outs := []agent.Output{{Format: "table"}}
+			if len(formats) > 0 || len(outputs) > 0 {
+				o, err := agent.PairOutputs(formats, outputs)
+				if err != nil {
+					return usageError(err)
+				}
+				outs = o
+			}
+			if err := agent.ValidateOutputs(outs); err != nil {
+				return usageError(err)
+			}
+			var signer *signing
+			if sign != "" {
+				s, err := newSigning(sign, outs)
+				if err != nil {
+					return err
+				}
+				signer = s
+			}
+			run, err := agent.ReadRunFile(from)
+			if err != nil {
+				return usageError(err)
+			}
+			if err := agent.WriteOutputs(run, outs, cmd.OutOrStdout()); err != nil {
+				return usageError(err)
+			}
+			return signer.sign(cmd, outs)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&from, "from", "", "native JSON report to read (hvaudit/report/v1)")
+	fs.StringArrayVar(&formats, "format", nil, "report format: "+strings.Join(report.Formats(), ", ")+" (repeatable, pairs with --output)")
+	fs.StringArrayVar(&outputs, "output", nil, "report file for the --format at the same position ('-' = stdout)")
+	fs.StringVar(&sign, "sign", "", "Ed25519 private key (PKCS #8 PEM, mode 0600): write FILE.sig beside each report file")
+	return cmd
+}

@@ -1,0 +1,601 @@
+package agent
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/report"
+)
+
+// DiffSchema is the schema id of `hvaudit diff --format json`.
+const DiffSchema = "hvaudit/diff/v1"
+
+// DiffClass is what happened to one finding between two runs.
+//
+// Findings match on (target, check id, object id) (DESIGN.md §3). Each pair
+// is classified on its observed status: the status, or observed_status for a
+// waived finding. A waiver is an accepted risk, not a change to the estate,
+// so adding, removing or lapsing one never moves a finding between classes;
+// the entry still shows both reported statuses. "Failing" means fail or
+// error, and error ranks worse than fail (it is an incomplete audit, exit 3,
+// which wins over exit 1): pass < fail < error. not_applicable and pass are
+// both "not failing" but are different statuses.
+//
+//	OLD \ NEW     absent       not_applicable  pass       fail          error
+//	absent        –            appeared        appeared   new_failure   new_failure
+//	n/a           disappeared  unchanged       changed    new_failure   new_failure
+//	pass          disappeared  changed         unchanged  new_failure   new_failure
+//	fail          disappeared  changed         fixed      unchanged     regressed
+//	error         disappeared  changed         fixed      improved      unchanged
+type DiffClass string
+
+// Diff classes, in the order reports list them.
+const (
+	DiffNewFailure  DiffClass = "new_failure" // failing in NEW; absent, pass or not_applicable in OLD
+	DiffRegressed   DiffClass = "regressed"   // failing in both, worse in NEW (fail → error)
+	DiffFixed       DiffClass = "fixed"       // failing in OLD, pass in NEW
+	DiffImproved    DiffClass = "improved"    // failing in both, better in NEW (error → fail)
+	DiffChanged     DiffClass = "changed"     // not failing in NEW, status differs (pass ↔ not_applicable, failing → not_applicable)
+	DiffUnchanged   DiffClass = "unchanged"   // same observed status
+	DiffAppeared    DiffClass = "appeared"    // only in NEW, not failing
+	DiffDisappeared DiffClass = "disappeared" // only in OLD, whatever its status
+)
+
+// DiffClasses lists every class in report order.
+var DiffClasses = []DiffClass{DiffNewFailure, DiffRegressed, DiffFixed, DiffImproved, DiffChanged, DiffUnchanged, DiffAppeared, DiffDisappeared}
+
+// RunRef identifies one side of a diff.
+type RunRef struct {
+	File            string              `json:"file,omitempty"`
+	ID              string              `json:"id"`
+	Started         time.Time           `json:"started"`
+	Baseline        report.BaselineInfo `json:"baseline"`
+	TailoringSHA256 string              `json:"tailoring_sha256,omitempty"`
+	WaiversSHA256   string              `json:"waivers_sha256,omitempty"`
+}
+
+// DiffSide is one finding as one run reported it.
+type DiffSide struct {
+	Status         checks.Status  `json:"status"`
+	ObservedStatus checks.Status  `json:"observed_status,omitempty"`
+	Message        string         `json:"message,omitempty"`
+	Waiver         *checks.Waiver `json:"waiver,omitempty"`
+}
+
+// FindingDiff is one matched (or unmatched) finding.
+type FindingDiff struct {
+	Class    DiffClass        `json:"class"`
+	Target   string           `json:"target"`
+	CheckID  string           `json:"check_id"`
+	Object   checks.ObjectRef `json:"object"`
+	Title    string           `json:"title"`
+	Area     string           `json:"area"`
+	Severity checks.Severity  `json:"severity"`
+	// Old and New are null when the finding is absent from that run.
+	Old *DiffSide `json:"old"`
+	New *DiffSide `json:"new"`
+	// Gate is true when this entry makes --fail-on-new exit 1: a new
+	// failure not covered by a live waiver in NEW.
+	Gate bool `json:"gate"`
+}
+
+// ScoreDelta is a score in both runs; Delta is NEW − OLD, null when either
+// side was not scored.
+type ScoreDelta struct {
+	Old                 *float64 `json:"old"`
+	New                 *float64 `json:"new"`
+	Delta               *float64 `json:"delta"`
+	OldWithoutWaivers   *float64 `json:"old_without_waivers"`
+	NewWithoutWaivers   *float64 `json:"new_without_waivers"`
+	DeltaWithoutWaivers *float64 `json:"delta_without_waivers"`
+}
+
+// Target changes.
+const (
+	TargetUnchanged   = "unchanged"
+	TargetAppeared    = "appeared"
+	TargetDisappeared = "disappeared"
+	TargetNewError    = "new_error" // ok in OLD, error in NEW: its findings vanish, so it gates
+	TargetRecovered   = "recovered" // error in OLD, ok in NEW
+)
+
+// TargetDiff is one target in either run.
+type TargetDiff struct {
+	Name      string     `json:"name"`
+	Change    string     `json:"change"`
+	OldStatus string     `json:"old_status,omitempty"`
+	NewStatus string     `json:"new_status,omitempty"`
+	Error     string     `json:"error,omitempty"` // NEW's error
+	Score     ScoreDelta `json:"score"`
+	// Gate is true when the target could not be audited in NEW but was
+	// audited in OLD (or is new): a target that stops answering must not
+	// pass the change-window gate by making its failures disappear.
+	Gate bool `json:"gate"`
+}
+
+// DiffCounts counts findings per class.
+type DiffCounts struct {
+	NewFailure  int `json:"new_failure"`
+	Regressed   int `json:"regressed"`
+	Fixed       int `json:"fixed"`
+	Improved    int `json:"improved"`
+	Changed     int `json:"changed"`
+	Unchanged   int `json:"unchanged"`
+	Appeared    int `json:"appeared"`
+	Disappeared int `json:"disappeared"`
+}
+
+func (c *DiffCounts) ptr(k DiffClass) *int {
+	switch k {
+	case DiffNewFailure:
+		return &c.NewFailure
+	case DiffRegressed:
+		return &c.Regressed
+	case DiffFixed:
+		return &c.Fixed
+	case DiffImproved:
+		return &c.Improved
+	case DiffChanged:
+		return &c.Changed
+	case DiffUnchanged:
+		return &c.Unchanged
+	case DiffAppeared:
+		return &c.Appeared
+	}
+	return &c.Disappeared
+}
+
+// Of returns the count of one class.
+func (c DiffCounts) Of(k DiffClass) int { return *c.ptr(k) }
+
+// ObjectKey names an object across runs: target, kind and id.
+type ObjectKey struct {
+	Target string `json:"target"`
+	Kind   string `json:"kind"`
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+}
+
+// AddedRemoved lists what is only in NEW (added) or only in OLD (removed).
+type AddedRemoved[T any] struct {
+	Added   []T `json:"added"`
+	Removed []T `json:"removed"`
+}
+
+// RunDiff is the result of comparing two runs (hvaudit/diff/v1).
+type RunDiff struct {
+	Schema          string     `json:"schema"`
+	Old             RunRef     `json:"old"`
+	New             RunRef     `json:"new"`
+	BaselineChanged bool       `json:"baseline_changed"`
+	Score           ScoreDelta `json:"score"`
+	Counts          DiffCounts `json:"counts"`
+	// Gating counts what trips --fail-on-new: gating findings plus gating
+	// targets.
+	Gating   int                     `json:"gating"`
+	Targets  []TargetDiff            `json:"targets"`
+	Checks   AddedRemoved[string]    `json:"checks"`
+	Objects  AddedRemoved[ObjectKey] `json:"objects"`
+	Findings []FindingDiff           `json:"findings"`
+}
+
+// NewlyFailing reports whether --fail-on-new should exit 1.
+func (d *RunDiff) NewlyFailing() bool { return d.Gating > 0 }
+
+// observed is the status a diff compares: observed_status for a waived
+// finding (a waived finding without one, which the schema forbids, counts as
+// fail).
+func observed(f *checks.Finding) checks.Status {
+	if f.Status == checks.StatusWaived {
+		if f.ObservedStatus != "" {
+			return f.ObservedStatus
+		}
+		return checks.StatusFail
+	}
+	return f.Status
+}
+
+// failRank orders failing statuses: 0 not failing, 1 fail, 2 error.
+func failRank(s checks.Status) int {
+	switch s {
+	case checks.StatusFail:
+		return 1
+	case checks.StatusError:
+		return 2
+	}
+	return 0
+}
+
+// classify applies the table on DiffClass; nil means absent.
+func classify(old, new *checks.Finding) DiffClass {
+	switch {
+	case old == nil && new == nil:
+		return DiffUnchanged
+	case old == nil:
+		if failRank(observed(new)) > 0 {
+			return DiffNewFailure
+		}
+		return DiffAppeared
+	case new == nil:
+		return DiffDisappeared
+	}
+	o, n := observed(old), observed(new)
+	ro, rn := failRank(o), failRank(n)
+	switch {
+	case o == n:
+		return DiffUnchanged
+	case ro == 0 && rn > 0:
+		return DiffNewFailure
+	case ro > 0 && rn > ro:
+		return DiffRegressed
+	case ro > 0 && rn > 0:
+		return DiffImproved
+	case ro > 0 && n == checks.StatusPass:
+		return DiffFixed
+	}
+	return DiffChanged
+}
+
+func side(f *checks.Finding) *DiffSide {
+	if f == nil {
+		return nil
+	}
+	return &DiffSide{Status: f.Status, ObservedStatus: f.ObservedStatus, Message: f.Message, Waiver: f.Waiver}
+}
+
+func findingKey(f *checks.Finding) string {
+	return f.Target + "\x00" + f.CheckID + "\x00" + f.Object.ID
+}
+
+func runRef(r *report.Run) RunRef {
+	return RunRef{ID: r.Run.ID, Started: r.Run.Started, Baseline: r.Run.Baseline,
+		TailoringSHA256: r.Run.TailoringSHA256, WaiversSHA256: r.Run.WaiversSHA256}
+}
+
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
+
+func delta(o, n *float64) *float64 {
+	if o == nil || n == nil {
+		return nil
+	}
+	d := round2(*n - *o)
+	return &d
+}
+
+func scoreDelta(o, n, ow, nw *float64) ScoreDelta {
+	return ScoreDelta{Old: o, New: n, Delta: delta(o, n), OldWithoutWaivers: ow, NewWithoutWaivers: nw, DeltaWithoutWaivers: delta(ow, nw)}
+}
+
+// DiffRuns compares two runs. It is pure: the runs are not modified.
+func DiffRuns(old, new *report.Run) *RunDiff {
+	d := &RunDiff{
+		Schema: DiffSchema, Old: runRef(old), New: runRef(new),
+		BaselineChanged: old.Run.Baseline != new.Run.Baseline,
+		Score: scoreDelta(old.Summary.Score, new.Summary.Score,
+			old.Summary.ScoreWithoutWaivers, new.Summary.ScoreWithoutWaivers),
+		Findings: []FindingDiff{},
+		Targets:  []TargetDiff{},
+		Checks:   AddedRemoved[string]{Added: []string{}, Removed: []string{}},
+		Objects:  AddedRemoved[ObjectKey]{Added: []ObjectKey{}, Removed: []ObjectKey{}},
+	}
+
+	// Pair findings. Keys are unique in a well-formed run; should one repeat,
+	// its occurrences pair in order rather than collapsing.
+	oldByKey := map[string][]int{}
+	for i := range old.Findings {
+		k := findingKey(&old.Findings[i])
+		oldByKey[k] = append(oldByKey[k], i)
+	}
+	matched := make([]bool, len(old.Findings))
+	add := func(o, n *checks.Finding) {
+		ref := n
+		if ref == nil {
+			ref = o
+		}
+		fd := FindingDiff{
+			Class: classify(o, n), Target: ref.Target, CheckID: ref.CheckID, Object: ref.Object,
+			Title: ref.Title, Area: ref.Area, Severity: ref.Severity, Old: side(o), New: side(n),
+		}
+		fd.Gate = fd.Class == DiffNewFailure && n.Status != checks.StatusWaived
+		d.Findings = append(d.Findings, fd)
+	}
+	for i := range new.Findings {
+		n := &new.Findings[i]
+		var o *checks.Finding
+		k := findingKey(n)
+		if idx := oldByKey[k]; len(idx) > 0 {
+			o = &old.Findings[idx[0]]
+			matched[idx[0]] = true
+			oldByKey[k] = idx[1:]
+		}
+		add(o, n)
+	}
+	for i := range old.Findings {
+		if !matched[i] {
+			add(&old.Findings[i], nil)
+		}
+	}
+	slices.SortStableFunc(d.Findings, func(a, b FindingDiff) int {
+		return cmp.Or(strings.Compare(a.Target, b.Target), strings.Compare(a.Object.Kind, b.Object.Kind),
+			strings.Compare(a.Object.Name, b.Object.Name), strings.Compare(a.CheckID, b.CheckID),
+			strings.Compare(a.Object.ID, b.Object.ID))
+	})
+	for i := range d.Findings {
+		f := &d.Findings[i]
+		*d.Counts.ptr(f.Class)++
+		if f.Gate {
+			d.Gating++
+		}
+	}
+
+	d.Checks.Added, d.Checks.Removed = addedRemoved(old, new, func(f *checks.Finding) (string, string) {
+		return f.CheckID, f.CheckID
+	})
+	d.Objects.Added, d.Objects.Removed = addedRemoved(old, new, func(f *checks.Finding) (string, ObjectKey) {
+		return f.Target + "\x00" + f.Object.Kind + "\x00" + f.Object.ID,
+			ObjectKey{Target: f.Target, Kind: f.Object.Kind, ID: f.Object.ID, Name: f.Object.Name}
+	})
+
+	d.Targets = diffTargets(old, new)
+	for _, t := range d.Targets {
+		if t.Gate {
+			d.Gating++
+		}
+	}
+	return d
+}
+
+// addedRemoved lists the values whose key occurs in only one run, in first
+// seen order of the run they are in.
+func addedRemoved[T any](old, new *report.Run, key func(*checks.Finding) (string, T)) (added, removed []T) {
+	set := func(r *report.Run) (map[string]bool, []string, map[string]T) {
+		seen, vals := map[string]bool{}, map[string]T{}
+		var order []string
+		for i := range r.Findings {
+			k, v := key(&r.Findings[i])
+			if !seen[k] {
+				seen[k] = true
+				order = append(order, k)
+				vals[k] = v
+			}
+		}
+		return seen, order, vals
+	}
+	oseen, oorder, ovals := set(old)
+	nseen, norder, nvals := set(new)
+	added, removed = []T{}, []T{}
+	for _, k := range norder {
+		if !oseen[k] {
+			added = append(added, nvals[k])
+		}
+	}
+	for _, k := range oorder {
+		if !nseen[k] {
+			removed = append(removed, ovals[k])
+		}
+	}
+	return added, removed
+}
+
+func diffTargets(old, new *report.Run) []TargetDiff {
+	type pair struct{ o, n *report.TargetResult }
+	byName := map[string]*pair{}
+	var names []string
+	get := func(name string) *pair {
+		p, ok := byName[name]
+		if !ok {
+			p = &pair{}
+			byName[name] = p
+			names = append(names, name)
+		}
+		return p
+	}
+	for i := range old.Targets {
+		get(old.Targets[i].Name).o = &old.Targets[i]
+	}
+	for i := range new.Targets {
+		get(new.Targets[i].Name).n = &new.Targets[i]
+	}
+	slices.Sort(names)
+	out := []TargetDiff{}
+	for _, name := range names {
+		p := byName[name]
+		td := TargetDiff{Name: name}
+		var oscore, nscore checks.Score
+		if p.o != nil {
+			td.OldStatus = p.o.Status
+			oscore = old.Summary.ByTarget[name]
+		}
+		if p.n != nil {
+			td.NewStatus, td.Error = p.n.Status, p.n.Error
+			nscore = new.Summary.ByTarget[name]
+		}
+		td.Score = scoreDelta(oscore.Score, nscore.Score, oscore.ScoreWithoutWaivers, nscore.ScoreWithoutWaivers)
+		switch {
+		case p.o == nil:
+			td.Change = TargetAppeared
+			td.Gate = p.n.Status == report.TargetError
+		case p.n == nil:
+			td.Change = TargetDisappeared
+		case p.o.Status != report.TargetError && p.n.Status == report.TargetError:
+			td.Change, td.Gate = TargetNewError, true
+		case p.o.Status == report.TargetError && p.n.Status != report.TargetError:
+			td.Change = TargetRecovered
+		default:
+			td.Change = TargetUnchanged
+		}
+		out = append(out, td)
+	}
+	return out
+}
+
+// ReadRunFile reads a JSON report for `report --from`, `diff` and the like.
+// Every error is a ConfigError naming the file (and, where the problem is in
+// the document, the line).
+func ReadRunFile(path string) (*report.Run, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, configErrorf("reading report: %v", err)
+	}
+	defer f.Close()
+	run, err := report.ReadRun(f)
+	if err != nil {
+		return nil, configErrorf("%s: %v", path, err)
+	}
+	return run, nil
+}
+
+// WriteDiffJSON writes the diff as hvaudit/diff/v1.
+func WriteDiffJSON(w io.Writer, d *RunDiff) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(d)
+}
+
+func fmtScore(s *float64) string {
+	if s == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", *s)
+}
+
+func fmtDelta(s *float64) string {
+	if s == nil {
+		return "–"
+	}
+	if *s == 0 {
+		return "±0.00"
+	}
+	return fmt.Sprintf("%+.2f", *s)
+}
+
+func fmtSide(s *DiffSide) string {
+	switch {
+	case s == nil:
+		return "absent"
+	case s.Status == checks.StatusWaived:
+		return fmt.Sprintf("waived(%s)", cmp.Or(s.ObservedStatus, checks.StatusFail))
+	}
+	return string(s.Status)
+}
+
+var classTitles = map[DiffClass]string{
+	DiffNewFailure: "NEW FAILURES", DiffRegressed: "REGRESSED", DiffFixed: "FIXED", DiffImproved: "IMPROVED",
+	DiffChanged: "CHANGED", DiffAppeared: "APPEARED", DiffDisappeared: "DISAPPEARED",
+}
+
+// WriteDiffTable writes the diff for people: scores, counts, then every
+// finding that changed, grouped by class (unchanged ones are only counted).
+func WriteDiffTable(w io.Writer, d *RunDiff) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, s := range []struct {
+		label string
+		r     RunRef
+	}{{"OLD", d.Old}, {"NEW", d.New}} {
+		fmt.Fprintf(tw, "%s\t%s\trun %s\tstarted %s\tbaseline %s %s\n", s.label, cmp.Or(s.r.File, "-"), s.r.ID,
+			s.r.Started.UTC().Format(time.RFC3339), s.r.Baseline.ID, s.r.Baseline.Version)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if d.BaselineChanged {
+		fmt.Fprintf(w, "note: the baselines differ (%s %s → %s %s): checks may have been added, removed or changed\n",
+			d.Old.Baseline.ID, d.Old.Baseline.Version, d.New.Baseline.ID, d.New.Baseline.Version)
+	}
+
+	fmt.Fprintln(w)
+	fmt.Fprintln(tw, "SCORE\tOLD\tNEW\tDELTA\tWITHOUT WAIVERS (OLD → NEW)")
+	row := func(name string, s ScoreDelta, note string) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s → %s (%s)%s\n", name, fmtScore(s.Old), fmtScore(s.New), fmtDelta(s.Delta),
+			fmtScore(s.OldWithoutWaivers), fmtScore(s.NewWithoutWaivers), fmtDelta(s.DeltaWithoutWaivers), note)
+	}
+	row("overall", d.Score, "")
+	for _, t := range d.Targets {
+		note := ""
+		if t.Change != TargetUnchanged {
+			note = "  target " + strings.ReplaceAll(t.Change, "_", " ")
+			if t.Error != "" {
+				note += ": " + firstLine(t.Error)
+			}
+		}
+		row("  "+t.Name, t.Score, note)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(w)
+	var parts []string
+	for _, c := range DiffClasses {
+		parts = append(parts, fmt.Sprintf("%s %d", strings.ReplaceAll(string(c), "_", " "), d.Counts.Of(c)))
+	}
+	fmt.Fprintln(w, strings.Join(parts, " · "))
+
+	for _, c := range DiffClasses {
+		if c == DiffUnchanged || d.Counts.Of(c) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s (%d)\n", classTitles[c], d.Counts.Of(c))
+		fmt.Fprintln(tw, "  SEVERITY\tTARGET\tOBJECT\tCHECK\tOLD → NEW\tTITLE")
+		for i := range d.Findings {
+			f := &d.Findings[i]
+			if f.Class != c {
+				continue
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s %s\t%s\t%s → %s\t%s\n", f.Severity, f.Target, f.Object.Kind, cmp.Or(f.Object.Name, f.Object.ID),
+				f.CheckID, fmtSide(f.Old), fmtSide(f.New), f.Title)
+			if (c == DiffNewFailure || c == DiffRegressed) && f.New != nil && f.New.Message != "" {
+				fmt.Fprintf(tw, "  \t\t\t\t\t  %s\n", firstLine(f.New.Message))
+			}
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+
+	if len(d.Checks.Added)+len(d.Checks.Removed) > 0 {
+		fmt.Fprintf(w, "\nchecks only in NEW: %s\nchecks only in OLD: %s\n", joinOrNone(d.Checks.Added), joinOrNone(d.Checks.Removed))
+	}
+	if len(d.Objects.Added)+len(d.Objects.Removed) > 0 {
+		names := func(ks []ObjectKey) []string {
+			var s []string
+			for _, k := range ks {
+				s = append(s, fmt.Sprintf("%s/%s %s", k.Target, k.Kind, cmp.Or(k.Name, k.ID)))
+			}
+			return s
+		}
+		fmt.Fprintf(w, "objects only in NEW: %s\nobjects only in OLD: %s\n", joinOrNone(names(d.Objects.Added)), joinOrNone(names(d.Objects.Removed)))
+	}
+
+	fmt.Fprintln(w)
+	if d.NewlyFailing() {
+		_, err := fmt.Fprintf(w, "%d newly failing (fails --fail-on-new)\n", d.Gating)
+		return err
+	}
+	_, err := fmt.Fprintln(w, "nothing newly failing")
+	return err
+}
+
+func joinOrNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}

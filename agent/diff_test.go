@@ -1,0 +1,300 @@
+package agent
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/report"
+)
+
+// fnd builds a finding of a VM check; status "waived:fail" is a waived
+// finding observed as fail.
+func fnd(target, check, id, status string) checks.Finding {
+	f := checks.Finding{
+		CheckID: check, Title: check + " title", Area: "isolation", Severity: checks.SeverityHigh,
+		Target: target, Object: checks.ObjectRef{Kind: "vm", ID: id, Name: "name-" + id},
+		Status: checks.Status(status), Message: "msg " + status,
+	}
+	if obs, ok := strings.CutPrefix(status, "waived:"); ok {
+		f.Status, f.ObservedStatus = checks.StatusWaived, checks.Status(obs)
+		f.Waiver = &checks.Waiver{CheckID: check, Justification: "accepted", Expires: "2030-01-01T00:00:00Z"}
+	}
+	return f
+}
+
+func mkRun(id string, targets []report.TargetResult, fs ...checks.Finding) *report.Run {
+	var failed []string
+	for _, t := range targets {
+		if t.Status == report.TargetError {
+			failed = append(failed, t.Name)
+		}
+	}
+	return &report.Run{
+		Schema: report.Schema, Tool: report.Tool{Name: "hvaudit", Version: "test"},
+		Run: report.RunInfo{ID: id, Started: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC),
+			Baseline: report.BaselineInfo{ID: "b", Version: "1", SHA256: strings.Repeat("a", 64)}},
+		Targets: targets, Findings: fs, Summary: checks.Summarize(fs, failed),
+	}
+}
+
+func okTarget(name string) report.TargetResult {
+	return report.TargetResult{Name: name, Platform: "esxi", Status: report.TargetOK}
+}
+
+func errTarget(name string) report.TargetResult {
+	return report.TargetResult{Name: name, Platform: "esxi", Status: report.TargetError, Error: "connection refused"}
+}
+
+// TestDiffClasses walks every cell of the classification table on DiffClass,
+// with waived findings compared on their observed status.
+func TestDiffClasses(t *testing.T) {
+	cases := []struct {
+		old, new string // "" = absent
+		want     DiffClass
+		gate     bool
+	}{
+		{"", "not_applicable", DiffAppeared, false},
+		{"", "pass", DiffAppeared, false},
+		{"", "fail", DiffNewFailure, true},
+		{"", "error", DiffNewFailure, true},
+		{"not_applicable", "", DiffDisappeared, false},
+		{"fail", "", DiffDisappeared, false},
+		{"not_applicable", "not_applicable", DiffUnchanged, false},
+		{"not_applicable", "pass", DiffChanged, false},
+		{"not_applicable", "fail", DiffNewFailure, true},
+		{"not_applicable", "error", DiffNewFailure, true},
+		{"pass", "not_applicable", DiffChanged, false},
+		{"pass", "pass", DiffUnchanged, false},
+		{"pass", "fail", DiffNewFailure, true},
+		{"pass", "error", DiffNewFailure, true},
+		{"fail", "not_applicable", DiffChanged, false},
+		{"fail", "pass", DiffFixed, false},
+		{"fail", "fail", DiffUnchanged, false},
+		{"fail", "error", DiffRegressed, false},
+		{"error", "not_applicable", DiffChanged, false},
+		{"error", "pass", DiffFixed, false},
+		{"error", "fail", DiffImproved, false},
+		{"error", "error", DiffUnchanged, false},
+		// Waivers: observed status decides the class; a waived new failure
+		// is listed but does not gate.
+		{"fail", "waived:fail", DiffUnchanged, false},
+		{"waived:fail", "fail", DiffUnchanged, false}, // waiver lapsed or removed
+		{"waived:fail", "pass", DiffFixed, false},
+		{"waived:fail", "waived:error", DiffRegressed, false},
+		{"pass", "waived:fail", DiffNewFailure, false},
+		{"", "waived:error", DiffNewFailure, false},
+		{"waived:error", "", DiffDisappeared, false},
+	}
+	for _, c := range cases {
+		var of, nf []checks.Finding
+		if c.old != "" {
+			of = append(of, fnd("vc01", "C-1", "vm-1", c.old))
+		}
+		if c.new != "" {
+			nf = append(nf, fnd("vc01", "C-1", "vm-1", c.new))
+		}
+		d := DiffRuns(mkRun("o", []report.TargetResult{okTarget("vc01")}, of...), mkRun("n", []report.TargetResult{okTarget("vc01")}, nf...))
+		if len(d.Findings) != 1 {
+			t.Fatalf("%s → %s: %d entries", c.old, c.new, len(d.Findings))
+		}
+		got := d.Findings[0]
+		if got.Class != c.want || got.Gate != c.gate || d.NewlyFailing() != c.gate || d.Counts.Of(c.want) != 1 {
+			t.Errorf("%s → %s: class %s gate %v (newly failing %v), want %s gate %v", c.old, c.new, got.Class, got.Gate, d.NewlyFailing(), c.want, c.gate)
+		}
+		if (got.Old == nil) != (c.old == "") || (got.New == nil) != (c.new == "") {
+			t.Errorf("%s → %s: sides %+v %+v", c.old, c.new, got.Old, got.New)
+		}
+		if strings.HasPrefix(c.new, "waived:") && (got.New.Status != checks.StatusWaived || got.New.ObservedStatus == "" || got.New.Waiver == nil) {
+			t.Errorf("%s → %s: waived side lost its status or waiver: %+v", c.old, c.new, got.New)
+		}
+	}
+}
+
+// TestDiffRuns: a two-target estate where one target changes and another
+// stops answering; scores, appeared and disappeared checks and objects.
+func TestDiffRuns(t *testing.T) {
+	old := mkRun("run-old", []report.TargetResult{okTarget("vc01"), okTarget("vc02"), errTarget("vc03"), okTarget("vc04")},
+		fnd("vc01", "C-1", "vm-1", "pass"),
+		fnd("vc01", "C-1", "vm-2", "fail"),
+		fnd("vc01", "C-2", "vm-1", "fail"),
+		fnd("vc01", "C-OLD", "vm-1", "pass"), // check dropped from the baseline
+		fnd("vc01", "C-1", "vm-gone", "fail"),
+		fnd("vc02", "C-1", "vm-9", "pass"),
+		fnd("vc04", "C-1", "vm-4", "fail"),
+	)
+	cur := mkRun("run-new", []report.TargetResult{okTarget("vc01"), errTarget("vc02"), okTarget("vc03"), okTarget("vc05")},
+		fnd("vc01", "C-1", "vm-1", "fail"),   // new failure
+		fnd("vc01", "C-1", "vm-2", "pass"),   // fixed
+		fnd("vc01", "C-2", "vm-1", "error"),  // regressed
+		fnd("vc01", "C-NEW", "vm-1", "pass"), // appeared (new check)
+		fnd("vc01", "C-1", "vm-new", "pass"), // appeared (new object)
+		fnd("vc03", "C-1", "vm-3", "fail"),   // recovered target, its failure is new
+		fnd("vc05", "C-1", "vm-5", "pass"),
+	)
+	cur.Run.Baseline.Version = "2"
+	d := DiffRuns(old, cur)
+
+	if d.Schema != "hvaudit/diff/v1" || d.Old.ID != "run-old" || d.New.ID != "run-new" || !d.BaselineChanged {
+		t.Errorf("header %+v %+v changed=%v", d.Old, d.New, d.BaselineChanged)
+	}
+	want := DiffCounts{NewFailure: 2, Regressed: 1, Fixed: 1, Appeared: 3, Disappeared: 4}
+	if d.Counts != want {
+		t.Errorf("counts %+v, want %+v", d.Counts, want)
+	}
+	// Two new failures and vc02 newly in error.
+	if d.Gating != 3 || !d.NewlyFailing() {
+		t.Errorf("gating %d", d.Gating)
+	}
+	changes := map[string]string{}
+	for _, td := range d.Targets {
+		changes[td.Name] = td.Change
+		if td.Name == "vc02" && (!td.Gate || td.Error != "connection refused" || td.Score.New != nil || td.Score.Delta != nil) {
+			t.Errorf("vc02 %+v", td)
+		}
+	}
+	wantChanges := map[string]string{"vc01": TargetUnchanged, "vc02": TargetNewError, "vc03": TargetRecovered, "vc04": TargetDisappeared, "vc05": TargetAppeared}
+	for k, v := range wantChanges {
+		if changes[k] != v {
+			t.Errorf("target %s: %q, want %q (all: %v)", k, changes[k], v, changes)
+		}
+	}
+	// vc01: old passed 12 of 30 weight (C-1 vm-1, C-OLD), new 18 of 30.
+	vc01 := d.Targets[0].Score
+	if vc01.Old == nil || *vc01.Old != 40 || vc01.New == nil || *vc01.New != 60 || *vc01.Delta != 20 {
+		t.Errorf("vc01 score %+v", vc01)
+	}
+	if d.Score.Delta == nil || *d.Score.Delta != round2(*cur.Summary.Score-*old.Summary.Score) {
+		t.Errorf("overall score %+v", d.Score)
+	}
+	if strings.Join(d.Checks.Added, ",") != "C-NEW" || strings.Join(d.Checks.Removed, ",") != "C-OLD" {
+		t.Errorf("checks %+v", d.Checks)
+	}
+	var added, removed []string
+	for _, o := range d.Objects.Added {
+		added = append(added, o.Target+"/"+o.ID)
+	}
+	for _, o := range d.Objects.Removed {
+		removed = append(removed, o.Target+"/"+o.ID)
+	}
+	if strings.Join(added, ",") != "vc01/vm-new,vc03/vm-3,vc05/vm-5" || strings.Join(removed, ",") != "vc01/vm-gone,vc02/vm-9,vc04/vm-4" {
+		t.Errorf("objects added %v removed %v", added, removed)
+	}
+	// Entries are in report order: target, kind, name, check.
+	for i := 1; i < len(d.Findings); i++ {
+		a, b := d.Findings[i-1], d.Findings[i]
+		if a.Target > b.Target || (a.Target == b.Target && a.Object.Name > b.Object.Name) {
+			t.Errorf("order: %s/%s before %s/%s", a.Target, a.Object.Name, b.Target, b.Object.Name)
+		}
+	}
+
+	var js bytes.Buffer
+	if err := WriteDiffJSON(&js, d); err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back["schema"] != DiffSchema || back["gating"] != float64(3) {
+		t.Errorf("json head: schema %v gating %v", back["schema"], back["gating"])
+	}
+	if c := back["counts"].(map[string]any); c["new_failure"] != float64(2) || c["unchanged"] != float64(0) {
+		t.Errorf("json counts %v", c)
+	}
+	if !strings.Contains(js.String(), `"old": null`) {
+		t.Error("an absent side must be null in JSON")
+	}
+
+	var tb bytes.Buffer
+	if err := WriteDiffTable(&tb, d); err != nil {
+		t.Fatal(err)
+	}
+	out := tb.String()
+	for _, s := range []string{
+		"NEW FAILURES (2)", "REGRESSED (1)", "FIXED (1)", "APPEARED (3)", "DISAPPEARED (4)",
+		"pass → fail", "fail → error", "fail → pass", "absent → pass",
+		"baselines differ", "target new error: connection refused", "target recovered",
+		"checks only in NEW: C-NEW", "3 newly failing (fails --fail-on-new)",
+		"new failure 2 · regressed 1 · fixed 1 · improved 0 · changed 0 · unchanged 0 · appeared 3 · disappeared 4",
+	} {
+		if !strings.Contains(out, s) {
+			t.Errorf("table lacks %q:\n%s", s, out)
+		}
+	}
+	if strings.Contains(out, "UNCHANGED") {
+		t.Error("the table lists unchanged findings; it should only count them")
+	}
+}
+
+// TestDiffSameRunAndWaiverOnly: a run against itself, and against a copy
+// where a waiver now covers a failure, newly fails nothing.
+func TestDiffSameRunAndWaiverOnly(t *testing.T) {
+	tg := []report.TargetResult{okTarget("vc01")}
+	a := mkRun("a", tg, fnd("vc01", "C-1", "vm-1", "fail"), fnd("vc01", "C-2", "vm-1", "pass"), fnd("vc01", "C-3", "vm-1", "error"))
+	d := DiffRuns(a, a)
+	if d.NewlyFailing() || d.Counts != (DiffCounts{Unchanged: 3}) || *d.Score.Delta != 0 {
+		t.Errorf("self diff %+v score %+v", d.Counts, d.Score)
+	}
+	var tb bytes.Buffer
+	_ = WriteDiffTable(&tb, d)
+	if !strings.Contains(tb.String(), "nothing newly failing") || !strings.Contains(tb.String(), "±0.00") {
+		t.Errorf("self diff table:\n%s", tb.String())
+	}
+	b := mkRun("b", tg, fnd("vc01", "C-1", "vm-1", "waived:fail"), fnd("vc01", "C-2", "vm-1", "pass"), fnd("vc01", "C-3", "vm-1", "waived:error"))
+	d = DiffRuns(a, b)
+	if d.NewlyFailing() || d.Counts != (DiffCounts{Unchanged: 3}) {
+		t.Errorf("waiver-only diff %+v", d.Counts)
+	}
+	// The score moves (waived findings leave the denominator); the score
+	// without waivers does not.
+	if *d.Score.Delta <= 0 || *d.Score.DeltaWithoutWaivers != 0 {
+		t.Errorf("waiver-only score %+v", d.Score)
+	}
+}
+
+// TestDiffDuplicateKeysPairInOrder: a malformed run repeating a key still
+// pairs one to one.
+func TestDiffDuplicateKeysPairInOrder(t *testing.T) {
+	tg := []report.TargetResult{okTarget("vc01")}
+	a := mkRun("a", tg, fnd("vc01", "C-1", "vm-1", "fail"), fnd("vc01", "C-1", "vm-1", "pass"))
+	b := mkRun("b", tg, fnd("vc01", "C-1", "vm-1", "fail"))
+	d := DiffRuns(a, b)
+	if d.Counts != (DiffCounts{Unchanged: 1, Disappeared: 1}) {
+		t.Errorf("%+v", d.Counts)
+	}
+}
+
+func TestReadRunFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := writeTemp(t, dir, "bad.json", "{\n  \"schema\": \"hvaudit/report/v1\",\n  oops\n}\n")
+	_, err := ReadRunFile(bad)
+	var ce *ConfigError
+	if err == nil || !strings.Contains(err.Error(), bad+": ") || !strings.Contains(err.Error(), "line 3") {
+		t.Errorf("bad JSON: %v", err)
+	} else if !errors.As(err, &ce) {
+		t.Errorf("not a ConfigError: %T", err)
+	}
+	if _, err := ReadRunFile(dir + "/missing.json"); err == nil || !strings.Contains(err.Error(), "missing.json") {
+		t.Errorf("missing: %v", err)
+	}
+	snap := writeTemp(t, dir, "snap.json", `{"schema":"hvaudit/snapshot/v1"}`)
+	if _, err := ReadRunFile(snap); err == nil || !strings.Contains(err.Error(), "snapshot") {
+		t.Errorf("snapshot: %v", err)
+	}
+}
+
+func writeTemp(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
