@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/hvaudit/hvaudit/agent"
 	"github.com/hvaudit/hvaudit/collectors"
+	"github.com/hvaudit/hvaudit/report"
 )
 
 // connFlags are the connection flags shared by audit and collect; on the
@@ -73,7 +75,7 @@ target could not be read, or an error finding at or above --fail-on).`,
 	fs.StringVar(&f.tailoring, "tailoring", "", "tailoring file: params, severities, disabled checks")
 	fs.StringVar(&f.waivers, "waivers", "", "waivers file: accepted risks with justification and expiry")
 	fs.StringVar(&f.advisories, "advisories", "", "directory of advisory data newer than the embedded set")
-	fs.StringArrayVar(&f.formats, "format", nil, "report format: table, json (repeatable, pairs with --output)")
+	fs.StringArrayVar(&f.formats, "format", nil, "report format: "+strings.Join(report.Formats(), ", ")+" (repeatable, pairs with --output)")
 	fs.StringArrayVar(&f.outputs, "output", nil, "report file for the --format at the same position ('-' = stdout)")
 	fs.StringVar(&f.failOn, "fail-on", "", "lowest severity that makes the exit code non-zero (default low)")
 	fs.StringVar(&f.logLevel, "log-level", "", "trace, debug, info, warn, error (default info)")
