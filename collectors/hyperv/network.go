@@ -170,7 +170,9 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 		m.gap("vm:*", "vm.hyperv.ports.vlans", vlanWhy)
 	}
 	if secWhy != "" {
-		m.gap("vm:*", "vm.hyperv.ports.mac_spoofing", secWhy)
+		for _, f := range []string{"mac_spoofing", "dhcp_guard", "router_guard", "monitor_mode"} {
+			m.gap("vm:*", "vm.hyperv.ports."+f, secWhy)
+		}
 	}
 	for _, p := range ports {
 		if sw := res.switches[p.switchID]; sw != nil {

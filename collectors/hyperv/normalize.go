@@ -684,7 +684,7 @@ func (m *mapper) mapVSSD(vms vmIndex) {
 	const cls = "Msvm_VirtualSystemSettingData"
 	rows, why := m.rows(cls)
 	if why != "" {
-		for _, f := range []string{"vm.firmware", "vm.secure_boot", "vm.snapshots", "vm.oldest_snapshot_days", "vm.hyperv.generation", "vm.hyperv.configuration_version", "vm.hyperv.automatic_checkpoints"} {
+		for _, f := range []string{"vm.firmware", "vm.secure_boot", "vm.snapshots", "vm.oldest_snapshot_days", "vm.hyperv.generation", "vm.hyperv.configuration_version", "vm.hyperv.automatic_checkpoints", "vm.hyperv.debug_port"} {
 			m.gap("vm:*", f, why)
 		}
 		return
@@ -742,7 +742,7 @@ func (m *mapper) mapVSSD(vms vmIndex) {
 		in, ok := realized[id]
 		if !ok {
 			reason := cls + " has no realized configuration for the VM"
-			for _, f := range []string{"vm.firmware", "vm.secure_boot", "vm.hyperv.generation", "vm.hyperv.configuration_version", "vm.hyperv.automatic_checkpoints"} {
+			for _, f := range []string{"vm.firmware", "vm.secure_boot", "vm.hyperv.generation", "vm.hyperv.configuration_version", "vm.hyperv.automatic_checkpoints", "vm.hyperv.debug_port"} {
 				m.gap(key, f, reason)
 			}
 			continue
@@ -779,7 +779,7 @@ func (m *mapper) mapVSSD(vms vmIndex) {
 			hv.SecureBootTemplate = inventory.Ptr(secureBootTemplates[id])
 		}
 		hv.AutomaticCheckpoints = r.boolean("vm.hyperv.automatic_checkpoints", "AutomaticSnapshotsEnabled")
-		if dp := opt(r, "DebugPortEnabled", func(v any) (int64, bool) { return asEnum(v, debugNames) }); dp != nil {
+		if dp := r.enum("vm.hyperv.debug_port", "DebugPortEnabled", debugNames); dp != nil {
 			hv.DebugPort = inventory.Ptr(*dp != 0)
 		}
 	}
@@ -790,14 +790,22 @@ func (m *mapper) mapVSSD(vms vmIndex) {
 func (m *mapper) mapSecurity(vms vmIndex) {
 	const cls = "Msvm_SecuritySettingData"
 	rows, why := m.rows(cls)
-	fields := []string{"vm.vtpm", "vm.encryption.confidential", "vm.migration.encryption"}
+	fields := []string{"vm.vtpm", "vm.encryption.confidential", "vm.migration.encryption",
+		"vm.hyperv.shielding_requested", "vm.hyperv.encrypt_state_and_migration_traffic", "vm.hyperv.vbs_opt_out"}
 	if why != "" {
 		for _, f := range fields {
 			m.gap("vm:*", f, why)
 		}
 	}
 	owned := byOwner(rows, vms, "InstanceID")
-	elRows, elWhy := m.rows("Msvm_SecurityElement")
+	const elCls = "Msvm_SecurityElement"
+	elRows, elWhy := m.rows(elCls)
+	elFields := []string{"vm.hyperv.shielded", "vm.hyperv.encryption_active"}
+	if elWhy != "" {
+		for _, f := range elFields {
+			m.gap("vm:*", f, elWhy)
+		}
+	}
 	elements := byOwner(elRows, vms, "SystemName")
 	for id, vm := range vms {
 		key := inventory.ObjectKey(inventory.KindVM, id)
@@ -812,10 +820,10 @@ func (m *mapper) mapSecurity(vms vmIndex) {
 				r := m.reader(key, cls, in)
 				vm.VTPM = r.boolean("vm.vtpm", "TpmEnabled")
 				hv.KSDEnabled = opt(r, "KsdEnabled", asBool)
-				hv.ShieldingRequested = r.boolean("vm.encryption.confidential", "ShieldingRequested")
+				hv.ShieldingRequested = r.boolean("vm.hyperv.shielding_requested", "ShieldingRequested")
 				hv.DataProtectionRequested = opt(r, "DataProtectionRequested", asBool)
-				hv.EncryptStateAndMigrationTraffic = r.boolean("vm.migration.encryption", "EncryptStateAndVmMigrationTraffic")
-				hv.VBSOptOut = opt(r, "VirtualizationBasedSecurityOptOut", asBool)
+				hv.EncryptStateAndMigrationTraffic = r.boolean("vm.hyperv.encrypt_state_and_migration_traffic", "EncryptStateAndVmMigrationTraffic")
+				hv.VBSOptOut = r.boolean("vm.hyperv.vbs_opt_out", "VirtualizationBasedSecurityOptOut")
 				hv.BindToHostTPM = opt(r, "BindToHostTpm", asBool)
 				if e := hv.EncryptStateAndMigrationTraffic; e != nil {
 					word := "disabled"
@@ -823,14 +831,20 @@ func (m *mapper) mapSecurity(vms vmIndex) {
 						word = "required"
 					}
 					vm.Migration = &inventory.VMMigration{Encryption: &word}
+				} else {
+					m.gap(key, "vm.migration.encryption", cls+".EncryptStateAndVmMigrationTraffic was not read")
 				}
 			}
 		}
 		if elWhy == "" {
 			if in, ok := elements[id]; ok {
-				r := reader{in: in}
-				hv.Shielded = opt(r, "Shielded", asBool)
-				hv.EncryptionActive = opt(r, "EncryptStateAndVmMigrationTrafficEnabled", asBool)
+				r := m.reader(key, elCls, in)
+				hv.Shielded = r.boolean("vm.hyperv.shielded", "Shielded")
+				hv.EncryptionActive = r.boolean("vm.hyperv.encryption_active", "EncryptStateAndVmMigrationTrafficEnabled")
+			} else {
+				for _, f := range elFields {
+					m.gap(key, f, elCls+" has no instance for the VM")
+				}
 			}
 		}
 		enc := &inventory.VMEncryption{}
@@ -839,6 +853,8 @@ func (m *mapper) mapSecurity(vms vmIndex) {
 			enc.Confidential = inventory.Ptr("shielded")
 		case hv.ShieldingRequested != nil:
 			enc.Confidential = inventory.Ptr("none")
+		case why == "" && owned[id] != nil:
+			m.gap(key, "vm.encryption.confidential", cls+".ShieldingRequested was not read")
 		}
 		vm.Encryption = enc
 	}
@@ -881,6 +897,7 @@ func (m *mapper) mapProcessors(vms vmIndex) {
 	if why != "" {
 		m.gap("vm:*", "vm.hyperv.nested_virtualization", why)
 		m.gap("vm:*", "vm.hyperv.speculation_controls_disabled", why)
+		m.gap("vm:*", "vm.hyperv.hw_threads_per_core", why)
 		return
 	}
 	owned := byOwner(rows, vms, "InstanceID")
@@ -890,11 +907,12 @@ func (m *mapper) mapProcessors(vms vmIndex) {
 		if !ok {
 			m.gap(key, "vm.hyperv.nested_virtualization", cls+" has no instance for the VM")
 			m.gap(key, "vm.hyperv.speculation_controls_disabled", cls+" has no instance for the VM")
+			m.gap(key, "vm.hyperv.hw_threads_per_core", cls+" has no instance for the VM")
 			continue
 		}
 		r := m.reader(key, cls, in)
 		vm.HyperV.NestedVirtualization = r.boolean("vm.hyperv.nested_virtualization", "ExposeVirtualizationExtensions")
 		vm.HyperV.SpeculationControlsDisabled = r.boolean("vm.hyperv.speculation_controls_disabled", "DisableSpeculationControls")
-		vm.HyperV.HwThreadsPerCore = opt(r, "HwThreadsPerCore", asInt)
+		vm.HyperV.HwThreadsPerCore = r.integer("vm.hyperv.hw_threads_per_core", "HwThreadsPerCore")
 	}
 }

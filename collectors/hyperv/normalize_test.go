@@ -58,10 +58,10 @@ func TestCompliantHost(t *testing.T) {
 	inv := normalizeCase(t, "compliant")
 	h := inv.Hosts[0]
 	if h.ID != "HV01" || h.Patch == nil || h.Patch.Product != "windows-server" || h.Patch.ReleaseLine != "20348" ||
-		h.Patch.Version != "10.0.20348.2700" || h.Patch.Build != "20348.2700" || h.Patch.Scheme != "upstream" {
+		h.Patch.Version != "10.0.20348.5622" || h.Patch.Build != "20348.5622" || h.Patch.Scheme != "upstream" {
 		t.Errorf("host %s patch %+v", h.ID, h.Patch)
 	}
-	if strp(inv.Target.Version) != "10.0.20348.2700" || strp(inv.Target.Kind) != "hyperv" {
+	if strp(inv.Target.Version) != "10.0.20348.5622" || strp(inv.Target.Kind) != "hyperv" {
 		t.Errorf("target %+v", inv.Target)
 	}
 	hv := h.HyperV
