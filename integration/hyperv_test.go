@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -236,4 +237,54 @@ func TestHypervChecksListed(t *testing.T) {
 			t.Errorf("no Hyper-V check in area %s (areas: %v)", want, areas)
 		}
 	}
+}
+
+// TestHypervFindingsGolden pins every Hyper-V finding's status per fixture
+// (fixture → findings), next to the fixture's golden inventory. A change in
+// the mapper, a check or the advisory data that moves any status shows up
+// here line by line. Regenerate with HVAUDIT_UPDATE_GOLDEN=1 and review the diff.
+func TestHypervFindingsGolden(t *testing.T) {
+	for _, name := range []string{"compliant", "mgmt-shared-vlan", "weak-vms", "credssp-migration"} {
+		t.Run(name, func(t *testing.T) {
+			run, _ := auditHypervFixture(t, name)
+			var lines []string
+			for _, f := range run.Findings {
+				if strings.HasPrefix(f.CheckID, "HV-") {
+					lines = append(lines, f.CheckID+"\t"+f.Object.Kind+":"+f.Object.Name+"\t"+string(f.Status))
+				}
+			}
+			slices.Sort(lines)
+			got := strings.Join(lines, "\n") + "\n"
+			golden := filepath.Join("..", "collectors", "hyperv", "testdata", name, "findings.golden.tsv")
+			if os.Getenv("HVAUDIT_UPDATE_GOLDEN") != "" {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (regenerate with HVAUDIT_UPDATE_GOLDEN=1)", err)
+			}
+			if got != string(want) {
+				t.Errorf("findings of %s differ from %s:\n%s", name, golden, lineDiff(string(want), got))
+			}
+		})
+	}
+}
+
+// lineDiff lists the lines only in want (-) and only in got (+).
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var out []string
+	for _, l := range w {
+		if !slices.Contains(g, l) {
+			out = append(out, "- "+l)
+		}
+	}
+	for _, l := range g {
+		if !slices.Contains(w, l) {
+			out = append(out, "+ "+l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
