@@ -6,9 +6,10 @@ PKGS     := ./...
 # libvirt_dlopen links libvirt at run time, so no libvirt-dev is needed to build;
 # libvirtd adds the test against a real libvirtd + QEMU (it needs root).
 TAGS     ?= libvirt_dlopen,libvirtd
-# Debian packages the tests use: libvirt's client library (test driver, demo)
-# and a real daemon with QEMU (under emulation; no KVM needed).
-DEBS     := libvirt0 libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86
+# Debian packages the tests use: libvirt's client library (test driver, demo),
+# a real daemon with QEMU (under emulation; no KVM needed), and Chromium for the
+# HTML report test.
+DEBS     := libvirt0 libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 chromium
 export GOFLAGS := $(GOFLAGS) -tags=$(TAGS)
 
 .PHONY: help build deps test demo bench lint cross clean

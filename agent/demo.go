@@ -71,12 +71,18 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	files := []Output{
 		{Format: "json", Path: filepath.Join(o.Dir, "report.json")},
 		{Format: "table", Path: filepath.Join(o.Dir, "report.txt")},
+		{Format: "html", Path: filepath.Join(o.Dir, "report.html")},
+		{Format: "csv", Path: filepath.Join(o.Dir, "report.csv")},
+		{Format: "junit", Path: filepath.Join(o.Dir, "report.junit.xml")},
+		{Format: "sarif", Path: filepath.Join(o.Dir, "report.sarif")},
+		{Format: "oscal", Path: filepath.Join(o.Dir, "report.oscal.json")},
+		{Format: "cklb", Path: filepath.Join(o.Dir, "report.cklb")},
 		{Format: "table"},
 	}
 	if err := WriteOutputs(run, files, o.Out); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Out, "\nReports written to %s/ (report.json, report.txt).\n", o.Dir)
+	fmt.Fprintf(o.Out, "\nReports written to %s/ (report.json, .txt, .html, .csv, .junit.xml, .sarif, .oscal.json, .cklb).\n", o.Dir)
 	return nil
 }
 

@@ -45,6 +45,12 @@ var ErrUnknownFormat = errors.New("unknown report format")
 var writers = map[string]func(Options) Writer{
 	"json":  func(Options) Writer { return jsonWriter{} },
 	"table": func(o Options) Writer { return newTableWriter(o) },
+	"csv":   func(Options) Writer { return csvWriter{} },
+	"junit": func(Options) Writer { return junitWriter{} },
+	"sarif": func(Options) Writer { return sarifWriter{} },
+	"oscal": func(Options) Writer { return oscalWriter{} },
+	"html":  func(Options) Writer { return htmlWriter{} },
+	"cklb":  func(Options) Writer { return cklbWriter{} },
 }
 
 // Formats lists the known format names, sorted.

@@ -8,7 +8,7 @@ import (
 )
 
 func TestForKnownFormats(t *testing.T) {
-	if got, want := Formats(), []string{"json", "table"}; !slices.Equal(got, want) {
+	if got, want := Formats(), []string{"cklb", "csv", "html", "json", "junit", "oscal", "sarif", "table"}; !slices.Equal(got, want) {
 		t.Fatalf("Formats() = %v, want %v", got, want)
 	}
 	for _, name := range Formats() {

@@ -1,0 +1,192 @@
+package report
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+
+	"github.com/hvaudit/hvaudit/checks"
+)
+
+// htmlTags parses a page as a browser's tokenizer would and returns its
+// start tags, so tests judge elements and attributes, not substrings.
+func htmlTags(t *testing.T, page string) []html.Token {
+	t.Helper()
+	z := html.NewTokenizer(strings.NewReader(page))
+	var tags []html.Token
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			if z.Err() != io.EOF {
+				t.Fatal(z.Err())
+			}
+			return tags
+		case html.StartTagToken, html.SelfClosingTagToken:
+			tags = append(tags, z.Token())
+		}
+	}
+}
+
+func TestHTMLGolden(t *testing.T) {
+	golden(t, "report.html.golden", writeFormat(t, "html", Options{}, sampleRun()))
+}
+
+// The file must open offline and never reach out: no element loads
+// anything from elsewhere. Links a reader may click (<a href>) are fine.
+func TestHTMLSelfContained(t *testing.T) {
+	run := sampleRun()
+	run.Findings[2].Refs.Docs = []string{"https://knowledge.broadcom.com/external/article?legacyId=2143832"}
+	out := string(writeFormat(t, "html", Options{}, run))
+	scripts := 0
+	for _, tag := range htmlTags(t, out) {
+		switch tag.Data {
+		case "script":
+			scripts++
+		case "link", "img", "iframe", "embed", "object", "source", "video", "audio", "frame", "base":
+			t.Errorf("<%s> in the page", tag.Data)
+		}
+		for _, a := range tag.Attr {
+			switch a.Key {
+			case "src", "srcset", "poster", "data", "action", "formaction", "background", "xlink:href":
+				t.Errorf("<%s %s=%q> loads something", tag.Data, a.Key, a.Val)
+			case "href":
+				if tag.Data != "a" {
+					t.Errorf("<%s href=%q> in the page", tag.Data, a.Val)
+				}
+			}
+			if strings.Contains(a.Val, "://") && a.Key != "href" && a.Key != "content" && !strings.HasPrefix(a.Key, "data-") {
+				t.Errorf("URL in <%s %s=%q>", tag.Data, a.Key, a.Val)
+			}
+		}
+	}
+	if scripts != 1 {
+		t.Errorf("%d script elements, want exactly the inline one", scripts)
+	}
+	for _, re := range []*regexp.Regexp{regexp.MustCompile(`(?i)@import`), regexp.MustCompile(`(?i)url\(`)} {
+		if m := re.FindString(htmlCSS); m != "" {
+			t.Errorf("the stylesheet loads something: %q", m)
+		}
+	}
+	if !strings.Contains(out, `<a href="https://knowledge.broadcom.com/external/article?legacyId=2143832" rel="noopener noreferrer">`) {
+		t.Error("a docs reference is not a link")
+	}
+}
+
+// The Content Security Policy allows exactly the inline style and script
+// the page carries, by hash, and nothing else.
+func TestHTMLContentSecurityPolicy(t *testing.T) {
+	out := string(writeFormat(t, "html", Options{}, sampleRun()))
+	csp := regexp.MustCompile(`<meta http-equiv="Content-Security-Policy" content="([^"]*)">`).FindStringSubmatch(out)
+	if csp == nil {
+		t.Fatal("no Content-Security-Policy")
+	}
+	policy := strings.ReplaceAll(strings.ReplaceAll(csp[1], "&#39;", "'"), "&#43;", "+")
+	hash := func(s string) string {
+		sum := sha256.Sum256([]byte(s))
+		return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+	}
+	script := regexp.MustCompile(`(?s)<script>(.*?)</script>`).FindStringSubmatch(out)
+	style := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindStringSubmatch(out)
+	if script == nil || style == nil {
+		t.Fatal("no inline script or style")
+	}
+	for _, want := range []string{"default-src 'none'", "script-src " + hash(script[1]), "style-src " + hash(style[1]), "base-uri 'none'"} {
+		if !strings.Contains(policy, want) {
+			t.Errorf("policy %q lacks %q", policy, want)
+		}
+	}
+	// The page must not rely on what the policy forbids: inline style
+	// attributes and inline event handlers.
+	for _, tag := range htmlTags(t, out) {
+		for _, a := range tag.Attr {
+			if a.Key == "style" || strings.HasPrefix(a.Key, "on") {
+				t.Errorf("<%s %s> is blocked by the policy", tag.Data, a.Key)
+			}
+		}
+	}
+}
+
+// Names and messages from the estate are data, never markup or script.
+func TestHTMLEscaping(t *testing.T) {
+	const evil = `<script>alert(1)</script>`
+	run := sampleRun()
+	for i := range run.Findings {
+		if run.Findings[i].CheckID == "ESXI-VM-CON-01" {
+			f := &run.Findings[i]
+			f.Object.Name = evil
+			f.Message = `"><img src=x onerror=alert(2)>`
+			f.Evidence[0].Observed = `</td></tr></tbody></table>` + evil
+			f.Refs.Docs = []string{"javascript:alert(3)"}
+			f.Waiver = &checks.Waiver{Justification: evil, Expires: "2027-01-01T00:00:00Z"}
+		}
+	}
+	run.Targets[0].Product = evil
+	out := string(writeFormat(t, "html", Options{}, run))
+	scripts := 0
+	for _, tag := range htmlTags(t, out) {
+		if tag.Data == "script" {
+			scripts++
+		}
+		if tag.Data == "img" {
+			t.Error("an <img> from a message reached the page")
+		}
+		for _, a := range tag.Attr {
+			if strings.HasPrefix(a.Key, "on") {
+				t.Errorf("event handler <%s %s=%q>", tag.Data, a.Key, a.Val)
+			}
+			if a.Key == "href" && !strings.HasPrefix(a.Val, "https://") && !strings.HasPrefix(a.Val, "#") {
+				t.Errorf("unsafe link %q", a.Val)
+			}
+		}
+	}
+	if scripts != 1 {
+		t.Errorf("%d script elements: a name reached the page as markup", scripts)
+	}
+	if strings.Contains(out, "</table>"+evil) {
+		t.Error("evidence closed the table")
+	}
+	// html/template neutralises the unsafe URL; the text stays visible.
+	if !strings.Contains(out, `<a href="#ZgotmplZ" rel="noopener noreferrer">javascript:alert(3)</a>`) {
+		t.Error("a javascript: reference was not neutralised")
+	}
+	if !strings.Contains(out, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Error("the object name is not shown escaped")
+	}
+	// In attributes too (the filter's search text, the sort keys).
+	if !strings.Contains(out, `data-object="vm &lt;script&gt;alert(1)&lt;/script&gt;"`) {
+		t.Error("the object name is not escaped in data attributes")
+	}
+}
+
+func TestHTMLFiltersAndSummary(t *testing.T) {
+	run := sampleRun()
+	out := string(writeFormat(t, "html", Options{}, run))
+	if got := strings.Count(out, `<tbody class="finding"`); got != len(run.Findings) {
+		t.Errorf("%d finding rows, want %d", got, len(run.Findings))
+	}
+	for _, want := range []string{
+		`id="f-severity"`, `id="f-area"`, `id="f-text"`, `name="status" value="fail" checked`,
+		`name="status" value="pass">`, `data-key="sevOrder"`, `data-key="check"`,
+		// The waiver-free score appears next to the score, overall and
+		// per target and area.
+		`<div class="big">21.4</div>`, `<div class="big">18.4</div>`, `value="18.8"`,
+		"Not audited: connecting to qemu&#43;tls://kvm01.lab/system",
+		"@media print",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	// Failing findings come first, worst severity first.
+	first := regexp.MustCompile(`<tbody class="finding" id="f1" data-status="(\w+)" data-status-rank="\d" data-sev-rank="(\d)"`).FindStringSubmatch(out)
+	if first == nil || first[1] != "fail" || first[2] != "4" {
+		t.Errorf("first finding = %v, want a critical fail", first)
+	}
+}
+
+func TestHTMLWriterContract(t *testing.T) { checkWriterContract(t, "html") }
