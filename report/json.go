@@ -68,7 +68,18 @@ func prepare(run *Run) (*Run, error) {
 	for i := range r.Findings {
 		if r.Findings[i].Evidence == nil {
 			r.Findings[i].Evidence = []checks.Evidence{}
+			continue
 		}
+		ev := make([]checks.Evidence, len(r.Findings[i].Evidence))
+		copy(ev, r.Findings[i].Evidence)
+		for j := range ev {
+			o, err := canonicalObserved(ev[j].Observed)
+			if err != nil {
+				return nil, fmt.Errorf("report: evidence %s of %s: %w", ev[j].Field, r.Findings[i].CheckID, err)
+			}
+			ev[j].Observed = o
+		}
+		r.Findings[i].Evidence = ev
 	}
 
 	if r.Summary.ByTarget == nil {
@@ -81,6 +92,28 @@ func prepare(run *Run) (*Run, error) {
 		r.Summary.BySeverity = map[string]checks.Score{}
 	}
 	return &r, nil
+}
+
+// canonicalObserved gives an observed value the form it has after a JSON
+// round trip (structs become objects with sorted keys), so a run rendered
+// live and the same run read back with ReadRun render to the same bytes:
+// signatures and diffs of re-rendered reports stay meaningful.
+func canonicalObserved(v any) (any, error) {
+	switch v.(type) {
+	case nil, string, bool, int, int64, float64, json.Number:
+		return v, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var out any
+	if err := dec.Decode(&out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // sortedFindings returns a copy of fs in the contract's order: target,

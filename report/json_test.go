@@ -166,3 +166,34 @@ func TestReadRunKeepsNumbers(t *testing.T) {
 		t.Error("a large evidence number changed on the way through ReadRun")
 	}
 }
+
+// Evidence observed as a Go struct (a host service, a NIC) is written with
+// sorted keys, as it reads back, so re-rendering a saved run gives the same
+// bytes; the caller's run keeps its struct.
+func TestJSONRoundTripStructEvidence(t *testing.T) {
+	type service struct {
+		Key     string `json:"key"`
+		Running bool   `json:"running"`
+		Policy  string `json:"policy"`
+	}
+	run := sampleRun()
+	run.Findings[0].Evidence = append([]checks.Evidence{}, run.Findings[0].Evidence...)
+	run.Findings[0].Evidence = append(run.Findings[0].Evidence, checks.Evidence{
+		Field: `host.services["TSM-SSH"]`, Observed: service{Key: "TSM-SSH", Running: true, Policy: "on"}, Source: "HostSystem config.service",
+	}, checks.Evidence{Field: "host.patch.build", Observed: int64(24784735), Source: "HostSystem summary.config.product.build"})
+	first := writeFormat(t, "json", Options{}, run)
+	if !regexp.MustCompile(`"key": "TSM-SSH",\s*"policy": "on",\s*"running": true`).Match(first) {
+		t.Errorf("struct evidence not canonical:\n%s", first)
+	}
+	back, err := ReadRun(bytes.NewReader(first))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second := writeFormat(t, "json", Options{}, back); !bytes.Equal(first, second) {
+		t.Errorf("write → read → write changed the report")
+	}
+	last := run.Findings[0].Evidence[len(run.Findings[0].Evidence)-2]
+	if _, ok := last.Observed.(service); !ok {
+		t.Errorf("the caller's evidence was changed to %T", last.Observed)
+	}
+}
