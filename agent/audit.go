@@ -311,10 +311,13 @@ func (j *Judge) judge(outcomes []targetOutcome, now func() time.Time, log zerolo
 	if j.Waivers != nil {
 		at := now()
 		for _, w := range j.Waivers.Apply(run.Findings, at) {
-			msg := "unused waiver: it matched no fail or error finding"
+			msg, reason := "unused waiver: it matched no fail or error finding", "matched-nothing"
 			if w.Expired(at) {
-				msg = "unused waiver: it has expired, so it waives nothing (findings it matches say so)"
+				msg, reason = "unused waiver: it has expired, so it waives nothing (findings it matches say so)", "expired"
 			}
+			run.Run.UnusedWaivers = append(run.Run.UnusedWaivers, report.UnusedWaiver{
+				Check: w.Check, Target: w.Target, Object: w.Object, Expires: w.Expires, File: w.File, Line: w.Line, Reason: reason,
+			})
 			log.Warn().Str("waiver", fmt.Sprintf("%s:%d", w.File, w.Line)).Str("check", w.Check).
 				Time("expires", w.Expires).Msg(msg)
 		}

@@ -114,6 +114,17 @@ func TestWaiversEndToEnd(t *testing.T) {
 	if strings.Contains(r.stderr, wf+":2") {
 		t.Errorf("the live waiver was reported unused:\n%s", r.stderr)
 	}
+	// …and recorded in the run, so the auditor's copy says so too.
+	unused := map[int]string{}
+	for _, u := range run.Run.UnusedWaivers {
+		if u.File != wf {
+			t.Errorf("unused waiver file %q, want %q", u.File, wf)
+		}
+		unused[u.Line] = u.Reason
+	}
+	if len(unused) != 2 || unused[16] != "matched-nothing" || unused[9] != "expired" {
+		t.Errorf("run.unused_waivers %+v, want line 16 matched-nothing and line 9 expired", run.Run.UnusedWaivers)
+	}
 
 	// A malformed waivers file: exit 2 naming file and line, nothing collected.
 	bad := writeText(t, dir, "bad.toml", strings.Replace(demoWaivers, "expires = 2020-01-01T00:00:00Z", "expires = 2020-01-01T00:00:00", 1), 0o644)

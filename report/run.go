@@ -37,6 +37,21 @@ type RunInfo struct {
 	TailoringSHA256 string         `json:"tailoring_sha256,omitempty"`
 	WaiversSHA256   string         `json:"waivers_sha256,omitempty"`
 	Advisories      AdvisoriesInfo `json:"advisories"`
+	// UnusedWaivers are the waivers that waived nothing in this run: they
+	// matched no fail or error finding, or they have expired.
+	UnusedWaivers []UnusedWaiver `json:"unused_waivers,omitempty"`
+}
+
+// UnusedWaiver names a waiver entry that waived nothing, and why.
+type UnusedWaiver struct {
+	Check   string    `json:"check"`
+	Target  string    `json:"target,omitempty"`
+	Object  string    `json:"object,omitempty"`
+	Expires time.Time `json:"expires"`
+	File    string    `json:"file"`
+	Line    int       `json:"line"`
+	// Reason is "matched-nothing" or "expired".
+	Reason string `json:"reason"`
 }
 
 // BaselineInfo names the baseline used.

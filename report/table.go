@@ -142,6 +142,13 @@ func (p *painter) header(r *Run) {
 	if r.Run.WaiversSHA256 != "" {
 		p.field(2, headerLabel, "Waivers", "sha256 "+truncate(clean(r.Run.WaiversSHA256, false), 12+len(ellipsis)), styleNone)
 	}
+	for _, u := range r.Run.UnusedWaivers {
+		why := "matched no fail or error finding"
+		if u.Reason == "expired" {
+			why = "expired " + u.Expires.UTC().Format("2006-01-02")
+		}
+		p.field(2, headerLabel, "Unused", clean(fmt.Sprintf("waiver %s:%d (%s): %s", u.File, u.Line, u.Check, why), false), styleBoldYel)
+	}
 	if r.Summary.Complete {
 		p.field(2, headerLabel, "Result", "complete", styleGreen)
 	} else {

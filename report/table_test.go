@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hvaudit/hvaudit/checks"
 )
@@ -177,5 +178,20 @@ func TestTruncateAndClean(t *testing.T) {
 	}
 	if got := clean("step 1\nstep 2", true); got != "step 1\nstep 2" {
 		t.Errorf("clean multiline = %q", got)
+	}
+}
+
+// Unused waivers are listed in the header, each with its file, line and why.
+func TestTableListsUnusedWaivers(t *testing.T) {
+	run := sampleRun()
+	run.Run.UnusedWaivers = []UnusedWaiver{
+		{Check: "ESXI-VM-MIG-01", Object: "web-*", File: "waivers.toml", Line: 9, Reason: "expired", Expires: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{Check: "ESXI-NET-01", File: "waivers.toml", Line: 16, Reason: "matched-nothing", Expires: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+	}
+	out := string(writeFormat(t, "table", Options{}, run))
+	for _, want := range []string{"waiver waivers.toml:9 (ESXI-VM-MIG-01): expired 2020-01-01", "waiver waivers.toml:16 (ESXI-NET-01): matched no fail or error finding"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
 	}
 }
