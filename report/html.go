@@ -65,17 +65,19 @@ type htmlPage struct {
 	RunID, Time                    string
 	Baseline, BaselineSHA          string
 	Advisories, Tailoring, Waivers string
-	Complete                       bool
-	Incomplete                     string
-	Score, ScoreNW                 htmlScore
-	Counts                         checks.Counts
-	TargetCount                    string
-	Targets                        []htmlTarget
-	Areas                          []htmlArea
-	Statuses                       []htmlStatusOption
-	Severities                     []htmlSeverityOption
-	AreaNames                      []string
-	Findings                       []htmlFinding
+	// UnusedWaivers: one line per waiver that waived nothing.
+	UnusedWaivers  []string
+	Complete       bool
+	Incomplete     string
+	Score, ScoreNW htmlScore
+	Counts         checks.Counts
+	TargetCount    string
+	Targets        []htmlTarget
+	Areas          []htmlArea
+	Statuses       []htmlStatusOption
+	Severities     []htmlSeverityOption
+	AreaNames      []string
+	Findings       []htmlFinding
 }
 
 type htmlScore struct {
@@ -154,22 +156,23 @@ func buildHTML(r *Run) *htmlPage {
 	tool := strings.TrimSpace(toolName + " " + clean(r.Tool.Version, false))
 	b := r.Run.Baseline
 	p := &htmlPage{
-		CSP:         htmlPolicy,
-		Style:       template.CSS(htmlCSS),
-		Script:      template.JS(htmlJS),
-		Heading:     toolName + " audit report",
-		Tool:        tool,
-		RunID:       clean(r.Run.ID, false),
-		Time:        runTime(r.Run.Started, r.Run.Finished),
-		Baseline:    strings.TrimSpace(clean(b.ID, false) + " " + clean(b.Version, false)),
-		BaselineSHA: clean(b.SHA256, false),
-		Tailoring:   clean(r.Run.TailoringSHA256, false),
-		Waivers:     clean(r.Run.WaiversSHA256, false),
-		Complete:    r.Summary.Complete,
-		Score:       htmlScoreOf(r.Summary.Score),
-		ScoreNW:     htmlScoreOf(r.Summary.ScoreWithoutWaivers),
-		Counts:      r.Summary.Counts,
-		TargetCount: plural(len(r.Targets), "target"),
+		CSP:           htmlPolicy,
+		Style:         template.CSS(htmlCSS),
+		Script:        template.JS(htmlJS),
+		Heading:       toolName + " audit report",
+		Tool:          tool,
+		RunID:         clean(r.Run.ID, false),
+		Time:          runTime(r.Run.Started, r.Run.Finished),
+		Baseline:      strings.TrimSpace(clean(b.ID, false) + " " + clean(b.Version, false)),
+		BaselineSHA:   clean(b.SHA256, false),
+		Tailoring:     clean(r.Run.TailoringSHA256, false),
+		Waivers:       clean(r.Run.WaiversSHA256, false),
+		UnusedWaivers: unusedWaiverLines(r.Run.UnusedWaivers),
+		Complete:      r.Summary.Complete,
+		Score:         htmlScoreOf(r.Summary.Score),
+		ScoreNW:       htmlScoreOf(r.Summary.ScoreWithoutWaivers),
+		Counts:        r.Summary.Counts,
+		TargetCount:   plural(len(r.Targets), "target"),
 	}
 	p.Title = p.Heading
 	if p.Baseline != "" {
@@ -318,4 +321,18 @@ func htmlFindingOf(i int, f checks.Finding) htmlFinding {
 		hf.Status, hf.ObservedStatus, hf.Severity, hf.Target, hf.Object, hf.ObjectID, hf.CheckID, hf.Title, hf.Area, hf.Message,
 	}, " "))
 	return hf
+}
+
+// unusedWaiverLines describes each waiver that waived nothing: where it is
+// and why (expired, or matched no fail or error finding).
+func unusedWaiverLines(us []UnusedWaiver) []string {
+	var out []string
+	for _, u := range us {
+		why := "matched no fail or error finding"
+		if u.Reason == "expired" {
+			why = "expired " + u.Expires.UTC().Format("2006-01-02")
+		}
+		out = append(out, clean(fmt.Sprintf("%s:%d (%s): %s", u.File, u.Line, u.Check, why), false))
+	}
+	return out
 }

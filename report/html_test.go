@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 
@@ -190,3 +191,13 @@ func TestHTMLFiltersAndSummary(t *testing.T) {
 }
 
 func TestHTMLWriterContract(t *testing.T) { checkWriterContract(t, "html") }
+
+// Unused waivers show in the run header, each with its file, line and why.
+func TestHTMLListsUnusedWaivers(t *testing.T) {
+	run := sampleRun()
+	run.Run.UnusedWaivers = []UnusedWaiver{{Check: "ESXI-VM-MIG-01", File: "w<aivers>.toml", Line: 9, Reason: "expired", Expires: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	out := string(writeFormat(t, "html", Options{}, run))
+	if !strings.Contains(out, "<dt>Unused waiver</dt>") || !strings.Contains(out, "w&lt;aivers&gt;.toml:9 (ESXI-VM-MIG-01): expired 2020-01-01") {
+		t.Errorf("unused waiver not listed (escaped) in the HTML header")
+	}
+}
