@@ -13,6 +13,7 @@ import (
 	"github.com/hvaudit/hvaudit/agent"
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
+	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"github.com/hvaudit/hvaudit/collectors/libvirt"
 )
 
@@ -33,6 +34,17 @@ func BenchmarkAuditVSphere(b *testing.B) {
 		Name: "bench", URI: "vsphere://" + sim.Username + "@" + sim.URL.Host,
 		Password: collectors.NewSecret(sim.Password), TLS: collectors.TLSOptions{Thumbprint: sim.Thumbprint}, Timeout: 30 * time.Minute,
 	}
+	benchAudit(b, t, "soap-calls", func(inv *inventory.Inventory) {
+		if len(inv.VMs) != vms || len(inv.Hosts) != hosts {
+			b.Fatalf("collected %d hosts and %d VMs, want %d and %d", len(inv.Hosts), len(inv.VMs), hosts, vms)
+		}
+	})
+}
+
+// benchAudit collects t b.N times, normalizes and evaluates builtin:default,
+// and reports collection time, normalize+evaluate time, API calls (named
+// calls), findings and peak RSS; check asserts the inventory's size.
+func benchAudit(b *testing.B, t collectors.Target, calls string, check func(*inventory.Inventory)) {
 	judge, err := agent.LoadJudge(agent.Request{})
 	if err != nil {
 		b.Fatal(err)
@@ -51,14 +63,12 @@ func BenchmarkAuditVSphere(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		findings := judge.Engine.Evaluate("bench", inv)
+		findings := judge.Engine.Evaluate(t.Name, inv)
 		eval := time.Since(e0)
-		if len(inv.VMs) != vms || len(inv.Hosts) != hosts {
-			b.Fatalf("collected %d hosts and %d VMs, want %d and %d", len(inv.Hosts), len(inv.VMs), hosts, vms)
-		}
+		check(inv)
 		b.ReportMetric(collect.Seconds(), "collect-s")
 		b.ReportMetric(eval.Seconds(), "normalize+eval-s")
-		b.ReportMetric(float64(snap.Stats.Calls), "soap-calls")
+		b.ReportMetric(float64(snap.Stats.Calls), calls)
 		b.ReportMetric(float64(len(findings)), "findings")
 	}
 	b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
@@ -102,33 +112,9 @@ func BenchmarkAuditKVM(b *testing.B) {
 	n := envInt("HVAUDIT_BENCH_DOMAINS", 2000)
 	uri := writeKVMEstate(b, b.TempDir(), n)
 	t := collectors.Target{Name: "bench-kvm", URI: uri, Timeout: 30 * time.Minute}
-	judge, err := agent.LoadJudge(agent.Request{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		c0 := time.Now()
-		snap, err := agent.Collect(context.Background(), t, nopLogger())
-		if err != nil {
-			b.Fatal(err)
-		}
-		collect := time.Since(c0)
-		c, _ := collectors.ForPlatform(snap.Platform)
-		e0 := time.Now()
-		inv, err := c.Normalize(snap)
-		if err != nil {
-			b.Fatal(err)
-		}
-		findings := judge.Engine.Evaluate("bench-kvm", inv)
-		eval := time.Since(e0)
+	benchAudit(b, t, "libvirt-calls", func(inv *inventory.Inventory) {
 		if len(inv.VMs) != n {
 			b.Fatalf("collected %d domains, want %d", len(inv.VMs), n)
 		}
-		b.ReportMetric(collect.Seconds(), "collect-s")
-		b.ReportMetric(eval.Seconds(), "normalize+eval-s")
-		b.ReportMetric(float64(snap.Stats.Calls), "libvirt-calls")
-		b.ReportMetric(float64(len(findings)), "findings")
-	}
-	b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+	})
 }

@@ -115,69 +115,31 @@ func (r reader) bad(field, p string, v any) {
 	r.m.gap(r.object, field, fmt.Sprintf("%s.%s has a value hvaudit cannot read: %s", r.class, p, truncate(fmt.Sprint(v), 60)))
 }
 
-func (r reader) boolean(field, p string) *bool {
+// read converts one property with conv: absent or unconvertible, the field
+// stays nil and a gap says which and why.
+func read[T any](r reader, field, p string, conv func(any) (T, bool)) *T {
 	v, ok := r.raw(field, p)
 	if !ok {
 		return nil
 	}
-	b, ok := asBool(v)
+	x, ok := conv(v)
 	if !ok {
 		r.bad(field, p, v)
 		return nil
 	}
-	return &b
+	return &x
 }
 
-func (r reader) integer(field, p string) *int64 {
-	v, ok := r.raw(field, p)
-	if !ok {
-		return nil
-	}
-	i, ok := asInt(v)
-	if !ok {
-		r.bad(field, p, v)
-		return nil
-	}
-	return &i
-}
+func (r reader) boolean(field, p string) *bool { return read(r, field, p, asBool) }
+
+func (r reader) integer(field, p string) *int64 { return read(r, field, p, asInt) }
+
+func (r reader) str(field, p string) *string { return read(r, field, p, asString) }
+
+func (r reader) when(field, p string) *time.Time { return read(r, field, p, asTime) }
 
 func (r reader) enum(field, p string, names map[string]int64) *int64 {
-	v, ok := r.raw(field, p)
-	if !ok {
-		return nil
-	}
-	i, ok := asEnum(v, names)
-	if !ok {
-		r.bad(field, p, v)
-		return nil
-	}
-	return &i
-}
-
-func (r reader) str(field, p string) *string {
-	v, ok := r.raw(field, p)
-	if !ok {
-		return nil
-	}
-	s, ok := asString(v)
-	if !ok {
-		r.bad(field, p, v)
-		return nil
-	}
-	return &s
-}
-
-func (r reader) when(field, p string) *time.Time {
-	v, ok := r.raw(field, p)
-	if !ok {
-		return nil
-	}
-	t, ok := asTime(v)
-	if !ok {
-		r.bad(field, p, v)
-		return nil
-	}
-	return &t
+	return read(r, field, p, func(v any) (int64, bool) { return asEnum(v, names) })
 }
 
 func (r reader) ints(field, p string) []int64 {
