@@ -16,6 +16,34 @@ type Writer interface {
 	Write(w io.Writer, run *Run) error
 }
 
+// DirWriter is a Writer whose output is a directory of files rather than
+// one stream (cklb: one checklist per target). --output names an existing
+// directory; standard output is refused. Write still renders everything as
+// one document, for tests and callers that want a single stream.
+type DirWriter interface {
+	Writer
+	// Files renders the run as files to put in the directory. Names are
+	// plain file names (no separators), unique within the result.
+	Files(run *Run) ([]File, error)
+}
+
+// File is one file of a DirWriter's output.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// TakesDirectory reports whether a format writes a directory (DirWriter).
+// An unknown format is not one.
+func TakesDirectory(format string) bool {
+	w, err := For(format, Options{})
+	if err != nil {
+		return false
+	}
+	_, ok := w.(DirWriter)
+	return ok
+}
+
 // Options tune how a writer renders. Formats that have no use for an option
 // ignore it, so callers can pass the same Options to every writer.
 type Options struct {
