@@ -55,6 +55,24 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	if kvm != nil {
 		targets = append(targets, *kvm)
 	}
+	// The report files are checked before the audit, as for `audit`.
+	if err := os.MkdirAll(filepath.Join(o.Dir, "cklb"), 0o750); err != nil {
+		return &ConfigError{Err: err}
+	}
+	files := []Output{
+		{Format: "json", Path: filepath.Join(o.Dir, "report.json")},
+		{Format: "table", Path: filepath.Join(o.Dir, "report.txt")},
+		{Format: "html", Path: filepath.Join(o.Dir, "report.html")},
+		{Format: "csv", Path: filepath.Join(o.Dir, "report.csv")},
+		{Format: "junit", Path: filepath.Join(o.Dir, "report.junit.xml")},
+		{Format: "sarif", Path: filepath.Join(o.Dir, "report.sarif")},
+		{Format: "oscal", Path: filepath.Join(o.Dir, "report.oscal.json")},
+		{Format: "cklb", Path: filepath.Join(o.Dir, "cklb")},
+		{Format: "table"},
+	}
+	if err := ValidateOutputs(files); err != nil {
+		return err
+	}
 	fmt.Fprintln(o.Out)
 	run, err := Audit(ctx, Request{Targets: targets, Log: o.Log})
 	if err != nil {
@@ -65,24 +83,10 @@ func Demo(ctx context.Context, o DemoOptions) error {
 			return fmt.Errorf("the demo audit could not read %s: %s", tr.Name, tr.Error)
 		}
 	}
-	if err := os.MkdirAll(o.Dir, 0o750); err != nil {
+	if _, err := WriteOutputs(run, files, o.Out); err != nil {
 		return err
 	}
-	files := []Output{
-		{Format: "json", Path: filepath.Join(o.Dir, "report.json")},
-		{Format: "table", Path: filepath.Join(o.Dir, "report.txt")},
-		{Format: "html", Path: filepath.Join(o.Dir, "report.html")},
-		{Format: "csv", Path: filepath.Join(o.Dir, "report.csv")},
-		{Format: "junit", Path: filepath.Join(o.Dir, "report.junit.xml")},
-		{Format: "sarif", Path: filepath.Join(o.Dir, "report.sarif")},
-		{Format: "oscal", Path: filepath.Join(o.Dir, "report.oscal.json")},
-		{Format: "cklb", Path: filepath.Join(o.Dir, "report.cklb")},
-		{Format: "table"},
-	}
-	if err := WriteOutputs(run, files, o.Out); err != nil {
-		return err
-	}
-	fmt.Fprintf(o.Out, "\nReports written to %s/ (report.json, .txt, .html, .csv, .junit.xml, .sarif, .oscal.json, .cklb).\n", o.Dir)
+	fmt.Fprintf(o.Out, "\nReports written to %s/ (report.json, .txt, .html, .csv, .junit.xml, .sarif, .oscal.json; cklb/ one checklist per target).\n", o.Dir)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package report
 import (
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -160,6 +161,47 @@ func Neutralize(s string, multiline bool) string {
 		i += size
 	}
 	return b.String()
+}
+
+// NeutralizeJSON applies Neutralize's rule to a JSON document (a log line)
+// in JSON's own syntax: every rune Neutralize would escape becomes a \uXXXX
+// escape (a surrogate pair above U+FFFF), DEL included. Encoders escape C0
+// controls already; C1 controls, bidi and other format characters pass
+// through them raw and would reach whoever tails the log. Such runes occur
+// only inside strings, where the escape means the same character, so the
+// document decodes to the same values. Invalid UTF-8 is left as it is.
+func NeutralizeJSON(b []byte) []byte {
+	clean := true
+	for i := 0; i < len(b); i++ {
+		if b[i] >= 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return b
+	}
+	out := make([]byte, 0, len(b)+16)
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == 0x7f || (r >= 0x80 && !(r == utf8.RuneError && size <= 1) && unsafeRune(r)) {
+			if r > 0xffff {
+				r1, r2 := utf16.EncodeRune(r)
+				out = appendJSONEscape(appendJSONEscape(out, r1), r2)
+			} else {
+				out = appendJSONEscape(out, r)
+			}
+		} else {
+			out = append(out, b[i:i+size]...)
+		}
+		i += size
+	}
+	return out
+}
+
+func appendJSONEscape(out []byte, r rune) []byte {
+	const hex = "0123456789abcdef"
+	return append(out, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
 }
 
 // needsNeutralizing is the fast path: most names are plain.

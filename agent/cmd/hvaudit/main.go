@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/hvaudit/hvaudit/agent"
+	"github.com/hvaudit/hvaudit/report"
 )
 
 func main() {
@@ -30,10 +31,17 @@ func run(ctx context.Context, args []string) int {
 	var exit *agent.ExitError
 	if errors.As(err, &exit) {
 		if exit.Err != nil {
-			fmt.Fprintln(os.Stderr, "hvaudit:", exit.Err)
+			printError(exit.Err)
 		}
 		return exit.Code
 	}
-	fmt.Fprintln(os.Stderr, "hvaudit:", err)
+	printError(err)
 	return agent.ExitUsage
+}
+
+// printError writes the final "hvaudit:" line. Error text can carry what a
+// server or a file said, so it is neutralised like every other
+// human-readable output; newlines stay, for hvaudit's own multi-line hints.
+func printError(err error) {
+	fmt.Fprintln(os.Stderr, "hvaudit:", report.Neutralize(err.Error(), true))
 }
