@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -10,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"github.com/hvaudit/hvaudit/report"
 )
@@ -253,5 +257,39 @@ func TestLoggerNeutralizes(t *testing.T) {
 				t.Errorf("json log no longer decodes to the name: %v %q", err, m["target"])
 			}
 		}
+	}
+}
+
+// hostileCollector fails every fetch with a server message full of
+// terminal controls, as a hostile or broken endpoint can.
+type hostileCollector struct{}
+
+func (hostileCollector) Platform() string { return "hostile-test" }
+func (hostileCollector) Fetch(context.Context, collectors.Target) (*collectors.Snapshot, error) {
+	return nil, errors.New("server said: " + hostile)
+}
+func (hostileCollector) Normalize(*collectors.Snapshot) (*inventory.Inventory, error) {
+	return nil, errors.New("unused")
+}
+
+func init() { collectors.Register(hostileCollector{}, "hostile-test") }
+
+// The progress line shows a hostile target name and server error escaped,
+// on one line.
+func TestProgressLineNeutralizes(t *testing.T) {
+	var progress bytes.Buffer
+	_, err := Audit(context.Background(), Request{
+		Targets:  []collectors.Target{{Name: "vc\x1b[2J" + hostile, URI: "hostile-test://x", Timeout: time.Minute}},
+		Progress: &progress, Log: zerolog.Nop(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := progress.String()
+	if r, bad := rawControl(strings.TrimSuffix(out, "\n")); bad || strings.Count(out, "\n") != 1 {
+		t.Errorf("progress carries raw %U or several lines: %q", r, out)
+	}
+	if !strings.Contains(out, `error: server said: evil\x1b[2J`) {
+		t.Errorf("progress line: %q", out)
 	}
 }
