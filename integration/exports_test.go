@@ -195,6 +195,23 @@ expires = "`+soon+`"
 	if r := runHV(t, nil, "waivers", "lint", filepath.Join(dir, "missing.toml")); r.code != 2 {
 		t.Errorf("lint of a missing file: exit %d", r.code)
 	}
+	// A blank justification, and a check glob that matches no check of the
+	// baseline (a typo that would waive nothing for ever).
+	for body, want := range map[string]string{
+		strings.Replace(demoWaivers, `"legacy web tier, replaced next quarter"`, `"   "`, 1): ":5: waiver ESXI-VM-MIG-01: justification is required",
+		strings.Replace(demoWaivers, `check = "ESXI-NET-04"`, `check = "ESXI-NTE-04"`, 1):    `:10: waiver check "ESXI-NTE-04" matches no check in baseline default`,
+		strings.Replace(demoWaivers, `check = "ESXI-NET-04"`, `check = "ESX-*"`, 1):          `:10: waiver check "ESX-*" matches no check in baseline default`,
+	} {
+		p := writeText(t, t.TempDir(), "w.toml", body, 0o644)
+		if r := runHV(t, nil, "waivers", "lint", p); r.code != 2 || !strings.Contains(r.stderr, p+want) {
+			t.Errorf("lint: exit %d, want 2 with %s%s: %s", r.code, p, want, r.stderr)
+		}
+	}
+	// A waiver for every target, qemu:///system included, is valid.
+	star := writeText(t, dir, "star.toml", "[[waiver]]\ncheck = \"KVM-*\"\ntarget = \"*\"\njustification = \"lab\"\nexpires = 2099-01-01T00:00:00Z\n", 0o644)
+	if r := runHV(t, nil, "waivers", "lint", star); r.code != 0 {
+		t.Errorf("lint of a target=\"*\" waiver: exit %d: %s", r.code, r.stderr)
+	}
 }
 
 // TestReportFrom renders a saved report again: JSON round-trips (the same
