@@ -267,7 +267,7 @@ func (s *Sim) apply(e *Estate, standalone bool) error {
 		}
 		sctx.WithLock(svm, func() { applyVM(svm, v, hostRef, e.VCenter.KeyProvider, dvpgs, now, i) })
 	}
-	return nil
+	return s.applySecurity(e)
 }
 
 // entities returns references sorted by name for a stable mapping.
