@@ -43,7 +43,7 @@ func TestSecurityFactsOfDemoHosts(t *testing.T) {
 	if !reflect.DeepEqual(p1.ESXi, want1) {
 		t.Errorf("esx-prod-01 ESXi facts\n got %s\nwant %s", js(p1.ESXi), js(want1))
 	}
-	if p1.Certificate == nil || p1.Certificate.IssuerOrganization != "VMware" {
+	if p1.Certificate == nil || p1.Certificate.IssuerOrganization != "U.S. Government" {
 		t.Errorf("esx-prod-01 certificate issuer %+v", p1.Certificate)
 	}
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
@@ -43,6 +44,9 @@ type HostSecurity struct {
 	NFSDatastores []string `toml:"nfs_datastores"`
 	// SoftwareISCSI adds the software iSCSI adapter (vmhba65).
 	SoftwareISCSI bool `toml:"software_iscsi"`
+	// CertificateIssuerOrg issues the host certificate (certificate_days)
+	// in that organisation's name instead of "VMware".
+	CertificateIssuerOrg string `toml:"certificate_issuer_org"`
 }
 
 // StateEncryption is runtime.stateEncryption.
@@ -151,7 +155,11 @@ func (s *Sim) applySecurity(e *Estate) error {
 			continue
 		}
 		var err error
-		sctx.WithLock(sh, func() { err = s.applyHostSecurity(reg, sh, h.HostSecurity, e.VCenter.AuditorReadOnly) })
+		sctx.WithLock(sh, func() {
+			if err = s.applyHostSecurity(reg, sh, h.HostSecurity, e.VCenter.AuditorReadOnly); err == nil && h.CertificateIssuerOrg != "" && h.CertificateDays != 0 {
+				sh.Config.Certificate, err = selfSignedAs(h.Name, h.CertificateIssuerOrg, time.Now().Add(time.Duration(h.CertificateDays)*24*time.Hour))
+			}
+		})
 		if err != nil {
 			return fmt.Errorf("host %s: %w", h.Name, err)
 		}
