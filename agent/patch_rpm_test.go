@@ -98,4 +98,3 @@ verified = false
 		t.Errorf("shipped data: %s %s", shipped.Status, shipped.Message)
 	}
 }
-
