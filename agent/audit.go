@@ -94,6 +94,7 @@ func LoadJudge(req Request) (*Judge, error) {
 		if j.waiverSHA, err = fileSHA256(req.Waivers); err != nil {
 			return nil, &ConfigError{Err: err}
 		}
+		j.Waivers.FollowAliases(b)
 	}
 	if j.Engine, err = checks.NewEngine(b, j.Advisories, req.Now); err != nil {
 		return nil, &ConfigError{Err: err}

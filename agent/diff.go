@@ -276,7 +276,11 @@ func scoreDelta(o, n, ow, nw *float64) ScoreDelta {
 }
 
 // DiffRuns compares two runs. It is pure: the runs are not modified.
-func DiffRuns(old, new *report.Run) *RunDiff {
+// aliases maps a renamed check's former id to its current one (a
+// baseline's AliasMap), so a finding of KVM-MIG-03 in an old report pairs
+// with its successor's in a new one; nil compares ids as they are.
+func DiffRuns(old, new *report.Run, aliases map[string]string) *RunDiff {
+	old, new = withCurrentIDs(old, aliases), withCurrentIDs(new, aliases)
 	d := &RunDiff{
 		Schema: DiffSchema, Old: runRef(old), New: runRef(new),
 		BaselineChanged: old.Run.Baseline != new.Run.Baseline,
@@ -352,6 +356,31 @@ func DiffRuns(old, new *report.Run) *RunDiff {
 		}
 	}
 	return d
+}
+
+// withCurrentIDs returns r with every aliased check id replaced by the
+// current one; r itself is untouched (a copy is made only when needed).
+func withCurrentIDs(r *report.Run, aliases map[string]string) *report.Run {
+	if len(aliases) == 0 {
+		return r
+	}
+	var out *report.Run
+	for i := range r.Findings {
+		id, ok := aliases[r.Findings[i].CheckID]
+		if !ok {
+			continue
+		}
+		if out == nil {
+			cp := *r
+			cp.Findings = slices.Clone(r.Findings)
+			out = &cp
+		}
+		out.Findings[i].CheckID = id
+	}
+	if out == nil {
+		return r
+	}
+	return out
 }
 
 // addedRemoved lists the values whose key occurs in only one run, in first

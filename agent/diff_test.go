@@ -100,7 +100,7 @@ func TestDiffClasses(t *testing.T) {
 		if c.new != "" {
 			nf = append(nf, fnd("vc01", "C-1", "vm-1", c.new))
 		}
-		d := DiffRuns(mkRun("o", []report.TargetResult{okTarget("vc01")}, of...), mkRun("n", []report.TargetResult{okTarget("vc01")}, nf...))
+		d := DiffRuns(mkRun("o", []report.TargetResult{okTarget("vc01")}, of...), mkRun("n", []report.TargetResult{okTarget("vc01")}, nf...), nil)
 		if len(d.Findings) != 1 {
 			t.Fatalf("%s → %s: %d entries", c.old, c.new, len(d.Findings))
 		}
@@ -139,7 +139,7 @@ func TestDiffRuns(t *testing.T) {
 		fnd("vc05", "C-1", "vm-5", "pass"),
 	)
 	cur.Run.Baseline.Version = "2"
-	d := DiffRuns(old, cur)
+	d := DiffRuns(old, cur, nil)
 
 	if d.Schema != "hvaudit/diff/v1" || d.Old.ID != "run-old" || d.New.ID != "run-new" || !d.BaselineChanged {
 		t.Errorf("header %+v %+v changed=%v", d.Old, d.New, d.BaselineChanged)
@@ -238,7 +238,7 @@ func TestDiffRuns(t *testing.T) {
 func TestDiffSameRunAndWaiverOnly(t *testing.T) {
 	tg := []report.TargetResult{okTarget("vc01")}
 	a := mkRun("a", tg, fnd("vc01", "C-1", "vm-1", "fail"), fnd("vc01", "C-2", "vm-1", "pass"), fnd("vc01", "C-3", "vm-1", "error"))
-	d := DiffRuns(a, a)
+	d := DiffRuns(a, a, nil)
 	if d.NewlyFailing() || d.Counts != (DiffCounts{Unchanged: 3}) || *d.Score.Delta != 0 {
 		t.Errorf("self diff %+v score %+v", d.Counts, d.Score)
 	}
@@ -248,7 +248,7 @@ func TestDiffSameRunAndWaiverOnly(t *testing.T) {
 		t.Errorf("self diff table:\n%s", tb.String())
 	}
 	b := mkRun("b", tg, fnd("vc01", "C-1", "vm-1", "waived:fail"), fnd("vc01", "C-2", "vm-1", "pass"), fnd("vc01", "C-3", "vm-1", "waived:error"))
-	d = DiffRuns(a, b)
+	d = DiffRuns(a, b, nil)
 	if d.NewlyFailing() || d.Counts != (DiffCounts{Unchanged: 3}) {
 		t.Errorf("waiver-only diff %+v", d.Counts)
 	}
@@ -265,7 +265,7 @@ func TestDiffDuplicateKeysPairInOrder(t *testing.T) {
 	tg := []report.TargetResult{okTarget("vc01")}
 	a := mkRun("a", tg, fnd("vc01", "C-1", "vm-1", "fail"), fnd("vc01", "C-1", "vm-1", "pass"))
 	b := mkRun("b", tg, fnd("vc01", "C-1", "vm-1", "fail"))
-	d := DiffRuns(a, b)
+	d := DiffRuns(a, b, nil)
 	if d.Counts != (DiffCounts{Unchanged: 1, Disappeared: 1}) {
 		t.Errorf("%+v", d.Counts)
 	}
@@ -297,4 +297,23 @@ func writeTemp(t *testing.T, dir, name, body string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestDiffFollowsAliases: a check renamed between two runs pairs under its
+// current id, so the rename shows as one unchanged finding, not as a
+// disappeared and an appeared one; the old run is left as it was.
+func TestDiffFollowsAliases(t *testing.T) {
+	tg := []report.TargetResult{okTarget("vc01")}
+	a := mkRun("a", tg, fnd("vc01", "OLD-1", "vm-1", "fail"), fnd("vc01", "C-2", "vm-1", "pass"))
+	b := mkRun("b", tg, fnd("vc01", "NEW-1", "vm-1", "fail"), fnd("vc01", "C-2", "vm-1", "pass"))
+	if d := DiffRuns(a, b, nil); d.Counts != (DiffCounts{Unchanged: 1, NewFailure: 1, Disappeared: 1}) {
+		t.Errorf("without aliases %+v", d.Counts)
+	}
+	d := DiffRuns(a, b, map[string]string{"OLD-1": "NEW-1"})
+	if d.Counts != (DiffCounts{Unchanged: 2}) || d.NewlyFailing() || len(d.Checks.Added)+len(d.Checks.Removed) != 0 {
+		t.Errorf("with aliases %+v, checks %+v", d.Counts, d.Checks)
+	}
+	if a.Findings[0].CheckID != "OLD-1" {
+		t.Errorf("DiffRuns rewrote its input: %s", a.Findings[0].CheckID)
+	}
 }

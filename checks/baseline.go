@@ -20,11 +20,16 @@ import (
 
 // Check is one baseline check, as loaded and tailored.
 type Check struct {
-	ID          string   `toml:"id" json:"id"`
-	Title       string   `toml:"title" json:"title"`
-	Platform    string   `toml:"platform" json:"platform"`
-	Scope       string   `toml:"scope" json:"scope"`
-	Area        string   `toml:"area" json:"area"`
+	ID       string `toml:"id" json:"id"`
+	Title    string `toml:"title" json:"title"`
+	Platform string `toml:"platform" json:"platform"`
+	Scope    string `toml:"scope" json:"scope"`
+	Area     string `toml:"area" json:"area"`
+	// Threats say what the check protects against (vocabulary: Threats).
+	Threats []string `toml:"threats" json:"threats"`
+	// Aliases are ids this check had before it was renamed or replaced:
+	// tailoring, waivers, `checks show` and diff follow them.
+	Aliases     []string `toml:"aliases" json:"aliases,omitempty"`
 	Severity    Severity `toml:"severity" json:"severity"`
 	Applies     string   `toml:"applies" json:"applies,omitempty"`
 	Expr        string   `toml:"expr" json:"expr"`
@@ -187,10 +192,8 @@ func loadChain(ref, dir string, seen []string) (*Baseline, error) {
 			b.params[k], b.paramsFiles[k] = v, part.paramsFiles[k]
 		}
 		for _, c := range part.checks {
-			for _, prev := range b.checks {
-				if prev.ID == c.ID {
-					return nil, c.errorf("id", "id is also used at %s:%d", prev.File, prev.Line)
-				}
+			if err := claimNames(b.checks, c); err != nil {
+				return nil, err
 			}
 			b.checks = append(b.checks, c)
 		}
@@ -209,26 +212,64 @@ func loadChain(ref, dir string, seen []string) (*Baseline, error) {
 		b.params[k], b.paramsFiles[k] = v, name
 	}
 
-	ids := map[string]*Check{}
-	for _, c := range b.checks {
-		ids[c.ID] = c
-	}
 	for i, c := range bf.Checks {
 		c.File, c.Line, c.Enabled = name, loc.tableLine("check", i), true
 		c.lines = map[string]int{}
-		for _, key := range []string{"id", "title", "platform", "scope", "area", "severity", "applies", "expr", "expected", "evidence", "remediation", "refs"} {
+		for _, key := range []string{"id", "title", "platform", "scope", "area", "threats", "aliases", "severity", "applies", "expr", "expected", "evidence", "remediation", "refs"} {
 			c.lines[key] = loc.blockKeyLine(c.Line, key)
 		}
 		if err := c.validate(); err != nil {
 			return nil, err
 		}
-		if prev, dup := ids[c.ID]; dup {
-			return nil, c.errorf("id", "id is also used at %s:%d", prev.File, prev.Line)
+		if err := claimNames(b.checks, c); err != nil {
+			return nil, err
 		}
-		ids[c.ID] = c
 		b.checks = append(b.checks, c)
 	}
 	return b, nil
+}
+
+// claimNames refuses c when its id or an alias is already an id or alias
+// of another check: ids and aliases share one namespace, so a waiver or a
+// tailoring entry always means exactly one check.
+func claimNames(existing []*Check, c *Check) error {
+	for _, prev := range existing {
+		for _, n := range append([]string{c.ID}, c.Aliases...) {
+			if n == prev.ID || slices.Contains(prev.Aliases, n) {
+				if n == c.ID && n == prev.ID {
+					return c.errorf("id", "id is also used at %s:%d", prev.File, prev.Line)
+				}
+				key := "id"
+				if n != c.ID {
+					key = "aliases"
+				}
+				return c.errorf(key, "%s is also used at %s:%d (as an id or alias of check %s)", n, prev.File, prev.Line, prev.ID)
+			}
+		}
+	}
+	return nil
+}
+
+// Resolve returns the current id for id, following aliases; ok is false
+// when no check has that id or alias.
+func (b *Baseline) Resolve(id string) (string, bool) {
+	for _, c := range b.checks {
+		if c.ID == id || slices.Contains(c.Aliases, id) {
+			return c.ID, true
+		}
+	}
+	return "", false
+}
+
+// AliasMap maps every alias to the current id of its check.
+func (b *Baseline) AliasMap() map[string]string {
+	out := map[string]string{}
+	for _, c := range b.checks {
+		for _, a := range c.Aliases {
+			out[a] = c.ID
+		}
+	}
+	return out
 }
 
 // errorf formats an error about key of check c, at the key's line.
@@ -264,6 +305,16 @@ func (c *Check) validate() error {
 	}
 	if c.Severity.Rank() < 0 {
 		return c.errorf("severity", "severity %q is not one of critical, high, medium, low, info", c.Severity)
+	}
+	for _, t := range c.Threats {
+		if !slices.Contains(Threats, t) {
+			return c.errorf("threats", "threat %q is not one of %s", t, strings.Join(Threats, ", "))
+		}
+	}
+	for _, a := range c.Aliases {
+		if strings.TrimSpace(a) == "" || a == c.ID {
+			return c.errorf("aliases", "alias %q must be another check's former id", a)
+		}
 	}
 	return nil
 }
@@ -317,14 +368,16 @@ func (b *Baseline) Checks() []Check {
 	for i, c := range b.checks {
 		out[i] = *c
 		out[i].Evidence = slices.Clone(c.Evidence)
+		out[i].Threats = slices.Clone(c.Threats)
+		out[i].Aliases = slices.Clone(c.Aliases)
 	}
 	return out
 }
 
-// Check returns the check with the given id.
+// Check returns the check with the given id or alias.
 func (b *Baseline) Check(id string) (Check, bool) {
 	for _, c := range b.checks {
-		if c.ID == id {
+		if c.ID == id || slices.Contains(c.Aliases, id) {
 			return *c, true
 		}
 	}
@@ -393,14 +446,23 @@ func (b *Baseline) Tailor(path string) error {
 	byID := map[string]*Check{}
 	for _, c := range b.checks {
 		byID[c.ID] = c
+		for _, a := range c.Aliases {
+			byID[a] = c
+		}
 	}
 	for _, id := range ids {
 		line := loc.sectionLine("check." + id)
 		if line == 0 {
 			line = loc.sectionLine(`check."` + id + `"`)
 		}
-		if _, ok := byID[id]; !ok {
+		c, ok := byID[id]
+		if !ok {
 			return fmt.Errorf("%s: check %s: the baseline has no such check", at(path, line), id)
+		}
+		if c.ID != id {
+			if _, both := tf.Check[c.ID]; both {
+				return fmt.Errorf("%s: check %s: is an alias of %s, which the file tailors too", at(path, line), id, c.ID)
+			}
 		}
 		if s := tf.Check[id].Severity; s != nil && Severity(*s).Rank() < 0 {
 			return fmt.Errorf("%s: check %s: severity %q is not one of critical, high, medium, low, info",

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -96,6 +97,14 @@ func TestLoadBaselineErrors(t *testing.T) {
 			`evidence = ["a",`, "expected"},
 		{"type mismatch", strings.Replace(checkTOML("BAD-19", "vm", "true"), `severity = "low"`, `severity = 3`, 1),
 			"severity = 3", "incompatible types"},
+		{"unknown threat", checkTOML("BAD-20", "vm", "true", `threats = ["vm-escape", "vm-escapes"]`),
+			`threats = [`, `check BAD-20: threat "vm-escapes" is not one of vm-escape, privilege-elevation`},
+		{"alias is an id", checkTOML("BAD-21", "vm", "true", `aliases = ["OK-1"]`),
+			`aliases = ["OK-1"]`, "check BAD-21: OK-1 is also used at"},
+		{"id is an alias", checkTOML("BAD-22", "vm", "true", `aliases = ["OLD-1"]`) + checkTOML("OLD-1", "vm", "true"),
+			`id = "OLD-1"`, "check OLD-1: OLD-1 is also used at"},
+		{"alias of itself", checkTOML("BAD-23", "vm", "true", `aliases = ["BAD-23"]`),
+			`aliases = ["BAD-23"]`, `check BAD-23: alias "BAD-23" must be another check's former id`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -321,5 +330,71 @@ func TestInclude(t *testing.T) {
 	_, err = LoadBaseline(writeFile(t, dir, "m.toml", strings.Replace(top, `"b.toml"`, `"missing.toml"`, 1)))
 	if err == nil || !strings.Contains(err.Error(), "m.toml:4: include missing.toml") {
 		t.Errorf("err %v", err)
+	}
+}
+
+// A renamed check keeps answering to its old id: lookups and tailoring
+// follow the alias, and its findings carry the check's threats.
+func TestAliasesAndThreats(t *testing.T) {
+	b, err := LoadBaseline("testdata/baseline.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, ok := b.Resolve("T-OLD-MIG"); !ok || id != "T-VM-MIG-01" {
+		t.Errorf("Resolve(T-OLD-MIG) = %q, %v", id, ok)
+	}
+	if c, ok := b.Check("T-OLD-MIG"); !ok || c.ID != "T-VM-MIG-01" {
+		t.Errorf("Check(T-OLD-MIG) = %q, %v", c.ID, ok)
+	}
+	if got := b.AliasMap(); len(got) != 1 || got["T-OLD-MIG"] != "T-VM-MIG-01" {
+		t.Errorf("AliasMap = %v", got)
+	}
+	dir := t.TempDir()
+	if err := b.Tailor(writeFile(t, dir, "t.toml", "[check.T-OLD-MIG]\nseverity = \"critical\"\n")); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := b.Check("T-VM-MIG-01"); c.Severity != SeverityCritical {
+		t.Errorf("tailoring through the alias did not apply: %s", c.Severity)
+	}
+	both := "[check.T-OLD-MIG]\nenabled = false\n\n[check.T-VM-MIG-01]\nenabled = true\n"
+	p := writeFile(t, dir, "both.toml", both)
+	if err := b.Tailor(p); err == nil || !strings.Contains(err.Error(), p+":1: check T-OLD-MIG: is an alias of T-VM-MIG-01, which the file tailors too") {
+		t.Errorf("tailoring a check under two names: %v", err)
+	}
+
+	e, err := NewEngine(b, nil, fixedNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := e.Evaluate("vc01", testInventory())
+	mig := find(t, fs, "T-VM-MIG-01", "app-ok")
+	if !slices.Equal(mig.Threats, []string{"live-migration-interception"}) {
+		t.Errorf("finding threats %q", mig.Threats)
+	}
+	sum := Summarize(fs, nil)
+	if len(sum.ByThreat) != len(Threats) {
+		t.Errorf("by_threat lists %d threats, want every one of %d", len(sum.ByThreat), len(Threats))
+	}
+	if s := sum.ByThreat["vm-escape"]; s.Score != nil || s.Counts != (Counts{}) {
+		t.Errorf("a threat no finding covers: %+v, want a null score", s)
+	}
+	lm := sum.ByThreat["live-migration-interception"]
+	var want Counts
+	for _, f := range fs {
+		if f.CheckID == "T-VM-MIG-01" {
+			switch f.Status {
+			case StatusPass:
+				want.Pass++
+			case StatusFail:
+				want.Fail++
+			case StatusError:
+				want.Error++
+			case StatusNotApplicable:
+				want.NotApplicable++
+			}
+		}
+	}
+	if lm.Counts != want || want.Pass+want.Fail == 0 {
+		t.Errorf("live-migration-interception counts %+v, want %+v", lm.Counts, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,10 +22,14 @@ import (
 //
 // Cases live in testdata/cases/<platform>/<CHECK-ID>.json:
 //
-//	{"pass": <inventory>, "fail": <inventory>, "error": <inventory>}
+//	{"pass": <inventory>, "error": <inventory>,
+//	 "fail": {"<the condition that fails>": <inventory>, ...}}
 //
 // Each inventory holds one object of the check's scope (the target itself
-// for target-scoped checks). Unknown JSON fields are rejected so a typo in a
+// for target-scoped checks). An expression that combines conditions (see
+// conditions) needs, for each condition, a fail case in which that
+// condition is false and no other is: drop the condition from the
+// expression and that case would stop failing. Unknown JSON fields are rejected so a typo in a
 // case cannot pass as an absent value. The clock is the inventory's
 // collected_at (testNow when unset), so date-dependent checks such as the
 // advisory data's age can have fail cases.
@@ -32,9 +37,47 @@ import (
 const casesDir = "testdata/cases"
 
 type corpusCase struct {
-	Pass  *inventory.Inventory `json:"pass"`
-	Fail  *inventory.Inventory `json:"fail"`
-	Error *inventory.Inventory `json:"error"`
+	Pass  *inventory.Inventory            `json:"pass"`
+	Fail  map[string]*inventory.Inventory `json:"fail"`
+	Error *inventory.Inventory            `json:"error"`
+}
+
+// conditionDebt lists checks whose case files do not yet hold a fail case
+// per condition. It only shrinks: the test fails when a listed check is
+// covered, so the entry must go.
+var conditionDebt = map[string]bool{
+	"ESXI-ACC-02":    true,
+	"ESXI-ACC-03":    true,
+	"ESXI-ACC-04":    true,
+	"ESXI-ACC-05":    true,
+	"ESXI-ACC-07":    true,
+	"ESXI-ACC-08":    true,
+	"ESXI-ACC-09":    true,
+	"ESXI-ACC-10":    true,
+	"ESXI-ACC-14":    true,
+	"ESXI-LOG-02":    true,
+	"ESXI-LOG-03":    true,
+	"ESXI-LOG-04":    true,
+	"ESXI-NET-02":    true,
+	"ESXI-NET-09":    true,
+	"ESXI-NET-11":    true,
+	"ESXI-SC-02":     true,
+	"ESXI-TIME-01":   true,
+	"ESXI-VM-CON-01": true,
+	"ESXI-VM-ENC-01": true,
+	"ESXI-VM-ISO-01": true,
+	"ESXI-VM-ISO-02": true,
+	"ESXI-VM-ISO-04": true,
+	"ESXI-VM-SB-01":  true,
+	"HV-INT-04":      true,
+	"HV-NET-07":      true,
+	"KVM-CON-03":     true,
+	"KVM-ENC-06":     true,
+	"KVM-ENC-07":     true,
+	"KVM-ISO-02":     true,
+	"KVM-ISO-04":     true,
+	"KVM-NET-04":     true,
+	"KVM-PATCH-04":   true,
 }
 
 func TestCorpusBuiltinDefault(t *testing.T) {
@@ -63,6 +106,9 @@ func TestCorpusBuiltinDefault(t *testing.T) {
 		}
 		if strings.TrimSpace(c.Expected) == "" {
 			t.Errorf("%s:%d: check %s: no expected", c.File, c.Line, c.ID)
+		}
+		if len(c.Threats) == 0 {
+			t.Errorf("%s:%d: check %s: no threats", c.File, c.Line, c.ID)
 		}
 		r := c.Refs
 		if len(r.STIG)+len(r.SCG)+len(r.CIS)+len(r.NIST80053)+len(r.Docs) == 0 {
@@ -110,48 +156,138 @@ func runCorpusCase(t *testing.T, b *Baseline, adv *Advisories, c Check, file str
 	if err := dec.Decode(&cc); err != nil {
 		t.Fatalf("%s: %v", file, err)
 	}
-	for _, k := range []struct {
-		want Status
-		inv  *inventory.Inventory
-	}{{StatusPass, cc.Pass}, {StatusFail, cc.Fail}, {StatusError, cc.Error}} {
+	type namedCase struct {
+		want  Status
+		label string
+		inv   *inventory.Inventory
+	}
+	cases := []namedCase{{StatusPass, "pass", cc.Pass}, {StatusError, "error", cc.Error}}
+	if len(cc.Fail) == 0 {
+		t.Errorf("%s: no fail case", file)
+	}
+	labels := make([]string, 0, len(cc.Fail))
+	for l := range cc.Fail {
+		labels = append(labels, l)
+	}
+	sort.Strings(labels)
+	for _, l := range labels {
+		cases = append(cases, namedCase{StatusFail, "fail " + strconv.Quote(l), cc.Fail[l]})
+	}
+	for _, k := range cases {
 		if k.inv == nil {
-			t.Errorf("%s: no %q case", file, k.want)
+			t.Errorf("%s: no %s case", file, k.label)
 			continue
 		}
-		inv := k.inv
-		if inv.Platform == "" && c.Platform != "any" {
-			inv.Platform = c.Platform
-		}
-		if n := objectsInScope(inv, c.Scope); n != 1 {
-			t.Errorf("%s: %s case holds %d objects of scope %s, want 1", file, k.want, n, c.Scope)
+		f, ok := evalCase(t, b, adv, c, file, k.label, k.inv)
+		if !ok {
 			continue
 		}
-		now := testNow
-		if !inv.CollectedAt.IsZero() {
-			now = inv.CollectedAt
-		}
-		e, err := NewEngine(b, adv, func() time.Time { return now })
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []Finding
-		for _, f := range e.Evaluate("case", inv) {
-			if f.CheckID == c.ID {
-				got = append(got, f)
-			}
-		}
-		if len(got) != 1 {
-			t.Errorf("%s: %s case: %d findings of %s (platform %q), want 1", file, k.want, len(got), c.ID, inv.Platform)
-			continue
-		}
-		if got[0].Status != k.want {
-			t.Errorf("%s: %s case ended %s: %s", file, k.want, got[0].Status, got[0].Message)
+		if f.Status != k.want {
+			t.Errorf("%s: %s case ended %s: %s", file, k.label, f.Status, f.Message)
 		}
 		// An error must say why: a gap's reason or an unknown release line,
 		// never a bare CEL failure or a gap nobody explained.
-		if k.want == StatusError && (strings.Contains(got[0].Message, "recorded no reason") || strings.HasPrefix(got[0].Message, "evaluation error")) {
-			t.Errorf("%s: error case gives no reason: %s", file, got[0].Message)
+		if k.want == StatusError && (strings.Contains(f.Message, "recorded no reason") || strings.HasPrefix(f.Message, "evaluation error")) {
+			t.Errorf("%s: error case gives no reason: %s", file, f.Message)
 		}
+	}
+	checkConditionCoverage(t, b, adv, c, file, cc.Fail)
+}
+
+// evalCase evaluates check c alone over a case inventory at the case's
+// collection time and returns its one finding.
+func evalCase(t *testing.T, b *Baseline, adv *Advisories, c Check, file, label string, inv *inventory.Inventory) (Finding, bool) {
+	t.Helper()
+	if inv.Platform == "" && c.Platform != "any" {
+		inv.Platform = c.Platform
+	}
+	if n := objectsInScope(inv, c.Scope); n != 1 {
+		t.Errorf("%s: %s case holds %d objects of scope %s, want 1", file, label, n, c.Scope)
+		return Finding{}, false
+	}
+	now := testNow
+	if !inv.CollectedAt.IsZero() {
+		now = inv.CollectedAt
+	}
+	e, err := NewEngine(b, adv, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Finding
+	for _, f := range e.Evaluate("case", inv) {
+		if f.CheckID == c.ID {
+			got = append(got, f)
+		}
+	}
+	if len(got) != 1 {
+		t.Errorf("%s: %s case: %d findings of %s (platform %q), want 1", file, label, len(got), c.ID, inv.Platform)
+		return Finding{}, false
+	}
+	return got[0], true
+}
+
+// checkConditionCoverage demands, for an expression that combines
+// conditions, a fail case per condition in which it alone is false.
+func checkConditionCoverage(t *testing.T, b *Baseline, adv *Advisories, c Check, file string, fails map[string]*inventory.Inventory) {
+	conds, err := conditions(c.Expr)
+	if err != nil {
+		t.Fatalf("%s: splitting %s: %v", file, c.ID, err)
+	}
+	if len(conds) < 2 {
+		if conditionDebt[c.ID] {
+			t.Errorf("%s: %s combines no conditions: remove it from conditionDebt", file, c.ID)
+		}
+		return
+	}
+	// One single-check baseline per condition, sharing b's params.
+	condBaselines := make([]*Baseline, len(conds))
+	for i, src := range conds {
+		cc := c
+		cc.ID, cc.Applies, cc.Expr, cc.Evidence = c.ID, "", src, nil
+		p, err := compileCheck(b.envs[c.Scope], &cc)
+		if err != nil {
+			t.Fatalf("%s: condition %q of %s does not compile: %v", file, src, c.ID, err)
+		}
+		cc.prog, cc.Enabled = p, true
+		condBaselines[i] = &Baseline{params: b.params, paramsS: b.paramsS, envs: b.envs, checks: []*Check{&cc}}
+	}
+	covered := make([]bool, len(conds))
+	for label, inv := range fails {
+		if inv == nil {
+			continue
+		}
+		statuses := make([]Status, len(conds))
+		for i := range conds {
+			f, ok := evalCase(t, condBaselines[i], adv, c, file, "fail "+strconv.Quote(label), inv)
+			if !ok {
+				return
+			}
+			statuses[i] = f.Status
+		}
+		for i, s := range statuses {
+			if s != StatusFail {
+				continue
+			}
+			alone := true
+			for j, o := range statuses {
+				if j != i && o == StatusFail {
+					alone = false
+				}
+			}
+			covered[i] = covered[i] || alone
+		}
+	}
+	var uncovered []string
+	for i, ok := range covered {
+		if !ok {
+			uncovered = append(uncovered, conds[i])
+		}
+	}
+	switch {
+	case len(uncovered) > 0 && !conditionDebt[c.ID]:
+		t.Errorf("%s: no fail case in which only this condition of %s fails:\n  %s", file, c.ID, strings.Join(uncovered, "\n  "))
+	case len(uncovered) == 0 && conditionDebt[c.ID]:
+		t.Errorf("%s: every condition of %s has its fail case: remove it from conditionDebt", file, c.ID)
 	}
 }
 

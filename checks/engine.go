@@ -265,7 +265,7 @@ func (e *Engine) runJob(ctx *evalCtx, j *job) []Finding {
 
 func (e *Engine) runCheck(ctx *evalCtx, j *job, act *activation, c *engineCheck, pa *PatchAssessment) Finding {
 	f := Finding{
-		CheckID: c.ID, Title: c.Title, Area: c.Area, Severity: c.Severity,
+		CheckID: c.ID, Title: c.Title, Area: c.Area, Threats: c.Threats, Severity: c.Severity,
 		Target: ctx.target, Object: ObjectRef{Kind: j.kind, ID: j.id, Name: j.name},
 		Expected: c.expected, Refs: c.Refs, Remediation: c.Remediation,
 	}

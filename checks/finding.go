@@ -64,6 +64,29 @@ var Areas = []string{
 	"resource-reuse", "logging", "time", "sprawl", "audit-transport",
 }
 
+// Threats is the vocabulary a check's `threats` draws from: what an attacker
+// (or an accident) achieves when the check fails. The loader refuses any
+// other name, so reports can list exposure per threat completely.
+var Threats = []string{
+	"vm-escape", "privilege-elevation", "live-migration-interception",
+	"resource-reuse", "vm-sprawl", "hyperjacking", "side-channel",
+	"data-exposure", "management-plane-exposure", "unpatched-hypervisor",
+}
+
+// ThreatDescriptions say in a line what each threat is (README, checks list).
+var ThreatDescriptions = map[string]string{
+	"vm-escape":                   "code in a guest breaks out to the hypervisor or the host",
+	"privilege-elevation":         "a user, guest or service gains rights on the host or the management plane it should not have",
+	"live-migration-interception": "memory and state of a migrating VM read or altered in transit (man-in-the-middle)",
+	"resource-reuse":              "one tenant reads another's data through reused memory, disk or devices",
+	"vm-sprawl":                   "forgotten VMs, snapshots and templates that nobody patches or watches",
+	"hyperjacking":                "the hypervisor itself replaced or subverted below the guests (boot chain, unsigned code)",
+	"side-channel":                "a guest infers another's secrets through shared CPU or memory state (SMT, page sharing, speculation)",
+	"data-exposure":               "VM files, disks, consoles or traffic readable by someone who should not see them",
+	"management-plane-exposure":   "the management interfaces reachable, or shared, beyond the administrators' network",
+	"unpatched-hypervisor":        "known, fixed vulnerabilities still present in the hypervisor or its management stack",
+}
+
 // ObjectRef names the object a finding is about.
 type ObjectRef struct {
 	Kind string `json:"kind"`
@@ -93,6 +116,7 @@ type Finding struct {
 	CheckID        string     `json:"check_id"`
 	Title          string     `json:"title"`
 	Area           string     `json:"area"`
+	Threats        []string   `json:"threats,omitempty"`
 	Severity       Severity   `json:"severity"`
 	Status         Status     `json:"status"`
 	ObservedStatus Status     `json:"observed_status,omitempty"`

@@ -53,12 +53,12 @@ func (t *tally) score() Score {
 	return Score{Score: ratio(t.passed, t.total), ScoreWithoutWaivers: ratio(t.passedAll, t.totalAll), Counts: t.counts}
 }
 
-// Summarize scores findings overall, per target, per area and per severity
-// (DESIGN.md §4). targetErrors names the targets that could not be audited:
+// Summarize scores findings overall, per target, per area, per severity and
+// per threat (DESIGN.md §4). targetErrors names the targets that could not be audited:
 // they make the run incomplete and appear in ByTarget without a score.
 func Summarize(findings []Finding, targetErrors []string) Summary {
 	var all tally
-	byTarget, byArea, bySev := map[string]*tally{}, map[string]*tally{}, map[string]*tally{}
+	byTarget, byArea, bySev, byThreat := map[string]*tally{}, map[string]*tally{}, map[string]*tally{}, map[string]*tally{}
 	get := func(m map[string]*tally, k string) *tally {
 		t, ok := m[k]
 		if !ok {
@@ -74,12 +74,18 @@ func Summarize(findings []Finding, targetErrors []string) Summary {
 		get(byTarget, f.Target).add(f)
 		get(byArea, f.Area).add(f)
 		get(bySev, string(f.Severity)).add(f)
+		for _, th := range f.Threats {
+			get(byThreat, th).add(f)
+		}
 		if f.Status == StatusError {
 			complete = false
 		}
 	}
 	for _, t := range targetErrors {
 		get(byTarget, t)
+	}
+	for _, th := range Threats {
+		get(byThreat, th)
 	}
 	conv := func(m map[string]*tally) map[string]Score {
 		out := make(map[string]Score, len(m))
@@ -92,5 +98,6 @@ func Summarize(findings []Finding, targetErrors []string) Summary {
 	return Summary{
 		Score: s.Score, ScoreWithoutWaivers: s.ScoreWithoutWaivers, Complete: complete, Counts: s.Counts,
 		ByTarget: conv(byTarget), ByArea: conv(byArea), BySeverity: conv(bySev),
+		ByThreat: conv(byThreat),
 	}
 }

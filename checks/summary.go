@@ -27,4 +27,8 @@ type Summary struct {
 	ByTarget   map[string]Score `json:"by_target"`
 	ByArea     map[string]Score `json:"by_area"`
 	BySeverity map[string]Score `json:"by_severity"`
+	// ByThreat lists every threat of the vocabulary (Threats), scored over
+	// the findings of the checks that guard against it; a threat no
+	// finding covers has a null score, so thin coverage shows.
+	ByThreat map[string]Score `json:"by_threat"`
 }

@@ -33,6 +33,20 @@ type Waivers struct {
 	Rules  []WaiverRule
 	SHA256 string
 	Source string
+	// aliases maps a check id to its former ids (FollowAliases), so a
+	// waiver written for a renamed check keeps covering it.
+	aliases map[string][]string
+}
+
+// FollowAliases makes the rules match a check by its former ids too.
+func (ws *Waivers) FollowAliases(b *Baseline) {
+	if ws == nil || b == nil {
+		return
+	}
+	ws.aliases = map[string][]string{}
+	for alias, id := range b.AliasMap() {
+		ws.aliases[id] = append(ws.aliases[id], alias)
+	}
 }
 
 type waiverFile struct {
@@ -124,8 +138,12 @@ func globMatch(pattern, s string) bool {
 	return ok
 }
 
-func (w *WaiverRule) matches(f *Finding) bool {
-	return globMatch(w.Check, f.CheckID) && globMatch(w.Target, f.Target) &&
+func (w *WaiverRule) matches(f *Finding, aliases []string) bool {
+	checkOK := globMatch(w.Check, f.CheckID)
+	for _, a := range aliases {
+		checkOK = checkOK || globMatch(w.Check, a)
+	}
+	return checkOK && globMatch(w.Target, f.Target) &&
 		(globMatch(w.Object, f.Object.Name) || globMatch(w.Object, f.Object.ID))
 }
 
@@ -155,7 +173,7 @@ func (ws *Waivers) Apply(findings []Finding, now time.Time) []WaiverRule {
 		var expired *WaiverRule
 		for r := range ws.Rules {
 			w := &ws.Rules[r]
-			if !w.matches(f) {
+			if !w.matches(f, ws.aliases[f.CheckID]) {
 				continue
 			}
 			if w.Expired(now) {

@@ -186,3 +186,30 @@ func TestWaiverFirstLiveRuleWins(t *testing.T) {
 		t.Error("Expired: a waiver holds up to, not including, its expiry instant")
 	}
 }
+
+// A waiver written for a check's former id still covers it once the
+// waivers follow the baseline's aliases, and only then.
+func TestWaiverFollowsAlias(t *testing.T) {
+	text := "[[waiver]]\ncheck = \"T-OLD-MIG\"\njustification = \"renamed check\"\nexpires = 2027-01-01T00:00:00Z\n"
+	w, err := LoadWaivers(writeFile(t, t.TempDir(), "w.toml", text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	finding := func() []Finding {
+		return []Finding{{CheckID: "T-VM-MIG-01", Target: "vc01", Object: ObjectRef{Kind: "vm", ID: "vm-2", Name: "app"}, Status: StatusFail}}
+	}
+	fs := finding()
+	w.Apply(fs, testNow)
+	if fs[0].Status != StatusFail {
+		t.Fatalf("without the baseline's aliases the waiver matched: %s", fs[0].Status)
+	}
+	b, err := LoadBaseline("testdata/baseline.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.FollowAliases(b)
+	fs = finding()
+	if unused := w.Apply(fs, testNow); len(unused) != 0 || fs[0].Status != StatusWaived || fs[0].ObservedStatus != StatusFail {
+		t.Errorf("alias waiver: status %s, unused %d", fs[0].Status, len(unused))
+	}
+}

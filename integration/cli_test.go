@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/BurntSushi/toml"
 
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 )
@@ -214,15 +217,55 @@ func TestChecksListAndShow(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("checks list: %d %s", r.code, r.stderr)
 	}
-	var list []map[string]any
+	var list []struct {
+		ID       string   `json:"id"`
+		Platform string   `json:"platform"`
+		Threats  []string `json:"threats"`
+	}
 	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
 		t.Fatal(err)
 	}
-	if len(list) < 30 {
-		t.Errorf("builtin:default lists %d ESXi checks, want at least 30", len(list))
+	// The baseline files are the truth: every esxi and "any" check, no other.
+	shipped := shippedChecks(t)
+	want := 0
+	for _, c := range shipped {
+		if c.Platform == "esxi" || c.Platform == "any" {
+			want++
+		}
 	}
+	if len(list) != want {
+		t.Errorf("checks list --platform esxi lists %d checks, the baseline files hold %d", len(list), want)
+	}
+
+	// --threat selects exactly the checks naming that threat.
+	r = runHV(t, nil, "checks", "list", "--threat", "live-migration-interception", "--format", "json")
+	if r.code != 0 {
+		t.Fatalf("checks list --threat: %d %s", r.code, r.stderr)
+	}
+	list = nil
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
+		t.Fatal(err)
+	}
+	want = 0
+	for _, c := range shipped {
+		if slices.Contains(c.Threats, "live-migration-interception") {
+			want++
+		}
+	}
+	if len(list) != want || want == 0 {
+		t.Errorf("--threat live-migration-interception lists %d checks, the baseline files hold %d", len(list), want)
+	}
+	for _, c := range list {
+		if !slices.Contains(c.Threats, "live-migration-interception") {
+			t.Errorf("%s listed for a threat it does not name: %v", c.ID, c.Threats)
+		}
+	}
+	if r := runHV(t, nil, "checks", "list", "--threat", "vm-escapes"); r.code != 2 || !strings.Contains(r.stderr, `--threat "vm-escapes" is not one of vm-escape,`) {
+		t.Errorf("unknown threat: exit %d %s", r.code, r.stderr)
+	}
+
 	r = runHV(t, nil, "checks", "show", "ESXI-VM-MIG-01")
-	for _, want := range []string{"migration-encryption", "Remediation", "VMCH-80-000203"} {
+	for _, want := range []string{"migration-encryption", "Remediation", "VMCH-80-000203", "threats:   live-migration-interception"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("checks show lacks %q:\n%s", want, r.stdout)
 		}
@@ -230,4 +273,32 @@ func TestChecksListAndShow(t *testing.T) {
 	if r := runHV(t, nil, "checks", "show", "NOPE-99"); r.code != 2 {
 		t.Errorf("unknown check: exit %d, want 2", r.code)
 	}
+}
+
+type shippedCheck struct {
+	ID       string   `toml:"id"`
+	Platform string   `toml:"platform"`
+	Threats  []string `toml:"threats"`
+	Aliases  []string `toml:"aliases"`
+}
+
+// shippedChecks reads every check of the builtin baseline's files directly,
+// so tests compare the CLI with the data rather than with a guessed count.
+func shippedChecks(t *testing.T) []shippedCheck {
+	t.Helper()
+	var out []shippedCheck
+	files, err := filepath.Glob(filepath.Join("..", "configs", "baselines", "*.toml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("baseline files: %v", err)
+	}
+	for _, f := range files {
+		var doc struct {
+			Check []shippedCheck `toml:"check"`
+		}
+		if _, err := toml.DecodeFile(f, &doc); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out = append(out, doc.Check...)
+	}
+	return out
 }

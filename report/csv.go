@@ -32,6 +32,7 @@ var csvHeader = []string{
 	"stig", "scg", "cis", "nist80053",
 	"remediation",
 	"waiver_justification", "waiver_approver", "waiver_expires", "waiver_expired",
+	"threats",
 }
 
 func (csvWriter) Write(w io.Writer, run *Run) error {
@@ -89,6 +90,7 @@ func csvRow(f checks.Finding) []string {
 		joinIDs(f.Refs.STIG), joinIDs(f.Refs.SCG), joinIDs(f.Refs.CIS), joinIDs(f.Refs.NIST80053),
 		clean(f.Remediation, true),
 		wJust, wApprover, wExpires, wExpired,
+		clean(strings.Join(f.Threats, ";"), false),
 	}
 	for i := range row {
 		row[i] = csvSafe(row[i])

@@ -43,7 +43,7 @@ func TestCSVRowsAndColumns(t *testing.T) {
 		"target", "object_kind", "object_id", "object_name", "check_id", "title", "area", "severity",
 		"status", "observed_status", "observed", "evidence_source", "expected", "message",
 		"stig", "scg", "cis", "nist80053", "remediation",
-		"waiver_justification", "waiver_approver", "waiver_expires", "waiver_expired",
+		"waiver_justification", "waiver_approver", "waiver_expires", "waiver_expired", "threats",
 	}
 	if !slices.Equal(header, want) {
 		t.Fatalf("header = %v\nwant     %v", header, want)

@@ -71,6 +71,7 @@ func sampleRun() *Run {
 		},
 		{
 			CheckID: "ESXI-HOST-ACC-01", Title: "The SSH service is stopped and disabled", Area: "host-access",
+			Threats:  []string{"management-plane-exposure", "privilege-elevation"},
 			Severity: checks.SeverityCritical, Status: checks.StatusFail, Target: "esx01.lab",
 			Object: checks.ObjectRef{Kind: "host", ID: "host-21", Name: "esx01.lab"},
 			Evidence: []checks.Evidence{
@@ -108,6 +109,7 @@ func sampleRun() *Run {
 		},
 		{
 			CheckID: "ESXI-VM-MIG-01", Title: "vMotion of the VM is encrypted", Area: "migration-encryption",
+			Threats:  []string{"live-migration-interception"},
 			Severity: checks.SeverityHigh, Status: checks.StatusWaived, ObservedStatus: checks.StatusFail, Target: "esx01.lab",
 			Object: checks.ObjectRef{Kind: "vm", ID: "4210a3c1-0001", Name: "web01"},
 			Evidence: []checks.Evidence{
@@ -273,7 +275,10 @@ func summarize(fs []checks.Finding, failedTargets []string) checks.Summary {
 		return checks.Score{Score: score(a.passed, a.total), ScoreWithoutWaivers: score(a.passedNW, a.totalNW), Counts: a.counts}
 	}
 	all := &acc{}
-	by := map[string]map[string]*acc{"target": {}, "area": {}, "severity": {}}
+	by := map[string]map[string]*acc{"target": {}, "area": {}, "severity": {}, "threat": {}}
+	for _, th := range checks.Threats {
+		by["threat"][th] = &acc{}
+	}
 	for _, f := range fs {
 		add(all, f)
 		for kind, key := range map[string]string{"target": f.Target, "area": f.Area, "severity": string(f.Severity)} {
@@ -281,6 +286,9 @@ func summarize(fs []checks.Finding, failedTargets []string) checks.Summary {
 				by[kind][key] = &acc{}
 			}
 			add(by[kind][key], f)
+		}
+		for _, th := range f.Threats {
+			add(by["threat"][th], f)
 		}
 	}
 	out := func(kind string) map[string]checks.Score {
@@ -294,6 +302,7 @@ func summarize(fs []checks.Finding, failedTargets []string) checks.Summary {
 		Score: score(all.passed, all.total), ScoreWithoutWaivers: score(all.passedNW, all.totalNW),
 		Complete: len(failedTargets) == 0 && all.counts.Error == 0,
 		Counts:   all.counts, ByTarget: out("target"), ByArea: out("area"), BySeverity: out("severity"),
+		ByThreat: out("threat"),
 	}
 	return s
 }

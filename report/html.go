@@ -74,6 +74,7 @@ type htmlPage struct {
 	TargetCount    string
 	Targets        []htmlTarget
 	Areas          []htmlArea
+	Threats        []htmlArea
 	Statuses       []htmlStatusOption
 	Severities     []htmlSeverityOption
 	AreaNames      []string
@@ -117,6 +118,7 @@ type htmlFinding struct {
 	Target, Object                      string
 	ObjectKind, ObjectName, ObjectID    string
 	CheckID, Title, Area                string
+	Threats                             string
 	Message, Expected, Remediation      string
 	Evidence                            []htmlEvidence
 	Waiver                              string
@@ -207,6 +209,10 @@ func buildHTML(r *Run) *htmlPage {
 		s := r.Summary.ByArea[a]
 		p.Areas = append(p.Areas, htmlArea{Name: clean(a, false), Score: htmlScoreOf(s.Score), ScoreNW: htmlScoreOf(s.ScoreWithoutWaivers), Counts: s.Counts})
 	}
+	for _, th := range threatOrder(r.Summary.ByThreat) {
+		s := r.Summary.ByThreat[th]
+		p.Threats = append(p.Threats, htmlArea{Name: clean(th, false), Score: htmlScoreOf(s.Score), ScoreNW: htmlScoreOf(s.ScoreWithoutWaivers), Counts: s.Counts})
+	}
 
 	// What needs action first: status group, then severity, then the
 	// report's own order (the input is already sorted that way).
@@ -291,6 +297,7 @@ func htmlFindingOf(i int, f checks.Finding) htmlFinding {
 		CheckID:        clean(f.CheckID, false),
 		Title:          clean(f.Title, false),
 		Area:           clean(f.Area, false),
+		Threats:        clean(strings.Join(f.Threats, ", "), false),
 		Message:        clean(f.Message, true),
 		Expected:       clean(f.Expected, true),
 		Remediation:    clean(f.Remediation, true),
@@ -318,7 +325,7 @@ func htmlFindingOf(i int, f checks.Finding) htmlFinding {
 		hf.Docs = append(hf.Docs, clean(d, false))
 	}
 	hf.Search = strings.ToLower(strings.Join([]string{
-		hf.Status, hf.ObservedStatus, hf.Severity, hf.Target, hf.Object, hf.ObjectID, hf.CheckID, hf.Title, hf.Area, hf.Message,
+		hf.Status, hf.ObservedStatus, hf.Severity, hf.Target, hf.Object, hf.ObjectID, hf.CheckID, hf.Title, hf.Area, hf.Threats, hf.Message,
 	}, " "))
 	return hf
 }

@@ -91,6 +91,10 @@ func prepare(run *Run) (*Run, error) {
 	if r.Summary.BySeverity == nil {
 		r.Summary.BySeverity = map[string]checks.Score{}
 	}
+	if r.Summary.ByThreat == nil {
+		// A report written before threats existed has none to list.
+		r.Summary.ByThreat = map[string]checks.Score{}
+	}
 	return &r, nil
 }
 

@@ -46,6 +46,7 @@ func (t tableWriter) Write(w io.Writer, run *Run) error {
 	p.header(r)
 	p.targets(r)
 	p.areas(r)
+	p.threats(r)
 	p.findings(r)
 	p.summary(r)
 	// Rendered into memory first so a failing writer never leaves half a
@@ -248,14 +249,45 @@ func product(tr TargetResult) string {
 // --- areas ------------------------------------------------------------
 
 func (p *painter) areas(r *Run) {
-	if len(r.Summary.ByArea) == 0 {
+	p.scoreTable(r, "SCORE BY AREA", "AREA", areaOrder(r.Summary.ByArea), r.Summary.ByArea)
+}
+
+// threats shows exposure per threat: every threat of the vocabulary, so
+// one with no findings (no check covered it here) shows as "-".
+func (p *painter) threats(r *Run) {
+	if len(r.Summary.ByThreat) == 0 {
 		return
 	}
-	p.heading("SCORE BY AREA")
+	p.scoreTable(r, "EXPOSURE BY THREAT", "THREAT", threatOrder(r.Summary.ByThreat), r.Summary.ByThreat)
+}
+
+// threatOrder lists the vocabulary's threats in its order, then any others.
+func threatOrder(by map[string]checks.Score) []string {
+	var out []string
+	for _, t := range checks.Threats {
+		if _, ok := by[t]; ok {
+			out = append(out, t)
+		}
+	}
+	var extra []string
+	for t := range by {
+		if !slices.Contains(checks.Threats, t) {
+			extra = append(extra, t)
+		}
+	}
+	slices.Sort(extra)
+	return append(out, extra...)
+}
+
+func (p *painter) scoreTable(r *Run, heading, keyHeader string, keys []string, by map[string]checks.Score) {
+	if len(keys) == 0 {
+		return
+	}
+	p.heading(heading)
 	// Waiver-free scores earn a column only when some waiver applied;
 	// otherwise the column would repeat the score.
 	withWaivers := r.Summary.Counts.Waived > 0
-	cols := []column{{header: "AREA"}, {header: "SCORE", right: true}}
+	cols := []column{{header: keyHeader}, {header: "SCORE", right: true}}
 	if withWaivers {
 		cols = append(cols, column{header: "NO WAIVERS", right: true})
 	}
@@ -263,9 +295,9 @@ func (p *painter) areas(r *Run) {
 		cols = append(cols, column{header: h, right: true})
 	}
 	var rows [][]cell
-	for _, area := range areaOrder(r.Summary.ByArea) {
-		s := r.Summary.ByArea[area]
-		row := []cell{{text: clean(area, false)}, scoreCell(s.Score)}
+	for _, key := range keys {
+		s := by[key]
+		row := []cell{{text: clean(key, false)}, scoreCell(s.Score)}
 		if withWaivers {
 			row = append(row, scoreCell(s.ScoreWithoutWaivers))
 		}

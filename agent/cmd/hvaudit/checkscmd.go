@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -29,12 +30,15 @@ func newChecksCmd() *cobra.Command {
 		return b, nil
 	}
 
-	var platform, area, format string
+	var platform, area, threat, format string
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List checks, optionally filtered by platform and area",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if threat != "" && !slices.Contains(checks.Threats, threat) {
+				return usageError(fmt.Errorf("--threat %q is not one of %s", threat, strings.Join(checks.Threats, ", ")))
+			}
 			b, err := load()
 			if err != nil {
 				return err
@@ -45,6 +49,9 @@ func newChecksCmd() *cobra.Command {
 					continue
 				}
 				if area != "" && c.Area != area {
+					continue
+				}
+				if threat != "" && !slices.Contains(c.Threats, threat) {
 					continue
 				}
 				sel = append(sel, c)
@@ -72,6 +79,7 @@ func newChecksCmd() *cobra.Command {
 	}
 	list.Flags().StringVar(&platform, "platform", "", "esxi, kvm or hyperv")
 	list.Flags().StringVar(&area, "area", "", "area, e.g. migration-encryption")
+	list.Flags().StringVar(&threat, "threat", "", "threat the check guards against, e.g. vm-escape")
 	list.Flags().StringVar(&format, "format", "table", "table or json")
 
 	show := &cobra.Command{
@@ -84,7 +92,7 @@ func newChecksCmd() *cobra.Command {
 				return err
 			}
 			for _, c := range b.Checks() {
-				if strings.EqualFold(c.ID, args[0]) {
+				if strings.EqualFold(c.ID, args[0]) || slices.ContainsFunc(c.Aliases, func(a string) bool { return strings.EqualFold(a, args[0]) }) {
 					printCheck(cmd, c)
 					return nil
 				}
@@ -99,7 +107,11 @@ func newChecksCmd() *cobra.Command {
 func printCheck(cmd *cobra.Command, c checks.Check) {
 	w := cmd.OutOrStdout()
 	fmt.Fprintf(w, "%s  %s\n\n", c.ID, c.Title)
-	fmt.Fprintf(w, "platform:  %s\nscope:     %s\narea:      %s\nseverity:  %s\n", c.Platform, c.Scope, c.Area, c.Severity)
+	fmt.Fprintf(w, "platform:  %s\nscope:     %s\narea:      %s\nthreats:   %s\nseverity:  %s\n",
+		c.Platform, c.Scope, c.Area, strings.Join(c.Threats, ", "), c.Severity)
+	if len(c.Aliases) > 0 {
+		fmt.Fprintf(w, "formerly:  %s\n", strings.Join(c.Aliases, ", "))
+	}
 	if c.Applies != "" {
 		fmt.Fprintf(w, "applies:   %s\n", c.Applies)
 	}

@@ -6,10 +6,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hvaudit/hvaudit/agent"
+	"github.com/hvaudit/hvaudit/checks"
 )
 
 func newDiffCmd() *cobra.Command {
-	var format string
+	var format, baseline string
 	var failOnNew bool
 	cmd := &cobra.Command{
 		Use:   "diff OLD.json NEW.json",
@@ -27,6 +28,9 @@ waived finding: a waiver is an accepted risk, not a change to the estate):
   unchanged     same observed status
   appeared      only in NEW, not failing
   disappeared   only in OLD
+
+A check renamed between the runs pairs under its current id: the baseline's
+aliases (--baseline, default builtin:default) map former ids to it.
 
 A target audited in OLD that is an error in NEW counts as newly failing: its
 findings would otherwise just disappear.
@@ -49,7 +53,13 @@ unreadable input.`,
 			if err != nil {
 				return usageError(err)
 			}
-			d := agent.DiffRuns(old, cur)
+			// Renamed checks pair with their successors: the baseline
+			// says which ids are former ids of which check.
+			b, err := checks.LoadBaseline(baseline)
+			if err != nil {
+				return usageError(err)
+			}
+			d := agent.DiffRuns(old, cur, b.AliasMap())
 			d.Old.File, d.New.File = args[0], args[1]
 			if format == "json" {
 				err = agent.WriteDiffJSON(cmd.OutOrStdout(), d)
@@ -66,6 +76,7 @@ unreadable input.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "table", "table or json (hvaudit/diff/v1)")
+	cmd.Flags().StringVar(&baseline, "baseline", "builtin:default", "baseline whose check aliases pair renamed checks (former id → current id)")
 	cmd.Flags().BoolVar(&failOnNew, "fail-on-new", false, "exit 1 when anything newly fails (the change-window gate)")
 	return cmd
 }
