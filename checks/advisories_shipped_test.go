@@ -130,3 +130,41 @@ func TestShippedAdvisoriesEveryLine(t *testing.T) {
 		t.Errorf("8.0 U3j: %v latest %s", pa.MissingCVEs, pa.LatestFixedBuild)
 	}
 }
+
+// A VM without VMware Tools (no patch level) is not judged by the Tools
+// check; one whose Tools release the data does not know is an error.
+func TestToolsCheckOnVMs(t *testing.T) {
+	b, err := LoadBaseline("builtin:esxi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewEngine(b, nil, func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tools := func(ver, line string) *inventory.PatchLevel {
+		return &inventory.PatchLevel{Product: "vmware-tools", ReleaseLine: line, Version: ver, Build: ver, Scheme: "upstream"}
+	}
+	inv := &inventory.Inventory{Platform: "esxi", Target: inventory.Target{Name: "vc", Platform: "esxi"}, VMs: []inventory.VM{
+		{ID: "1", Name: "no-tools", Template: inventory.Ptr(false)},
+		{ID: "2", Name: "tools-10", Template: inventory.Ptr(false), Patch: tools("10.3.26", "10")},
+		{ID: "3", Name: "tools-12.5.3", Template: inventory.Ptr(false), Patch: tools("12.5.3", "12")},
+		{ID: "4", Name: "tools-12.5.4", Template: inventory.Ptr(false), Patch: tools("12.5.4", "12")},
+	}}
+	want := map[string]Status{"no-tools": StatusNotApplicable, "tools-10": StatusError, "tools-12.5.3": StatusFail, "tools-12.5.4": StatusPass}
+	for _, f := range e.Evaluate("vc", inv) {
+		if f.CheckID != "ESXI-VM-PATCH-01" {
+			continue
+		}
+		if f.Status != want[f.Object.Name] {
+			t.Errorf("%s: %s (%s)", f.Object.Name, f.Status, f.Message)
+		}
+		if f.Object.Name == "tools-12.5.3" && !strings.Contains(f.Message, `"VMSA-2025-0015"`) {
+			t.Errorf("fail does not name VMSA-2025-0015: %s", f.Message)
+		}
+		delete(want, f.Object.Name)
+	}
+	if len(want) != 0 {
+		t.Errorf("no finding for %v", want)
+	}
+}
