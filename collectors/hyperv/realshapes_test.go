@@ -372,4 +372,3 @@ func TestConvergedDesignOwnVLAN(t *testing.T) {
 		t.Errorf("untagged vNIC: own VLAN %s", boolp(own))
 	}
 }
-
