@@ -502,16 +502,22 @@ func (m *mapper) finish(res *netResult) {
 		}
 		for _, id := range res.order {
 			sw := res.switches[id]
-			n := inventory.Network{ID: id, Name: sw.name, Kind: "hyperv-switch", Host: inventory.Ptr(m.host.ID), Switch: sw.name, VMs: []string{}}
+			// Which VMs use the switch is known only when the port
+			// allocations were read.
+			n := inventory.Network{ID: id, Name: sw.name, Kind: "hyperv-switch", Host: inventory.Ptr(m.host.ID), Switch: sw.name}
+			key := inventory.ObjectKey(inventory.KindNetwork, id)
 			if res.known {
+				n.VMs = []string{}
 				for vmID := range sw.vmIDs {
 					n.VMs = append(n.VMs, vmID)
 				}
 				sort.Strings(n.VMs)
+			} else {
+				m.gap(key, "network.vms", why)
 			}
 			m.inv.Networks = append(m.inv.Networks, n)
-			m.gap(inventory.ObjectKey(inventory.KindNetwork, id), "network.hyperv", why)
-			m.gap(inventory.ObjectKey(inventory.KindNetwork, id), "network.management", why)
+			m.gap(key, "network.hyperv", why)
+			m.gap(key, "network.management", why)
 		}
 		return
 	}

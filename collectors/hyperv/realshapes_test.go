@@ -2,6 +2,7 @@ package hyperv
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -370,5 +371,39 @@ func TestConvergedDesignOwnVLAN(t *testing.T) {
 	}
 	if own := inv.Hosts[0].HyperV.ManagementVNICsOwnVLAN; boolp(own) != "false" {
 		t.Errorf("untagged vNIC: own VLAN %s", boolp(own))
+	}
+}
+
+// TestSMBReadByEverySource: MSFT_SmbServerConfiguration is in the one
+// Catalog the local WMI source and Collect run, in the WinRM batch, and in
+// the capture script.
+func TestSMBReadByEverySource(t *testing.T) {
+	var smb *Query
+	for i := range Catalog {
+		if Catalog[i].Class == "MSFT_SmbServerConfiguration" {
+			smb = &Catalog[i]
+		}
+	}
+	if smb == nil || smb.Namespace != `root\Microsoft\Windows\SMB` || strings.Join(smb.Properties, ",") != "EncryptData,RejectUnencryptedAccess,RequireSecuritySignature" {
+		t.Fatalf("Catalog entry %+v", smb)
+	}
+	if err := smb.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cmds, err := BuildCommands(Catalog, Methods)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range cmds {
+		s, _ := DecodeCommand(c)
+		found = found || strings.Contains(s, `'root\Microsoft\Windows\SMB' 'MSFT_SmbServerConfiguration' @('EncryptData','RejectUnencryptedAccess','RequireSecuritySignature')`)
+	}
+	if !found {
+		t.Error("the WinRM batch does not read MSFT_SmbServerConfiguration")
+	}
+	b, err := os.ReadFile("capture/Get-HvauditSnapshot.ps1")
+	if err != nil || !strings.Contains(string(b), `Namespace = 'root\Microsoft\Windows\SMB'; Class = 'MSFT_SmbServerConfiguration'`) {
+		t.Errorf("the capture script does not read MSFT_SmbServerConfiguration (%v)", err)
 	}
 }
