@@ -407,3 +407,32 @@ func TestSMBReadByEverySource(t *testing.T) {
 		t.Errorf("the capture script does not read MSFT_SmbServerConfiguration (%v)", err)
 	}
 }
+
+// TestClassMissingFromAnOlderCapture: a snapshot from before a class was
+// read (capture script version 1) leaves its facts unknown, saying so.
+func TestClassMissingFromAnOlderCapture(t *testing.T) {
+	d := loadData(t, "compliant")
+	var kept []QueryResult
+	for _, q := range d.Queries {
+		if q.Class != "MSFT_SmbServerConfiguration" && q.Class != "Win32_NetworkAdapterConfiguration" {
+			kept = append(kept, q)
+		}
+	}
+	d.Queries = kept
+	inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hv := inv.Hosts[0].HyperV
+	if hv.SMB != nil || hv.ManagementSubnets != nil || hv.Migration.ManagementOverlap != nil {
+		t.Errorf("facts invented: smb %+v subnets %v overlap %s", hv.SMB, hv.ManagementSubnets, boolp(hv.Migration.ManagementOverlap))
+	}
+	for field, want := range map[string]string{
+		"host.hyperv.smb":                "MSFT_SmbServerConfiguration was not queried",
+		"host.hyperv.management_subnets": "Win32_NetworkAdapterConfiguration was not queried",
+	} {
+		if got := gapFor(inv, "host:HV01", field); got != want {
+			t.Errorf("%s gap %q", field, got)
+		}
+	}
+}
