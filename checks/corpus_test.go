@@ -61,7 +61,6 @@ var conditionDebt = map[string]bool{
 	"ESXI-NET-02":    true,
 	"ESXI-NET-09":    true,
 	"ESXI-NET-11":    true,
-	"ESXI-PATCH-04":  true,
 	"ESXI-SC-02":     true,
 	"ESXI-TIME-01":   true,
 	"ESXI-VM-CON-01": true,

@@ -145,7 +145,12 @@ func TestHypervCompliantHost(t *testing.T) {
 	assertStatus(t, run, "HV-ENC-04", "app01", checks.StatusNotApplicable)
 	assertStatus(t, run, "HV-INT-01", "HV01", checks.StatusPass)
 	assertStatus(t, run, "HV-INT-05", "HV01", checks.StatusPass)
-	assertStatus(t, run, "HVA-ADVISORY-01", run.Targets[0].Name, checks.StatusPass)
+	// The shipped Windows Server data is complete only through June 2026
+	// (configs/advisories/hyperv.toml): however well patched the host, the
+	// data judging it is stale, and the finding says so.
+	if f := assertStatus(t, run, "HVA-ADVISORY-01", run.Targets[0].Name, checks.StatusFail); !strings.Contains(f.Message, "advisories.stalest.product = windows-server") {
+		t.Errorf("HVA-ADVISORY-01 does not name the stale product: %q", f.Message)
+	}
 
 	if a := run.Summary.ByArea["management-network"]; a.Score == nil || *a.Score != 100 {
 		t.Errorf("compliant host's management-network score %v, want 100", a.Score)
