@@ -69,8 +69,6 @@ var conditionDebt = map[string]bool{
 	"ESXI-VM-ISO-02": true,
 	"ESXI-VM-ISO-04": true,
 	"ESXI-VM-SB-01":  true,
-	"HV-INT-04":      true,
-	"HV-NET-07":      true,
 	"KVM-CON-03":     true,
 	"KVM-ENC-06":     true,
 	"KVM-ENC-07":     true,
