@@ -46,8 +46,6 @@ type corpusCase struct {
 // per condition. It only shrinks: the test fails when a listed check is
 // covered, so the entry must go.
 var conditionDebt = map[string]bool{
-	"HV-INT-04":    true,
-	"HV-NET-07":    true,
 	"KVM-CON-03":   true,
 	"KVM-ENC-06":   true,
 	"KVM-ENC-07":   true,
