@@ -103,6 +103,12 @@ func retrieve(ctx context.Context, vc *vim25.Client, pageSize int32) (*Data, err
 		}
 		d.Objects = append(d.Objects, more...)
 	}
+	// Third pass: settings and methods the security checks need.
+	more, queries, err := securityPass(ctx, vc, d.Objects, pageSize)
+	if err != nil {
+		return nil, err
+	}
+	d.Objects, d.Queries = append(d.Objects, more...), queries
 	return d, nil
 }
 
