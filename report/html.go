@@ -145,13 +145,13 @@ type htmlFinding struct {
 	Message, Expected, Remediation      string
 	// Observed sums up the evidence in words for the finding's row, in
 	// place of a message that only restated it.
-	Observed                            string
-	Evidence                            []htmlEvidence
-	Waiver                              string
-	WaiverExpired                       bool
-	Refs                                []htmlRef
-	Docs                                []string
-	Search                              string
+	Observed      string
+	Evidence      []htmlEvidence
+	Waiver        string
+	WaiverExpired bool
+	Refs          []htmlRef
+	Docs          []string
+	Search        string
 }
 
 // htmlEvidence is one observed value: the setting's own name (Key), what
