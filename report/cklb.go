@@ -155,9 +155,12 @@ type cklbGroup struct {
 }
 
 // checklist is one asset's checklist and the file name it is written to.
+// The document is built when asked for, so a run over thousands of VMs
+// holds one checklist in memory at a time, not all of them.
 type checklist struct {
-	File string
-	Doc  *cklbDoc
+	File     string
+	HostName string
+	Doc      func() *cklbDoc
 }
 
 func (cklbWriter) Write(w io.Writer, run *Run) error {
@@ -169,7 +172,7 @@ func (cklbWriter) Write(w io.Writer, run *Run) error {
 		return fmt.Errorf("cklb: %s; STIG Viewer takes one checklist per asset: give --output a directory to write one .cklb file per asset",
 			describeChecklists(lists))
 	}
-	data, err := encodeCKLB(lists[0].Doc)
+	data, err := encodeCKLB(lists[0].Doc())
 	if err != nil {
 		return err
 	}
@@ -190,7 +193,7 @@ func (cklbWriter) WriteDir(dir string, run *Run) ([]string, error) {
 		if len(lists) != 1 {
 			return nil, fmt.Errorf("cklb: %s; give --output a directory to write one .cklb file per asset", describeChecklists(lists))
 		}
-		data, err := encodeCKLB(lists[0].Doc)
+		data, err := encodeCKLB(lists[0].Doc())
 		if err != nil {
 			return nil, err
 		}
@@ -204,7 +207,7 @@ func (cklbWriter) WriteDir(dir string, run *Run) ([]string, error) {
 	}
 	var written []string
 	for _, l := range lists {
-		data, err := encodeCKLB(l.Doc)
+		data, err := encodeCKLB(l.Doc())
 		if err != nil {
 			return written, err
 		}
@@ -227,7 +230,7 @@ func describeChecklists(lists []checklist) string {
 			names = append(names, "…")
 			break
 		}
-		names = append(names, l.Doc.TargetData.HostName)
+		names = append(names, l.HostName)
 	}
 	return fmt.Sprintf("%s (%s)", plural(len(lists), "asset"), strings.Join(names, ", "))
 }
@@ -406,7 +409,7 @@ func buildChecklists(r *Run, cat *stig.Catalog) []checklist {
 	files := checklistFileNames(list)
 	out := make([]checklist, 0, len(list))
 	for i, a := range list {
-		out = append(out, checklist{File: files[i], Doc: ctx.doc(a, automated)})
+		out = append(out, checklist{File: files[i], HostName: clean(a.name, false), Doc: func() *cklbDoc { return ctx.doc(a, automated) }})
 	}
 	return out
 }
