@@ -97,6 +97,9 @@ type job struct {
 	host   string // ObjectRef.Host
 	patch  *inventory.PatchLevel
 	checks []*engineCheck
+	// patchGap explains the absent patch.missing* fields of an assessed
+	// release line without advisory coverage.
+	patchGap string
 }
 
 // Evaluate runs every enabled check for the inventory's platform over its
@@ -153,7 +156,7 @@ func (e *Engine) Evaluate(targetName string, inv *inventory.Inventory) []Finding
 	if cs := checksFor(inventory.KindVM); len(cs) > 0 {
 		for i := range inv.VMs {
 			v := &inv.VMs[i]
-			jobs = append(jobs, job{kind: inventory.KindVM, obj: reflect.ValueOf(v).Elem(), id: v.ID, name: v.Name, host: deref(v.Host), checks: cs})
+			jobs = append(jobs, job{kind: inventory.KindVM, obj: reflect.ValueOf(v).Elem(), id: v.ID, name: v.Name, host: deref(v.Host), patch: v.Patch, checks: cs})
 		}
 	}
 	if cs := checksFor(inventory.KindNetwork); len(cs) > 0 {
@@ -241,13 +244,16 @@ func (e *Engine) runJob(ctx *evalCtx, j *job) []Finding {
 		act.obj = ctx.targetVal
 	}
 	var assessment *PatchAssessment
-	if j.kind == inventory.KindHost || j.kind == inventory.KindTarget {
+	if j.kind == inventory.KindHost || j.kind == inventory.KindTarget || j.kind == inventory.KindVM {
 		if j.patch == nil {
 			act.patchErr = &AbsentError{Path: j.kind + ".patch"}
 		} else if pa, err := e.adv.Assess(*j.patch, ctx.now); err != nil {
 			act.patchErr = err
 		} else {
 			assessment = &pa
+			if !pa.Covered {
+				j.patchGap = e.adv.UncoveredReason(pa)
+			}
 			act.patch = newObject(modelSchemas.byGo[reflect.TypeOf(pa)], reflect.ValueOf(pa), "patch")
 		}
 	}
@@ -381,6 +387,9 @@ func under(path, prefix string) bool {
 func (ctx *evalCtx) gapReason(j *job, path string) string {
 	path = normalizePath(path)
 	root, _, _ := strings.Cut(path, ".")
+	if root == "patch" && j.patchGap != "" {
+		return j.patchGap
+	}
 	var keys []string
 	switch root {
 	case inventory.KindTarget:

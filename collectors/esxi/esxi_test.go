@@ -103,7 +103,7 @@ func TestDemoEstateInventory(t *testing.T) {
 	}
 
 	p1 := hostNamed(t, inv, "esx-prod-01")
-	if p1.Patch == nil || p1.Patch.ReleaseLine != "8.0.3" || p1.Patch.Build != "24784735" {
+	if p1.Patch == nil || p1.Patch.ReleaseLine != "8.0.3" || p1.Patch.Build != "25595708" {
 		t.Errorf("esx-prod-01 patch %+v", p1.Patch)
 	}
 	if p1.Management == nil || len(p1.Management.SharedServices) != 0 || !reflect.DeepEqual(p1.Management.MigrationNetStacks, []string{"vmotion"}) {

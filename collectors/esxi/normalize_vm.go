@@ -65,6 +65,7 @@ func (n *normalizer) vms() {
 		n.vmSettings(p, &vm)
 		n.vmDevices(p, &vm)
 		n.vmSnapshots(p, &vm)
+		n.vmTools(p, &vm)
 		n.inv.VMs = append(n.inv.VMs, vm)
 	}
 	sort.Slice(n.inv.VMs, func(a, b int) bool { return n.inv.VMs[a].Name < n.inv.VMs[b].Name })

@@ -24,7 +24,7 @@ var paths = map[string][]string{
 		"name", "config.uuid", "config.instanceUuid", "config.template", "config.guestFullName",
 		"config.keyId", "config.hardware.device", "config.migrateEncryption", "config.ftEncryptionMode",
 		"config.firmware", "config.bootOptions", "config.extraConfig", "config.flags", "config.sevEnabled",
-		"runtime.powerState", "runtime.host", "runtime.connectionState", "snapshot",
+		"runtime.powerState", "runtime.host", "runtime.connectionState", "snapshot", "guest.toolsVersion",
 	},
 	"DistributedVirtualPortgroup": {"name", "key", "config.defaultPortConfig", "config.distributedVirtualSwitch", "vm"},
 	"DistributedVirtualSwitch":    {"name", "config.uplinkPortgroup"},

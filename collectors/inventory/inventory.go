@@ -246,6 +246,9 @@ type VM struct {
 	// snapshot at collection time, 0 when there is none.
 	OldestSnapshotDays *int64 `json:"oldest_snapshot_days,omitempty"`
 	LoggingEnabled     *bool  `json:"logging_enabled,omitempty"`
+	// Patch is the level of the patchable software the platform reports
+	// inside the VM: VMware Tools on ESXi (product "vmware-tools").
+	Patch *PatchLevel `json:"patch,omitempty"`
 	// KVM holds libvirt domain facts (kvm.go); nil on other platforms.
 	KVM *KVMDomain `json:"kvm,omitempty"`
 	// HyperV holds Hyper-V VM facts (hyperv.go); nil on other platforms.
