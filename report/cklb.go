@@ -359,6 +359,11 @@ func buildChecklists(r *Run, cat *stig.Catalog) []checklist {
 	automated := map[string][]string{} // rule_version → checks citing it
 	for _, f := range r.Findings {
 		own := assets[assetKey{f.Target, f.Object.Kind, f.Object.ID}]
+		// Ids of another release of the asset's own product (a Windows
+		// Server 2022 rule on a 2019 host) are said only when no id of the
+		// check reached the asset's own benchmark.
+		var otherRelease []string
+		filedOwn := false
 		for _, id := range f.Refs.STIG {
 			id = strings.TrimSpace(id)
 			ref, ok := cat.Lookup(id)
@@ -373,13 +378,17 @@ func buildChecklists(r *Run, cat *stig.Catalog) []checklist {
 			}
 			a := assetFor(assets, f, ref.Benchmark)
 			if a == nil {
-				if own != nil && own.bench.Asset.Platform == ref.Benchmark.Asset.Platform && own.bench != ref.Benchmark {
-					own.note(fmt.Sprintf("Check %s cites %s of the %s, which is not this asset's benchmark: its result is not in this checklist.",
-						f.CheckID, id, ref.Benchmark.DisplayName+" STIG"))
+				if own != nil && own.bench.Asset.Platform == ref.Benchmark.Asset.Platform && own.bench.Asset.Kind == ref.Benchmark.Asset.Kind {
+					otherRelease = append(otherRelease, id+" ("+ref.Benchmark.DisplayName+")")
 				}
 				continue
 			}
+			filedOwn = filedOwn || a == own
 			a.byRule[id] = append(a.byRule[id], f)
+		}
+		if own != nil && !filedOwn && len(otherRelease) > 0 {
+			own.note(fmt.Sprintf("Check %s cites %s, not a rule of this asset's benchmark (%s): its result is not in this checklist.",
+				f.CheckID, strings.Join(otherRelease, ", "), own.bench.DisplayName))
 		}
 	}
 

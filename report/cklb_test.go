@@ -69,7 +69,7 @@ func cklbRun() *Run {
 		f("vc01", "T-PROM", obj("network", "dvportgroup-1", "Prod DPG", ""), checks.StatusFail, "ESXI-80-000218", "VCSA-80-000270"),
 		f("vc01", "T-PROM", obj("network", "dvportgroup-2", "Uplinks", ""), checks.StatusNotApplicable, "ESXI-80-000218", "VCSA-80-000270"),
 		f("hv22", "T-HV-VBS", obj("host", "HV22-HOST", "hv22-host", ""), checks.StatusPass, "WN22-CC-000110"),
-		f("hv22", "T-HV-SUP", obj("host", "HV22-HOST", "hv22-host", ""), checks.StatusFail, "WN22-00-000100"),
+		f("hv22", "T-HV-SUP", obj("host", "HV22-HOST", "hv22-host", ""), checks.StatusFail, "WN22-00-000100", "WN19-00-000100"),
 		f("hv19", "T-HV-VBS", obj("host", "HV19", "hv19", ""), checks.StatusFail, "WN22-CC-000110"),
 		f("kvm01", "T-KVM", obj("host", "kvm-host", "kvm-host", ""), checks.StatusFail),
 	}
@@ -214,8 +214,14 @@ func TestCKLBOneChecklistPerAsset(t *testing.T) {
 	// A 2019 host's checklist is the 2019 benchmark; the 2022 rule its
 	// check cites is said, not filed.
 	hv19 := decodeCKLB(t, "hv19.cklb", files["hv19.cklb"])
-	if !strings.Contains(hv19.TargetData.Comments, "Check T-HV-VBS cites WN22-CC-000110 of the Microsoft Windows Server 2022 STIG, which is not this asset's benchmark") {
+	if !strings.Contains(hv19.TargetData.Comments, "Check T-HV-VBS cites WN22-CC-000110 (Microsoft Windows Server 2022), not a rule of this asset's benchmark (Microsoft Windows Server 2019): its result is not in this checklist.") {
 		t.Errorf("hv19 comments = %q", hv19.TargetData.Comments)
+	}
+	// A check citing every release's id is filed under the host's own
+	// release and says nothing of the others.
+	hv22 := decodeCKLB(t, "hv22-host.cklb", files["hv22-host.cklb"])
+	if strings.Contains(hv22.TargetData.Comments, "WN19") || hv22.rule(t, "WN22-00-000100").Status != "open" {
+		t.Errorf("hv22: comments %q, WN22-00-000100 %s", hv22.TargetData.Comments, hv22.rule(t, "WN22-00-000100").Status)
 	}
 	for _, r := range hv19.Stigs[0].Rules {
 		if r.Status != "not_reviewed" {
