@@ -11,7 +11,6 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/hvaudit/hvaudit/checks"
-
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 )
 
