@@ -48,13 +48,11 @@ type corpusCase struct {
 var conditionDebt = map[string]bool{
 	"ESXI-ACC-02":    true,
 	"ESXI-ACC-03":    true,
-	"ESXI-ACC-04":    true,
 	"ESXI-ACC-05":    true,
 	"ESXI-ACC-07":    true,
 	"ESXI-ACC-08":    true,
 	"ESXI-ACC-09":    true,
 	"ESXI-ACC-10":    true,
-	"ESXI-ACC-14":    true,
 	"ESXI-LOG-02":    true,
 	"ESXI-LOG-03":    true,
 	"ESXI-LOG-04":    true,

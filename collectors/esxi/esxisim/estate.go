@@ -59,8 +59,9 @@ type Host struct {
 	VSwitchSecurity *Security          `toml:"vswitch_security"`
 	Portgroups      []Portgroup        `toml:"portgroup"`
 	VMKNICs         []VMKNIC           `toml:"vmk"`
-	// FirewallAllowedIPs, when set, limits every enabled firewall ruleset
-	// to these networks (the simulator's default opens them to all).
+	// FirewallAllowedIPs, when set, limits every enabled ruleset that
+	// accepts inbound connections to these networks (the simulator's
+	// default opens them to all).
 	FirewallAllowedIPs []string `toml:"firewall_allowed_networks"`
 	// FirewallSystemRulesets are the rulesets whose allowed addresses only
 	// the system sets (ipListUserConfigurable false); a host at API 8.0.2 or

@@ -438,8 +438,9 @@ func hostFirewall(sh *simulator.HostSystem, h Host, api string) {
 		if !older(api, "8.0.2.0") {
 			rs.IpListUserConfigurable = ptr(!slices.Contains(h.FirewallSystemRulesets, rs.Key))
 		}
-		if !rs.Enabled || len(h.FirewallAllowedIPs) == 0 {
-			continue
+		inbound := slices.ContainsFunc(rs.Rule, func(r types.HostFirewallRule) bool { return r.Direction == types.HostFirewallRuleDirectionInbound })
+		if !rs.Enabled || !inbound || len(h.FirewallAllowedIPs) == 0 {
+			continue // outbound-only rulesets stay open to all, as admins leave them
 		}
 		allowed := &types.HostFirewallRulesetIpList{AllIp: false}
 		for _, n := range h.FirewallAllowedIPs {
