@@ -16,7 +16,7 @@ func realOptions(hardened bool) map[string]any {
 		"Security.AccountLockFailures": int64(5), "Security.AccountUnlockTime": int64(900),
 		"Security.PasswordHistory": int64(0), "Security.PasswordMaxDays": int64(99999),
 		"Config.HostAgent.vmacore.soap.sessionTimeout": int64(30),
-		"Mem.ShareForceSalting": int64(2), "Mem.MemEagerZero": int64(0),
+		"Mem.ShareForceSalting":                        int64(2), "Mem.MemEagerZero": int64(0),
 		"UserVars.ESXiShellInteractiveTimeOut": int64(0), "UserVars.ESXiShellTimeOut": int64(0),
 		"UserVars.DcuiTimeOut": int64(600), "UserVars.HostClientSessionTimeout": int64(900),
 		"UserVars.SuppressShellWarning": int64(0), "Net.BlockGuestBPDU": int64(0),
