@@ -67,6 +67,9 @@ func newProps(o types.ObjectContent) props {
 		if m.Fault.Fault != nil {
 			reason = fmt.Sprintf("%T", m.Fault.Fault)
 			reason = strings.TrimPrefix(reason, "*types.")
+			if np, ok := m.Fault.Fault.(*types.NoPermission); ok && np.PrivilegeId != "" {
+				reason += " (the audit account lacks privilege " + np.PrivilegeId + ")"
+			}
 		}
 		if m.Fault.LocalizedMessage != "" {
 			reason += ": " + m.Fault.LocalizedMessage

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,13 +23,13 @@ import (
 // long collection. Pages count every RetrievePropertiesEx and
 // ContinueRetrievePropertiesEx call from 1, across sessions.
 type Faults struct {
-	// ExpireSessionAtPage ends the caller's session when that page is asked
-	// for; the call fails NotAuthenticated, as a vCenter answers once a
-	// session has timed out or an administrator terminated it.
-	ExpireSessionAtPage int
-	// ResetAtPage cuts the connection halfway through that page's response,
-	// after the server has consumed the page.
-	ResetAtPage int
+	// ExpireSessionAtPages end the caller's session when those pages are
+	// asked for; the call fails NotAuthenticated, as a vCenter answers once
+	// a session has timed out or an administrator terminated it.
+	ExpireSessionAtPages []int
+	// ResetAtPages cut the connection halfway through those pages'
+	// responses, after the server has consumed the page.
+	ResetAtPages []int
 	// SlowPage makes that page take SlowPageDelay.
 	SlowPage      int
 	SlowPageDelay time.Duration
@@ -116,7 +117,7 @@ func (s *server) beforePage(ctx *simulator.Context) types.BaseMethodFault {
 	if page == s.faults.SlowPage {
 		time.Sleep(s.faults.SlowPageDelay)
 	}
-	if page == s.faults.ExpireSessionAtPage && ctx.Session != nil {
+	if slices.Contains(s.faults.ExpireSessionAtPages, page) && ctx.Session != nil {
 		sm := ctx.Map.SessionManager()
 		admin := &simulator.Context{Map: ctx.Map, Session: &simulator.Session{UserSession: types.UserSession{Key: "esxisim"}}}
 		sm.TerminateSession(admin, &types.TerminateSession{SessionId: []string{ctx.Session.Key}})
@@ -176,14 +177,14 @@ func (s *server) deny(objs []types.ObjectContent) {
 }
 
 // resetting wraps the HTTP handler to cut the connection halfway through the
-// response to the page faults.ResetAtPage names. The page is served first,
+// responses to the pages faults.ResetAtPages name. The page is served first,
 // so the server has moved past it, as when a load balancer drops a
 // connection mid-response.
 func (s *server) resetting(next http.Handler) http.Handler {
 	var mu sync.Mutex
 	seen := 0
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.faults.ResetAtPage == 0 || r.Method != http.MethodPost {
+		if len(s.faults.ResetAtPages) == 0 || r.Method != http.MethodPost {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -197,7 +198,7 @@ func (s *server) resetting(next http.Handler) http.Handler {
 		if m == "RetrievePropertiesEx" || m == "ContinueRetrievePropertiesEx" {
 			mu.Lock()
 			seen++
-			cut = seen == s.faults.ResetAtPage
+			cut = slices.Contains(s.faults.ResetAtPages, seen)
 			mu.Unlock()
 		}
 		if !cut {
