@@ -10,6 +10,7 @@ import (
 
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 )
@@ -80,6 +81,23 @@ func TestVMCLikeEstate(t *testing.T) {
 	}
 	if mg := networkNamed(t, inv, "mgmt-vmk0-seg"); mg.Management == nil || !*mg.Management || mg.Kind != "nsx-segment" {
 		t.Errorf("mgmt-vmk0-seg %+v", mg)
+	}
+
+	// A saved snapshot of this estate normalizes to the same inventory.
+	b, err := json.Marshal(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back collectors.Snapshot
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	replayed, err := New(Options{}).Normalize(&back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lj, rj := mustJSON(t, inv), mustJSON(t, replayed); lj != rj {
+		t.Errorf("the saved snapshot normalizes differently")
 	}
 
 	// Properties the server's API release predates are not asked for, and
@@ -246,6 +264,30 @@ func TestSimulatorSwitchTypeToo(t *testing.T) {
 	checkLegacyNetworks(t, inv)
 }
 
+// TestNSXBackedDistributedPortgroups: NSX-T 3 on a vSphere 7 distributed
+// switch shows segments as distributed port groups with backingType nsx,
+// all on VLAN 0: they are separated by segment, not by the VLAN vSphere
+// shows.
+func TestNSXBackedDistributedPortgroups(t *testing.T) {
+	e := esxisim.Legacy()
+	e.DVPortgroups = append(e.DVPortgroups,
+		esxisim.DVPortgroup{Name: "seg-mgmt", NSXSegment: "9a1e2b3c-0000-4000-8000-000000000001", Security: &esxisim.Security{}},
+		esxisim.DVPortgroup{Name: "seg-web", NSXSegment: "9a1e2b3c-0000-4000-8000-000000000002", Security: &esxisim.Security{}})
+	e.Hosts[1].VMKNICs[0].DVPortgroup = "seg-mgmt"
+	e.VMs[3].Network = "seg-web"  // app-701
+	e.VMs[4].Network = "seg-mgmt" // nested-esx-01
+	sim := startEstate(t, e, esxisim.Options{})
+	_, inv := fetchNormalize(t, New(Options{}), pinned(sim))
+	if n := networkNamed(t, inv, "seg-web"); n.Segment != "9a1e2b3c-0000-4000-8000-000000000002" || n.VLAN == nil || *n.VLAN != 0 {
+		t.Errorf("seg-web %+v", n)
+	}
+	for vm, want := range map[string]bool{"app-701": false, "nested-esx-01": true} {
+		if got := nicOnMgmt(t, inv, vm); got == nil || *got != want {
+			t.Errorf("%s on_management_network %v, want %v", vm, got, want)
+		}
+	}
+}
+
 // TestOlderServerRefusesNewProperties: a vCenter 6.7 (API 6.7.3) knows
 // neither sevEnabled (7.0.1) nor ftEncryptionMode (7.0.2) and, like a real
 // one, fails a whole retrieval that names them. The collector does not ask;
@@ -315,6 +357,15 @@ func TestMissingObjectCostsOnlyItself(t *testing.T) {
 	if inv.Target.Settings == nil || len(inv.Hosts) != 3 || len(inv.VMs) != 6 {
 		t.Errorf("the rest of the estate was not read: settings %v, %d hosts, %d VMs", inv.Target.Settings, len(inv.Hosts), len(inv.VMs))
 	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // inventoryJSON is an inventory without its collection-time details, for

@@ -135,6 +135,9 @@ type DVPortgroup struct {
 	// Trunk, when set, makes it a VLAN trunk of these [start, end] ranges.
 	Trunk    [][2]int32 `toml:"trunk"`
 	Security *Security  `toml:"security"`
+	// NSXSegment, when set, backs the port group with that NSX segment id
+	// (NSX-T on a vSphere 7 distributed switch): backingType "nsx".
+	NSXSegment string `toml:"nsx_segment"`
 }
 
 // Segment is an NSX segment. vCenter lists it as an OpaqueNetwork unless

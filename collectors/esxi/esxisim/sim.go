@@ -317,6 +317,9 @@ func (s *Sim) applyDistributed(e *Estate, standalone bool) (distributed, error) 
 				}
 			}
 			pg.Config.DefaultPortConfig = set
+			if d.NSXSegment != "" {
+				pg.Config.BackingType, pg.Config.LogicalSwitchUuid = "nsx", d.NSXSegment
+			}
 		})
 	}
 	if di < len(e.DVPortgroups) && !standalone {
