@@ -251,20 +251,32 @@ func (n *normalizer) target(s *collectors.Snapshot) {
 		} else {
 			n.gap(inventory.KindTarget, id, "target.key_providers", "the vCenter's CryptoManagerKmip was not returned")
 		}
-		t.Settings = map[string]string{}
-		for _, om := range n.byType("OptionManager") {
-			if arr, ok := om.vals["setting"].(types.ArrayOfOptionValue); ok {
-				for _, o := range arr.OptionValue {
-					ov := o.GetOptionValue()
-					if strings.HasPrefix(ov.Key, "config.log.") || strings.HasPrefix(ov.Key, "VirtualCenter.") {
-						t.Settings[ov.Key] = fmt.Sprint(ov.Value)
-					}
-				}
-			}
-		}
+		n.vcenterSettings(id)
 	} else {
 		n.gap(inventory.KindTarget, id, "target.key_providers", "key providers are a vCenter feature; a standalone ESXi host has none")
 		n.gap(inventory.KindTarget, id, "target.patch", "a standalone ESXi host's patch level is its host's (host.patch)")
+	}
+}
+
+// vcenterSettings reads vCenter's advanced settings; a settings object the
+// server would not return leaves them unknown, not empty.
+func (n *normalizer) vcenterSettings(id string) {
+	oms := n.byType("OptionManager")
+	if len(oms) == 0 {
+		n.gap(inventory.KindTarget, id, "target.settings", "the vCenter's settings (OptionManager) were not returned")
+		return
+	}
+	arr, ok := oms[0].vals["setting"].(types.ArrayOfOptionValue)
+	if !ok {
+		n.gap(inventory.KindTarget, id, "target.settings", oms[0].why("setting"))
+		return
+	}
+	n.inv.Target.Settings = map[string]string{}
+	for _, o := range arr.OptionValue {
+		ov := o.GetOptionValue()
+		if strings.HasPrefix(ov.Key, "config.log.") || strings.HasPrefix(ov.Key, "VirtualCenter.") {
+			n.inv.Target.Settings[ov.Key] = fmt.Sprint(ov.Value)
+		}
 	}
 }
 

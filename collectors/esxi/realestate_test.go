@@ -357,6 +357,17 @@ func TestMissingObjectCostsOnlyItself(t *testing.T) {
 	if inv.Target.Settings == nil || len(inv.Hosts) != 3 || len(inv.VMs) != 6 {
 		t.Errorf("the rest of the estate was not read: settings %v, %d hosts, %d VMs", inv.Target.Settings, len(inv.Hosts), len(inv.VMs))
 	}
+
+	// Settings the server will not return are unknown, not empty.
+	deny := &esxisim.DeniedProperty{Type: "OptionManager", Path: "setting", Privilege: "System.Read"}
+	sim = startEstate(t, esxisim.Legacy(), esxisim.Options{Faults: esxisim.Faults{Deny: deny}})
+	_, inv = fetchNormalize(t, New(Options{}), pinned(sim))
+	if g, _ := gapOf(inv, "target:vc", "target.settings"); inv.Target.Settings != nil || !strings.Contains(g.Reason, "NoPermission") {
+		t.Errorf("settings %v, gap %q", inv.Target.Settings, g.Reason)
+	}
+	if len(inv.Target.KeyProviders) != 1 {
+		t.Errorf("key providers %v", inv.Target.KeyProviders)
+	}
 }
 
 func mustJSON(t *testing.T, v any) string {

@@ -106,6 +106,7 @@ func Start(ctx context.Context, e *Estate, o Options) (*Sim, error) {
 	// thumbprint, so the server sees a refused handshake per connection;
 	// its log line would only clutter the demo's output.
 	s.server.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.remove()
 	s.URL = &url.URL{Scheme: "https", Host: s.server.URL.Host, Path: "/sdk"}
 	sum := sha256Hex(s.server.Certificate().Raw)
 	s.Thumbprint = sum
@@ -124,14 +125,19 @@ func apiOf(api, version string) string {
 }
 
 // install makes the server behave like vCenter where the simulator does
-// not (server.go), and removes the objects the faults ask to remove.
+// not (server.go).
 func (s *Sim) install() {
 	reg := s.model.Map()
 	servers.Store(reg, s.behave)
 	pc := &propertyCollector{}
 	pc.Self = s.model.ServiceContent.PropertyCollector
 	reg.Put(pc)
-	sctx := s.model.Service.Context
+}
+
+// remove deletes the objects the faults ask to remove, once the server
+// (which needs some of them to start) is running.
+func (s *Sim) remove() {
+	reg, sctx := s.model.Map(), s.model.Service.Context
 	for _, typ := range s.behave.faults.Remove {
 		for _, obj := range reg.AllReference(typ) {
 			reg.Remove(sctx, obj.Reference())
