@@ -96,6 +96,9 @@ type job struct {
 	name   string
 	patch  *inventory.PatchLevel
 	checks []*engineCheck
+	// patchGap explains the absent patch.missing* fields of an assessed
+	// release line without advisory coverage.
+	patchGap string
 }
 
 // Evaluate runs every enabled check for the inventory's platform over its
@@ -152,7 +155,7 @@ func (e *Engine) Evaluate(targetName string, inv *inventory.Inventory) []Finding
 	if cs := checksFor(inventory.KindVM); len(cs) > 0 {
 		for i := range inv.VMs {
 			v := &inv.VMs[i]
-			jobs = append(jobs, job{kind: inventory.KindVM, obj: reflect.ValueOf(v).Elem(), id: v.ID, name: v.Name, checks: cs})
+			jobs = append(jobs, job{kind: inventory.KindVM, obj: reflect.ValueOf(v).Elem(), id: v.ID, name: v.Name, patch: v.Patch, checks: cs})
 		}
 	}
 	if cs := checksFor(inventory.KindNetwork); len(cs) > 0 {
@@ -240,13 +243,16 @@ func (e *Engine) runJob(ctx *evalCtx, j *job) []Finding {
 		act.obj = ctx.targetVal
 	}
 	var assessment *PatchAssessment
-	if j.kind == inventory.KindHost || j.kind == inventory.KindTarget {
+	if j.kind == inventory.KindHost || j.kind == inventory.KindTarget || j.kind == inventory.KindVM {
 		if j.patch == nil {
 			act.patchErr = &AbsentError{Path: j.kind + ".patch"}
 		} else if pa, err := e.adv.Assess(*j.patch, ctx.now); err != nil {
 			act.patchErr = err
 		} else {
 			assessment = &pa
+			if !pa.Covered {
+				j.patchGap = e.adv.UncoveredReason(pa)
+			}
 			act.patch = newObject(modelSchemas.byGo[reflect.TypeOf(pa)], reflect.ValueOf(pa), "patch")
 		}
 	}
@@ -403,6 +409,9 @@ func (ctx *evalCtx) gapReason(j *job, path string) string {
 func (ctx *evalCtx) gapFor(j *job, path string) *inventory.Gap {
 	path = normalizePath(path)
 	root, _, _ := strings.Cut(path, ".")
+	if root == "patch" && j.patchGap != "" {
+		return &inventory.Gap{Object: inventory.ObjectKey(j.kind, j.id), Field: "patch", Reason: j.patchGap}
+	}
 	var keys []string
 	switch root {
 	case inventory.KindTarget:

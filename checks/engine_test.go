@@ -180,9 +180,10 @@ func TestEvaluateFindingFields(t *testing.T) {
 	if tg.Object != (ObjectRef{Kind: "target", ID: "vc01", Name: "vc01"}) {
 		t.Errorf("target object %+v", tg.Object)
 	}
-	// as_of is that of the data covering the inventory's products (its
-	// hosts' esxi file, not the older vcenter one); evidence keeps a time.
-	if got := tg.Evidence[0].Observed; got != time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC) {
+	// Freshness is that of the products the inventory runs (its hosts'
+	// esxi, complete through 2026-10-31, not the staler vcenter data);
+	// evidence keeps a time.
+	if got := tg.Evidence[0].Observed; got != time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC) {
 		t.Errorf("advisories.as_of evidence %v", got)
 	}
 	s := find(t, fs, "T-VM-SNAP-01", "app-ok")

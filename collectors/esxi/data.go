@@ -20,6 +20,9 @@ type Data struct {
 	About       types.AboutInfo       `json:"about"`
 	RetrievedAt time.Time             `json:"retrievedAt"`
 	Objects     []types.ObjectContent `json:"objects"`
+	// Queries are the answers of read methods that have no property
+	// (retrieve_security.go), one per object and method.
+	Queries []Query `json:"queries,omitempty"`
 	// Skipped are the properties not asked for because the server's API
 	// release predates them or the server refused them as unknown.
 	Skipped []SkippedProperty `json:"skipped,omitempty"`
@@ -54,13 +57,15 @@ func decodeData(raw []byte) (*Data, error) {
 		About       json.RawMessage   `json:"about"`
 		RetrievedAt time.Time         `json:"retrievedAt"`
 		Objects     []json.RawMessage `json:"objects"`
+		Queries     []Query           `json:"queries"`
 		Skipped     []SkippedProperty `json:"skipped"`
 		Recovered   []string          `json:"recovered"`
 	}
 	if err := json.Unmarshal(raw, &parts); err != nil {
 		return nil, fmt.Errorf("decoding vSphere snapshot data: %w", err)
 	}
-	d := &Data{RetrievedAt: parts.RetrievedAt, Objects: make([]types.ObjectContent, len(parts.Objects)), Skipped: parts.Skipped, Recovered: parts.Recovered}
+	d := &Data{RetrievedAt: parts.RetrievedAt, Objects: make([]types.ObjectContent, len(parts.Objects)),
+		Queries: parts.Queries, Skipped: parts.Skipped, Recovered: parts.Recovered}
 	if len(parts.About) > 0 {
 		if err := types.NewJSONDecoder(bytes.NewReader(parts.About)).Decode(&d.About); err != nil {
 			return nil, fmt.Errorf("decoding vSphere snapshot data: about: %w", err)

@@ -75,8 +75,8 @@ func TestSessionExpiresMidRun(t *testing.T) {
 func TestConnectionResetMidPage(t *testing.T) {
 	sim := startEstate(t, esxisim.Legacy(), esxisim.Options{Faults: esxisim.Faults{ResetAtPages: []int{3}}})
 	snap, inv := fetchNormalize(t, New(Options{PageSize: faultPage}), pinned(sim))
-	if n := countMethod(sim, "RetrievePropertiesEx"); n != 3 {
-		t.Errorf("%d RetrievePropertiesEx calls, want 3 (the inventory twice, the managers once)", n)
+	if n := countMethod(sim, "RetrievePropertiesEx"); n != 4 {
+		t.Errorf("%d RetrievePropertiesEx calls, want 4 (the inventory twice, the managers and the security pass once)", n)
 	}
 	if inventoryJSON(t, inv) != cleanInventory(t, sim) {
 		t.Errorf("the inventory after a reset differs from a clean run's")

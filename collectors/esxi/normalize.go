@@ -29,12 +29,11 @@ func (c *Collector) Normalize(s *collectors.Snapshot) (*inventory.Inventory, err
 		Gaps: append([]inventory.Gap{}, s.Gaps...), Sources: sources,
 	}
 	for _, o := range d.Objects {
-		if prev, dup := n.objs[o.Obj]; dup {
-			prev.merge(newProps(o)) // one object reached through two views
-			continue
+		earlier, seen := n.objs[o.Obj]
+		n.objs[o.Obj] = newProps(o).mergedWith(earlier, seen)
+		if !seen {
+			n.order = append(n.order, o.Obj)
 		}
-		n.objs[o.Obj] = newProps(o)
-		n.order = append(n.order, o.Obj)
 	}
 	for _, sk := range d.Skipped {
 		n.skipped[sk.Type+" "+sk.Path] = sk
@@ -46,6 +45,7 @@ func (c *Collector) Normalize(s *collectors.Snapshot) (*inventory.Inventory, err
 	n.vms()
 	n.networks()
 	n.salts()
+	n.esxiTarget()
 	return n.inv, nil
 }
 
@@ -77,17 +77,6 @@ func newProps(o types.ObjectContent) props {
 		p.missing[m.Path] = reason
 	}
 	return p
-}
-
-func (p props) merge(o props) {
-	for k, v := range o.vals {
-		p.vals[k] = v
-	}
-	for k, v := range o.missing {
-		if _, have := p.vals[k]; !have {
-			p.missing[k] = v
-		}
-	}
 }
 
 // faulted reports that the server answered path with a fault (NoPermission,
@@ -165,6 +154,7 @@ type normalizer struct {
 	mgmtUnknown     []string
 	mgmtUnknownHost map[string]bool
 	unknownHosts    []string
+	queries         map[string]Query // method + "/" + object → answer (normalize_security.go)
 }
 
 func (n *normalizer) gap(kind, id, field, reason string) {
@@ -251,33 +241,34 @@ func (n *normalizer) target(s *collectors.Snapshot) {
 		} else {
 			n.gap(inventory.KindTarget, id, "target.key_providers", "the vCenter's CryptoManagerKmip was not returned")
 		}
-		n.vcenterSettings(id)
+		// A setting missing from a read list is not set on the vCenter; an
+		// unread list leaves every setting unknown.
+		for _, om := range n.byType("OptionManager") {
+			if arr, ok := om.vals["setting"].(types.ArrayOfOptionValue); ok {
+				t.Settings = map[string]string{}
+				for _, o := range arr.OptionValue {
+					ov := o.GetOptionValue()
+					if keepVCenterSetting(ov.Key) {
+						t.Settings[ov.Key] = fmt.Sprint(ov.Value)
+					}
+				}
+			} else {
+				n.gap(inventory.KindTarget, id, "target.settings", om.why("setting"))
+			}
+		}
+		if t.Settings == nil && len(n.byType("OptionManager")) == 0 {
+			n.gap(inventory.KindTarget, id, "target.settings", "the vCenter's settings (OptionManager) were not returned")
+		}
 	} else {
 		n.gap(inventory.KindTarget, id, "target.key_providers", "key providers are a vCenter feature; a standalone ESXi host has none")
 		n.gap(inventory.KindTarget, id, "target.patch", "a standalone ESXi host's patch level is its host's (host.patch)")
 	}
 }
 
-// vcenterSettings reads vCenter's advanced settings; a settings object the
-// server would not return leaves them unknown, not empty.
-func (n *normalizer) vcenterSettings(id string) {
-	oms := n.byType("OptionManager")
-	if len(oms) == 0 {
-		n.gap(inventory.KindTarget, id, "target.settings", "the vCenter's settings (OptionManager) were not returned")
-		return
-	}
-	arr, ok := oms[0].vals["setting"].(types.ArrayOfOptionValue)
-	if !ok {
-		n.gap(inventory.KindTarget, id, "target.settings", oms[0].why("setting"))
-		return
-	}
-	n.inv.Target.Settings = map[string]string{}
-	for _, o := range arr.OptionValue {
-		ov := o.GetOptionValue()
-		if strings.HasPrefix(ov.Key, "config.log.") || strings.HasPrefix(ov.Key, "VirtualCenter.") {
-			n.inv.Target.Settings[ov.Key] = fmt.Sprint(ov.Value)
-		}
-	}
+// keepVCenterSetting says which vCenter settings the checks read; the rest
+// of the list (hundreds of keys) is not kept.
+func keepVCenterSetting(key string) bool {
+	return strings.HasPrefix(key, "config.log.") || strings.HasPrefix(key, "VirtualCenter.") || key == "vpxd.event.syslog.enabled"
 }
 
 // dvPortgroups maps distributed port groups, with their VLAN and security.

@@ -56,6 +56,7 @@ func (n *normalizer) hosts() {
 		}
 		n.hostConfig(p, &h, api)
 		n.hostNetwork(p, &h)
+		n.esxiHost(p, &h)
 		n.inv.Hosts = append(n.inv.Hosts, h)
 	}
 	sort.Slice(n.inv.Hosts, func(a, b int) bool { return n.inv.Hosts[a].Name < n.inv.Hosts[b].Name })
@@ -219,7 +220,7 @@ func (n *normalizer) certificate(p props, h *inventory.Host) {
 		return
 	}
 	h.Certificate = &inventory.Certificate{
-		Subject: cert.Subject.String(), Issuer: cert.Issuer.String(), NotAfter: cert.NotAfter.UTC(),
+		Subject: cert.Subject.String(), Issuer: cert.Issuer.String(), IssuerOrganization: firstOf(cert.Issuer.Organization), NotAfter: cert.NotAfter.UTC(),
 		DaysLeft: int(cert.NotAfter.Sub(n.at).Hours() / 24),
 	}
 }

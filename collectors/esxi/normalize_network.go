@@ -114,6 +114,7 @@ func (n *normalizer) dvPortgroups() {
 				net.VMs = append(net.VMs, r.Value) // moref for now; VM ids resolved in networks()
 			}
 		}
+		n.esxiPortgroup(p, net)
 		n.dvpgs[key] = pg
 	}
 }

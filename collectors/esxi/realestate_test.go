@@ -110,7 +110,7 @@ func TestVMCLikeEstate(t *testing.T) {
 	for _, s := range d.Skipped {
 		skipped = append(skipped, s.Type+" "+s.Path)
 	}
-	if want := []string{"HostSystem capability.uefiSecureBoot", "VirtualMachine config.ftEncryptionMode"}; !reflect.DeepEqual(skipped, want) {
+	if want := []string{"HostSystem capability.uefiSecureBoot", "HostSystem runtime.stateEncryption", "VirtualMachine config.ftEncryptionMode"}; !reflect.DeepEqual(skipped, want) {
 		t.Errorf("skipped %v, want %v", skipped, want)
 	}
 	if g, _ := gapOf(inv, "vm:"+vdi.ID, "vm.migration.ft_encryption"); g.Since != "7.0.2" ||
@@ -187,8 +187,10 @@ func TestLegacyEstate(t *testing.T) {
 		t.Fatal(err)
 	}
 	var dvsTypes []string
+	seen := map[types.ManagedObjectReference]bool{}
 	for _, o := range d.Objects {
-		if strings.Contains(o.Obj.Type, "DistributedVirtualSwitch") {
+		if strings.Contains(o.Obj.Type, "DistributedVirtualSwitch") && !seen[o.Obj] {
+			seen[o.Obj] = true
 			dvsTypes = append(dvsTypes, o.Obj.Type)
 		}
 	}
@@ -304,7 +306,7 @@ func TestOlderServerRefusesNewProperties(t *testing.T) {
 		skipped = append(skipped, s.Type+" "+s.Path+" "+s.Since)
 	}
 	want := []string{
-		"HostSystem capability.uefiSecureBoot 8.0.3.0",
+		"HostSystem capability.uefiSecureBoot 8.0.3.0", "HostSystem runtime.stateEncryption 7.0.3.0",
 		"VirtualMachine config.ftEncryptionMode 7.0.2.0", "VirtualMachine config.sevEnabled 7.0.1.0",
 		"DistributedVirtualPortgroup config.backingType 7.0.0.0", "DistributedVirtualPortgroup config.logicalSwitchUuid 7.0.0.0",
 	}
@@ -338,7 +340,7 @@ func TestOlderServerRefusesNewProperties(t *testing.T) {
 		}
 	}
 	slices.Sort(refused)
-	if want := []string{"capability.uefiSecureBoot", "config.backingType", "config.ftEncryptionMode", "config.logicalSwitchUuid", "config.sevEnabled"}; !reflect.DeepEqual(refused, want) {
+	if want := []string{"capability.uefiSecureBoot", "config.backingType", "config.ftEncryptionMode", "config.logicalSwitchUuid", "config.sevEnabled", "runtime.stateEncryption"}; !reflect.DeepEqual(refused, want) {
 		t.Errorf("refused %v, want %v", refused, want)
 	}
 	if len(got.Objects) != len(d.Objects) {

@@ -27,7 +27,7 @@ var paths = map[string][]string{
 		"name", "config.uuid", "config.instanceUuid", "config.template", "config.guestFullName",
 		"config.keyId", "config.hardware.device", "config.migrateEncryption", "config.ftEncryptionMode",
 		"config.firmware", "config.bootOptions", "config.extraConfig", "config.flags", "config.sevEnabled",
-		"runtime.powerState", "runtime.host", "runtime.connectionState", "snapshot",
+		"runtime.powerState", "runtime.host", "runtime.connectionState", "snapshot", "guest.toolsVersion",
 	},
 	"DistributedVirtualPortgroup": {
 		"name", "key", "config.defaultPortConfig", "config.distributedVirtualSwitch", "config.uplink",
@@ -51,9 +51,9 @@ var viewTypes = [][]string{
 
 // retrieve reads the inventory in one paged property-collector stream over
 // one container view per kind, then the singleton manager objects (key
-// providers, vCenter settings) in one batched call. Properties the server's
-// API release lacks are not asked for; an object that cannot be read costs
-// only its own properties.
+// providers, vCenter settings) in one batched call, then the security pass
+// (retrieve_security.go). Properties the server's API release lacks are not
+// asked for; an object that cannot be read costs only its own properties.
 func retrieve(ctx context.Context, vc *vim25.Client, pageSize int32) (*Data, error) {
 	d := &Data{About: vc.ServiceContent.About, RetrievedAt: time.Now().UTC()}
 	m := view.NewManager(vc)
@@ -101,6 +101,13 @@ func retrieve(ctx context.Context, vc *vim25.Client, pageSize int32) (*Data, err
 		return nil, err
 	}
 	d.Objects = append(d.Objects, more...)
+
+	// Third pass: settings and methods the security checks need.
+	more, queries, err := securityPass(ctx, vc, d.Objects, pageSize)
+	if err != nil {
+		return nil, err
+	}
+	d.Objects, d.Queries = append(d.Objects, more...), queries
 	return d, nil
 }
 

@@ -77,6 +77,8 @@ type Target struct {
 	Settings map[string]string `json:"settings,omitempty"`
 	// Transport is absent when the snapshot audited did not record it.
 	Transport *Transport `json:"transport,omitempty"`
+	// ESXi holds vCenter facts (esxi.go); nil on other platforms.
+	ESXi *ESXiTarget `json:"esxi,omitempty"`
 }
 
 // Transport records how hvaudit itself reached the target (area audit-transport).
@@ -147,13 +149,18 @@ type Host struct {
 	KVM *KVMHost `json:"kvm,omitempty"`
 	// HyperV holds Hyper-V host facts (hyperv.go); nil on other platforms.
 	HyperV *HyperVHost `json:"hyperv,omitempty"`
+	// ESXi holds ESXi host facts (esxi.go); nil on other platforms.
+	ESXi *ESXiHost `json:"esxi,omitempty"`
 }
 
 // Certificate is an X.509 certificate as the platform presented it.
 type Certificate struct {
-	Subject  string    `json:"subject"`
-	Issuer   string    `json:"issuer"`
-	NotAfter time.Time `json:"not_after"`
+	Subject string `json:"subject"`
+	Issuer  string `json:"issuer"`
+	// IssuerOrganization is the issuer's O attribute (the first one), ""
+	// when it has none.
+	IssuerOrganization string    `json:"issuer_organization"`
+	NotAfter           time.Time `json:"not_after"`
 	// DaysLeft is derived from NotAfter and the collection time.
 	DaysLeft int `json:"days_left"`
 }
@@ -278,10 +285,15 @@ type VM struct {
 	// salt (vSphere sched.mem.pshare.salt), so may share memory pages with
 	// this one; empty when the VM has no salt or a salt of its own.
 	SaltSharedWith []string `json:"salt_shared_with,omitempty"`
+	// Patch is the level of the patchable software the platform reports
+	// inside the VM: VMware Tools on ESXi (product "vmware-tools").
+	Patch *PatchLevel `json:"patch,omitempty"`
 	// KVM holds libvirt domain facts (kvm.go); nil on other platforms.
 	KVM *KVMDomain `json:"kvm,omitempty"`
 	// HyperV holds Hyper-V VM facts (hyperv.go); nil on other platforms.
 	HyperV *HyperVVM `json:"hyperv,omitempty"`
+	// ESXi holds vSphere VM facts (esxi.go); nil on other platforms.
+	ESXi *ESXiVM `json:"esxi,omitempty"`
 }
 
 // VMEncryption describes encryption of the VM's files and disks.
@@ -391,6 +403,8 @@ type Network struct {
 	KVM *KVMNetwork `json:"kvm,omitempty"`
 	// HyperV holds Hyper-V switch facts (hyperv.go); nil on other platforms.
 	HyperV *HyperVSwitch `json:"hyperv,omitempty"`
+	// ESXi holds distributed port group facts (esxi.go); nil elsewhere.
+	ESXi *ESXiNetwork `json:"esxi,omitempty"`
 }
 
 // VLANRange is an inclusive range of VLAN ids.

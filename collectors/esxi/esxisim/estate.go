@@ -22,6 +22,7 @@ type Estate struct {
 	DVPortgroups []DVPortgroup `toml:"dvportgroup"`
 	// Segments are NSX segments (opaque networks).
 	Segments []Segment `toml:"segment"`
+	EstateSecurity
 }
 
 // VCenter is the management server's identity and key management.
@@ -37,6 +38,7 @@ type VCenter struct {
 	// vCenter's "VmwareDistributedVirtualSwitch" (the default) or the
 	// simulator's own "DistributedVirtualSwitch".
 	DVSType string `toml:"dvs_type"`
+	VCenterSecurity
 }
 
 // Host is one ESXi host. Unset fields keep the simulator's defaults, so a
@@ -70,6 +72,7 @@ type Host struct {
 	FirewallSystemRulesets []string `toml:"firewall_system_rulesets"`
 	// Segments lists the NSX segments the host's N-VDS carries (by name).
 	Segments []string `toml:"segments"`
+	HostSecurity
 }
 
 // Service is a host service's state.
@@ -126,6 +129,7 @@ type VM struct {
 	// Logging sets config.flags.enableLogging; unset, the simulator's
 	// default (not returned) stays.
 	Logging *bool `toml:"logging"`
+	VMSecurity
 }
 
 // DVPortgroup reconfigures a distributed port group.
@@ -138,6 +142,7 @@ type DVPortgroup struct {
 	// NSXSegment, when set, backs the port group with that NSX segment id
 	// (NSX-T on a vSphere 7 distributed switch): backingType "nsx".
 	NSXSegment string `toml:"nsx_segment"`
+	PortgroupPolicy
 }
 
 // Segment is an NSX segment. vCenter lists it as an OpaqueNetwork unless
@@ -219,7 +224,9 @@ func Scaled(hosts, vms int) *Estate {
 				{Device: "vmk1", Portgroup: "vMotion", NetStack: "vmotion", IP: fmt.Sprintf("10.1.%d.%d", i/250, i%250+1), Services: []string{"vmotion"}},
 			},
 		}
+		h.AcceptanceLevel, h.LockdownExceptions = "partner", &[]string{}
 		if i%4 == 1 {
+			h.AcceptanceLevel = "community"
 			h.Build = "22380479" // 8.0.2 line, behind
 			h.Version = "8.0.2"
 			h.VMKNICs[0].Services = []string{"management", "vmotion"}

@@ -138,6 +138,9 @@ func (s *server) check(ctx *simulator.Context, specs []types.PropertyFilterSpec)
 				}
 			}
 		}
+		if spec.ReportMissingObjectsInResults != nil && *spec.ReportMissingObjectsInResults {
+			continue // the caller asked for missing objects in the results instead
+		}
 		for _, os := range spec.ObjectSet {
 			if os.Obj.Type == "ContainerView" || os.Obj.Type == "ListView" {
 				continue

@@ -274,7 +274,7 @@ func (s *Sim) apply(e *Estate, standalone bool) error {
 			sctx.WithLock(seg.net, func() { seg.net.Vm = append(seg.net.Vm, svm.Reference()) })
 		}
 	}
-	return nil
+	return s.applySecurity(e)
 }
 
 // distributed is what hosts and VMs need to attach to distributed port groups.
@@ -742,12 +742,17 @@ func applyVM(svm *simulator.VirtualMachine, v VM, host types.ManagedObjectRefere
 
 // selfSigned makes a host certificate expiring at notAfter.
 func selfSigned(cn string, notAfter time.Time) ([]byte, error) {
+	return selfSignedAs(cn, "VMware", notAfter)
+}
+
+// selfSignedAs makes a host certificate in org's name.
+func selfSignedAs(cn, org string, notAfter time.Time) ([]byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn, Organization: []string{"VMware"}},
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn, Organization: []string{org}},
 		NotBefore: notAfter.AddDate(-2, 0, 0), NotAfter: notAfter, DNSNames: []string{cn},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
