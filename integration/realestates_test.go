@@ -139,7 +139,7 @@ func TestLegacyEstateStatuses(t *testing.T) {
 	assertStatus(t, run, "ESXI-VM-MIG-01", "app-stale", checks.StatusFail)
 	assertStatus(t, run, "ESXI-ACC-01", "esx701-01.lab.example.net", checks.StatusPass)
 	assertMessage(t, assertStatus(t, run, "ESXI-INT-01", "esx67-01.lab.example.net", checks.StatusError), "not available before vSphere API 8.0.3")
-	assertStatus(t, run, "ESXI-VM-MIG-02", "jump-67", checks.StatusNotApplicable)
+	assertMessage(t, assertStatus(t, run, "ESXI-VM-MIG-02", "jump-67", checks.StatusNotApplicable), "not available before vSphere API 7.0.2")
 }
 
 // TestNoPermissionOnOnePropertyAudit: the checks that read the denied

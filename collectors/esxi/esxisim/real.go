@@ -31,6 +31,12 @@ func realOptions(hardened bool) map[string]any {
 	return o
 }
 
+// ft turns fault tolerance on for a VM (runtime.faultToleranceState running).
+func ft(v VM) VM {
+	v.FaultTolerance = "running"
+	return v
+}
+
 // VMCLike is a VMware Cloud on AWS-like SDDC: vCenter 7.0.1 (API 7.0.1.1,
 // so no vSphere 7.0.2 properties), three ESXi 7.0.1 hosts whose only
 // switching is NSX-T's N-VDS (vmknics on hidden management segments, no
@@ -75,7 +81,7 @@ func VMCLike() *Estate {
 	}
 	e.VMs = []VM{
 		// Unique per-VM salts (UUIDs), as seen on real desktop pools.
-		vm("vdi-001", "esx-01.sddc.example.net", "cgw-vdi", "6f1c8d2e-31a4-4e0b-9c7d-1a2b3c4d5e01"),
+		ft(vm("vdi-001", "esx-01.sddc.example.net", "cgw-vdi", "6f1c8d2e-31a4-4e0b-9c7d-1a2b3c4d5e01")),
 		vm("vdi-002", "esx-02.sddc.example.net", "cgw-vdi", "6f1c8d2e-31a4-4e0b-9c7d-1a2b3c4d5e02"),
 		// Two VMs that share one salt share memory pages again.
 		vm("app-001", "esx-01.sddc.example.net", "cgw-apps", "apps-pool"),
@@ -132,7 +138,7 @@ func Legacy() *Estate {
 		return VM{Name: name, Host: host, Power: "on", MigrateEncryption: migrate, Firmware: "bios", Network: network}
 	}
 	e.VMs = []VM{
-		vm("jump-67", "esx67-01.lab.example.net", "Management-172.20.0.0/24", "opportunistic"),
+		ft(vm("jump-67", "esx67-01.lab.example.net", "Management-172.20.0.0/24", "opportunistic")),
 		vm("web-67", "esx67-01.lab.example.net", "VM Network 20", "opportunistic"),
 		vm("sniffer-67", "esx67-01.lab.example.net", "Guest Trunk", "opportunistic"),
 		vm("app-701", "esx701-01.lab.example.net", "dvpg-app-120", "required"),
