@@ -13,6 +13,7 @@ import (
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
+	"github.com/hvaudit/hvaudit/configs"
 )
 
 // The estates below are shaped like real ones (esxisim/real.go); each test
@@ -392,4 +393,31 @@ func inventoryJSON(t *testing.T, inv *inventory.Inventory) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestSystemRulesetsNotCounted: from API 8.0.2 a host marks the rulesets
+// whose allowed addresses only the system sets (ipListUserConfigurable
+// false); ESXI-80-000239 applies to the others, so only they count as open.
+func TestSystemRulesetsNotCounted(t *testing.T) {
+	e, err := esxisim.LoadEstate(configs.Demo, "demo/vsphere.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Hosts[1].FirewallSystemRulesets = []string{"vSphereClient", "DVSSync"}
+	sim := startEstate(t, e, esxisim.Options{})
+	_, inv := fetchNormalize(t, New(Options{}), pinned(sim))
+	fw := hostNamed(t, inv, "esx-prod-02").Firewall
+	if fw == nil || !slices.Contains(fw.OpenRulesets, "sshServer") || slices.Contains(fw.OpenRulesets, "vSphereClient") || slices.Contains(fw.OpenRulesets, "DVSSync") {
+		t.Fatalf("open rulesets %v", fw)
+	}
+	for _, r := range fw.Rulesets {
+		system := r.Key == "vSphereClient" || r.Key == "DVSSync"
+		if r.UserConfigurable == nil || *r.UserConfigurable == system {
+			t.Errorf("ruleset %s user_configurable %v", r.Key, r.UserConfigurable)
+		}
+	}
+	// A 7.0 host says nothing about ownership: every inbound ruleset counts.
+	if legacy := hostNamed(t, inv, "esx-legacy-01").Firewall; legacy == nil || !slices.Contains(legacy.OpenRulesets, "vSphereClient") || legacy.Rulesets[0].UserConfigurable != nil {
+		t.Errorf("7.0 host firewall %+v", legacy)
+	}
 }
