@@ -94,6 +94,7 @@ type job struct {
 	obj    reflect.Value // the struct
 	id     string
 	name   string
+	host   string // ObjectRef.Host
 	patch  *inventory.PatchLevel
 	checks []*engineCheck
 	// patchGap explains the absent patch.missing* fields of an assessed
@@ -155,13 +156,13 @@ func (e *Engine) Evaluate(targetName string, inv *inventory.Inventory) []Finding
 	if cs := checksFor(inventory.KindVM); len(cs) > 0 {
 		for i := range inv.VMs {
 			v := &inv.VMs[i]
-			jobs = append(jobs, job{kind: inventory.KindVM, obj: reflect.ValueOf(v).Elem(), id: v.ID, name: v.Name, patch: v.Patch, checks: cs})
+			jobs = append(jobs, job{kind: inventory.KindVM, obj: reflect.ValueOf(v).Elem(), id: v.ID, name: v.Name, host: deref(v.Host), patch: v.Patch, checks: cs})
 		}
 	}
 	if cs := checksFor(inventory.KindNetwork); len(cs) > 0 {
 		for i := range inv.Networks {
 			n := &inv.Networks[i]
-			jobs = append(jobs, job{kind: inventory.KindNetwork, obj: reflect.ValueOf(n).Elem(), id: n.ID, name: n.Name, checks: cs})
+			jobs = append(jobs, job{kind: inventory.KindNetwork, obj: reflect.ValueOf(n).Elem(), id: n.ID, name: n.Name, host: deref(n.Host), checks: cs})
 		}
 	}
 
@@ -266,7 +267,7 @@ func (e *Engine) runJob(ctx *evalCtx, j *job) []Finding {
 func (e *Engine) runCheck(ctx *evalCtx, j *job, act *activation, c *engineCheck, pa *PatchAssessment) Finding {
 	f := Finding{
 		CheckID: c.ID, Title: c.Title, Area: c.Area, Threats: c.Threats, Severity: c.Severity,
-		Target: ctx.target, Object: ObjectRef{Kind: j.kind, ID: j.id, Name: j.name},
+		Target: ctx.target, Object: ObjectRef{Kind: j.kind, ID: j.id, Name: j.name, Host: j.host},
 		Expected: c.expected, Refs: c.Refs, Remediation: c.Remediation,
 	}
 	f.Evidence = make([]Evidence, 0, len(c.prog.evidence))
@@ -510,4 +511,11 @@ func SortFindings(fs []Finding) {
 		}
 		return a.Object.ID < b.Object.ID
 	})
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

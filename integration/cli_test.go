@@ -10,6 +10,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/hvaudit/hvaudit/checks"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 )
 
@@ -308,4 +309,31 @@ func shippedChecks(t *testing.T) []shippedCheck {
 		out = append(out, doc.Check...)
 	}
 	return out
+}
+
+// TestREADMEThreatTable: the README's threat coverage table is what
+// `checks threats --format markdown` prints for the shipped baseline, so
+// the coverage a reader sees is the coverage that runs.
+func TestREADMEThreatTable(t *testing.T) {
+	r := runHV(t, nil, "checks", "threats", "--format", "markdown")
+	if r.code != 0 {
+		t.Fatalf("checks threats: %d %s", r.code, r.stderr)
+	}
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok1 := strings.Cut(string(readme), "<!-- threats:begin -->\n")
+	table, _, ok2 := strings.Cut(rest, "<!-- threats:end -->")
+	if !ok1 || !ok2 {
+		t.Fatal("README.md lacks the <!-- threats:begin --> … <!-- threats:end --> section")
+	}
+	if table != r.stdout {
+		t.Errorf("README.md's threat table is stale; replace it with the output of\n  hvaudit checks threats --format markdown\ngot:\n%s", r.stdout)
+	}
+	for _, th := range checks.Threats {
+		if !strings.Contains(table, "`"+th+"`") {
+			t.Errorf("threat %s missing from the README table", th)
+		}
+	}
 }
