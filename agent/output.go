@@ -64,11 +64,8 @@ func ValidateOutputs(outs []Output) error {
 		if _, err := report.For(o.Format, report.Options{}); err != nil {
 			return &ConfigError{Err: err}
 		}
-		dir := report.TakesDirectory(o.Format)
+		dir := report.TakesDirectory(o.Format, o.Path)
 		if o.ToStdout() {
-			if dir {
-				return configErrorf("--format %s writes one file per target: give it an --output DIRECTORY", o.Format)
-			}
 			continue
 		}
 		if _, err := report.InspectDestination(o.Path, dir); err != nil {
@@ -133,12 +130,9 @@ func writeOutput(run *report.Run, o Output, stdout io.Writer) (what string, file
 	if err != nil {
 		return what, nil, err
 	}
-	if dw, ok := w.(report.DirWriter); ok && !o.ToStdout() {
-		fs, err := dw.Files(run)
-		if err != nil {
-			return what, nil, err
-		}
-		written, err := report.WriteDirFiles(o.Path, fs)
+	if dw, ok := w.(report.DirWriter); ok && report.TakesDirectory(o.Format, o.Path) && !o.ToStdout() {
+		// One file per asset (cklb): --output names a directory.
+		written, err := dw.WriteDir(o.Path, run)
 		what = fmt.Sprintf("%s (%d files)", what, len(written))
 		return what, written, err
 	}

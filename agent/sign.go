@@ -135,7 +135,7 @@ func PrepareSigning(keyPath string, outs []Output) (ed25519.PrivateKey, error) {
 		if o.ToStdout() {
 			continue
 		}
-		if d, err := report.InspectDestination(o.Path, report.TakesDirectory(o.Format)); err != nil || d.Kind != report.DestStream {
+		if d, err := report.InspectDestination(o.Path, report.TakesDirectory(o.Format, o.Path)); err != nil || d.Kind != report.DestStream {
 			return key, nil
 		}
 	}

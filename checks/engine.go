@@ -97,8 +97,12 @@ type job struct {
 	obj    reflect.Value // the struct
 	id     string
 	name   string
+	host   string // ObjectRef.Host
 	patch  *inventory.PatchLevel
 	checks []*engineCheck
+	// patchGap explains the absent patch.missing* fields of an assessed
+	// release line without advisory coverage.
+	patchGap string
 }
 
 // Evaluate runs every enabled check for the inventory's platform over its
@@ -165,13 +169,13 @@ func (e *Engine) EvaluateContext(cctx context.Context, targetName string, inv *i
 	if cs := checksFor(inventory.KindVM); len(cs) > 0 {
 		for i := range inv.VMs {
 			v := &inv.VMs[i]
-			jobs = append(jobs, job{kind: inventory.KindVM, obj: reflect.ValueOf(v).Elem(), id: v.ID, name: v.Name, checks: cs})
+			jobs = append(jobs, job{kind: inventory.KindVM, obj: reflect.ValueOf(v).Elem(), id: v.ID, name: v.Name, host: deref(v.Host), patch: v.Patch, checks: cs})
 		}
 	}
 	if cs := checksFor(inventory.KindNetwork); len(cs) > 0 {
 		for i := range inv.Networks {
 			n := &inv.Networks[i]
-			jobs = append(jobs, job{kind: inventory.KindNetwork, obj: reflect.ValueOf(n).Elem(), id: n.ID, name: n.Name, checks: cs})
+			jobs = append(jobs, job{kind: inventory.KindNetwork, obj: reflect.ValueOf(n).Elem(), id: n.ID, name: n.Name, host: deref(n.Host), checks: cs})
 		}
 	}
 
@@ -280,13 +284,16 @@ func (e *Engine) runJob(ctx *evalCtx, j *job) []Finding {
 		act.obj = ctx.targetVal
 	}
 	var assessment *PatchAssessment
-	if j.kind == inventory.KindHost || j.kind == inventory.KindTarget {
+	if j.kind == inventory.KindHost || j.kind == inventory.KindTarget || j.kind == inventory.KindVM {
 		if j.patch == nil {
 			act.patchErr = &AbsentError{Path: j.kind + ".patch"}
 		} else if pa, err := e.adv.Assess(*j.patch, ctx.now); err != nil {
 			act.patchErr = err
 		} else {
 			assessment = &pa
+			if !pa.Covered {
+				j.patchGap = e.adv.UncoveredReason(pa)
+			}
 			act.patch = newObject(modelSchemas.byGo[reflect.TypeOf(pa)], reflect.ValueOf(pa), "patch")
 		}
 	}
@@ -300,7 +307,7 @@ func (e *Engine) runJob(ctx *evalCtx, j *job) []Finding {
 func (e *Engine) runCheck(ctx *evalCtx, j *job, act *activation, c *engineCheck, pa *PatchAssessment) Finding {
 	f := Finding{
 		CheckID: c.ID, Title: c.Title, Area: c.Area, Threats: c.Threats, Severity: c.Severity,
-		Target: ctx.target, Object: ObjectRef{Kind: j.kind, ID: j.id, Name: j.name},
+		Target: ctx.target, Object: ObjectRef{Kind: j.kind, ID: j.id, Name: j.name, Host: j.host},
 		Expected: c.expected, Refs: c.Refs, Remediation: c.Remediation,
 	}
 	f.Evidence = make([]Evidence, 0, len(c.prog.evidence))
@@ -313,19 +320,19 @@ func (e *Engine) runCheck(ctx *evalCtx, j *job, act *activation, c *engineCheck,
 		return f
 	}
 	if c.prog.applies != nil {
-		ok, errMsg := e.evalBool(ctx, j, act, c.prog.applies, "applies")
+		ok, errMsg, gap := e.evalBool(ctx, j, act, c.prog.applies, "applies")
 		switch {
 		case errMsg != "":
-			status, msg = StatusError, errMsg
+			status, msg = unavailable(c, gap, errMsg)
 		case !ok:
 			status, msg = StatusNotApplicable, "does not apply: "+c.Applies
 		}
 	}
 	if status == "" {
-		ok, errMsg := e.evalBool(ctx, j, act, c.prog.expr, "expr")
+		ok, errMsg, gap := e.evalBool(ctx, j, act, c.prog.expr, "expr")
 		switch {
 		case errMsg != "":
-			status, msg = StatusError, errMsg
+			status, msg = unavailable(c, gap, errMsg)
 		case ok:
 			status = StatusPass
 		default:
@@ -344,20 +351,35 @@ func (e *Engine) runCheck(ctx *evalCtx, j *job, act *activation, c *engineCheck,
 	return f
 }
 
-// evalBool evaluates a bool program; a non-empty message means error.
-func (e *Engine) evalBool(ctx *evalCtx, j *job, act *activation, prg cel.Program, key string) (bool, string) {
+// evalBool evaluates a bool program; a non-empty message means error, and
+// gap is the collector's gap behind it, when an absent value caused it.
+func (e *Engine) evalBool(ctx *evalCtx, j *job, act *activation, prg cel.Program, key string) (bool, string, *inventory.Gap) {
 	v, err := act.eval(prg)
 	if msg := act.stopMessage(); msg != "" {
-		return false, msg
+		return false, msg, nil
 	}
 	if err != nil {
-		return false, e.errorMessage(ctx, j, err)
+		var gap *inventory.Gap
+		if p, ok := absentPath(err); ok {
+			gap = ctx.gapFor(j, p)
+		}
+		return false, e.errorMessage(ctx, j, err), gap
 	}
 	b, ok := v.(types.Bool)
 	if !ok {
-		return false, fmt.Sprintf("%s returned %s, not a bool", key, v.Type().TypeName())
+		return false, fmt.Sprintf("%s returned %s, not a bool", key, v.Type().TypeName()), nil
 	}
-	return bool(b), ""
+	return bool(b), "", nil
+}
+
+// unavailable decides an evaluation error: a value the object's API release
+// predates makes the check not_applicable when the check says so (its
+// benchmark has no such requirement for that release), else error.
+func unavailable(c *engineCheck, gap *inventory.Gap, errMsg string) (Status, string) {
+	if gap != nil && gap.Since != "" && c.WhenUnavailable == StatusNotApplicable {
+		return StatusNotApplicable, "does not apply: " + gap.Reason
+	}
+	return StatusError, errMsg
 }
 
 // errorMessage explains an evaluation error: an absent field names the
@@ -454,8 +476,19 @@ func under(path, prefix string) bool {
 // recorded vm.migration.encryption and the expression stopped at
 // vm.migration).
 func (ctx *evalCtx) gapReason(j *job, path string) string {
+	if g := ctx.gapFor(j, path); g != nil {
+		return g.Reason
+	}
+	return "the collector recorded no reason"
+}
+
+// gapFor finds the gap gapReason explains path with, nil when none.
+func (ctx *evalCtx) gapFor(j *job, path string) *inventory.Gap {
 	path = normalizePath(path)
 	root, _, _ := strings.Cut(path, ".")
+	if root == "patch" && j.patchGap != "" {
+		return &inventory.Gap{Object: inventory.ObjectKey(j.kind, j.id), Field: "patch", Reason: j.patchGap}
+	}
 	var keys []string
 	switch root {
 	case inventory.KindTarget:
@@ -482,13 +515,10 @@ func (ctx *evalCtx) gapReason(j *job, path string) string {
 			}
 		}
 	}
-	switch {
-	case above != nil:
-		return above.Reason
-	case below != nil:
-		return below.Reason
+	if above != nil {
+		return above
 	}
-	return "the collector recorded no reason"
+	return below
 }
 
 // source is the Sources entry of the longest prefix of path.
@@ -557,4 +587,11 @@ func SortFindings(fs []Finding) {
 		}
 		return a.Object.ID < b.Object.ID
 	})
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -129,15 +129,17 @@ type Destination struct {
 //     refused: replacing the link would break it, and writing through it lets
 //     whoever planted it in a shared directory choose what root overwrites;
 //   - a block device, socket or other special file is refused;
-//   - a directory is refused for a one-file format and required (existing,
-//     writable) for a directory format.
+//   - a directory is refused for a one-file format and required for a
+//     directory format: an existing, writable one, or a new one whose parent
+//     takes new entries.
 func InspectDestination(path string, wantDir bool) (Destination, error) {
 	d := Destination{Path: path, Kind: DestFile, Mode: MaxFileMode}
 	fi, err := os.Lstat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if wantDir {
-			return d, fmt.Errorf("%s: no such directory (this format writes one file per target into a directory; create it first)", path)
+			// Created when written, so its parent must take new entries.
+			d.Kind = DestDir
 		}
 		return d, checkWritableDir(parentDir(path), path)
 	case err != nil:
@@ -168,7 +170,7 @@ func InspectDestination(path string, wantDir bool) (Destination, error) {
 		d.Kind = DestDir
 		return d, checkWritableDir(path, path)
 	case wantDir:
-		return d, fmt.Errorf("%s is not a directory; this format writes one file per target into a directory", path)
+		return d, fmt.Errorf("%s is not a directory; this format writes one file per asset into a directory", path)
 	case m.IsRegular():
 		if perm := m.Perm(); perm&^MaxFileMode == 0 {
 			d.Mode = perm
@@ -271,27 +273,4 @@ func writeStream(path string, write func(io.Writer) error) (err error) {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
-}
-
-// WriteDirFiles writes a directory format's files into dir, each one
-// atomically and under the same rules as a single output (an existing
-// symlink in dir is refused). It stops at the first failure and returns the
-// names written before it.
-func WriteDirFiles(dir string, files []File) (written []string, err error) {
-	d, err := InspectDestination(dir, true)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range files {
-		if f.Name == "" || f.Name != filepath.Base(f.Name) || f.Name == "." || f.Name == ".." {
-			return written, fmt.Errorf("writing %s: %q is not a plain file name", d.Path, f.Name)
-		}
-		p := filepath.Join(d.Path, f.Name)
-		data := f.Data
-		if err := WriteDestination(p, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
-			return written, err
-		}
-		written = append(written, p)
-	}
-	return written, nil
 }

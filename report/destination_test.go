@@ -3,7 +3,6 @@
 package report
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -163,7 +162,8 @@ func TestInspectDestination(t *testing.T) {
 		{dangling, false, 0, "cannot be opened"},
 		{dir, false, 0, "is a directory"},
 		{file, true, 0, "is not a directory"},
-		{filepath.Join(dir, "missing"), true, 0, "no such directory"},
+		{filepath.Join(dir, "missing"), true, DestDir, ""},
+		{filepath.Join(dir, "nodir", "missing"), true, 0, "no such file or directory"},
 		{filepath.Join(dir, "nodir", "r.json"), false, 0, "no such file or directory"},
 		{filepath.Join(file, "r.json"), false, 0, "r.json: not a directory"},
 		{sock, false, 0, "is a socket"},
@@ -226,34 +226,47 @@ func itoaFD(fd uintptr) string {
 	}
 }
 
-// A directory format writes each file atomically into the directory; a
-// planted symlink among them is refused, its target untouched.
-func TestWriteDirFiles(t *testing.T) {
-	dir := t.TempDir()
-	victim := filepath.Join(t.TempDir(), "victim")
-	if err := os.WriteFile(victim, []byte("keep"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	written, err := WriteDirFiles(dir, []File{{Name: "a.cklb", Data: []byte("A")}, {Name: "b.cklb", Data: []byte("B")}})
-	if err != nil || len(written) != 2 {
+// cklb writes each asset's checklist into the directory under the same
+// rules: a symlink planted at one of its names is refused, its target
+// untouched; a strict mode is kept.
+func TestCKLBWriteDirRefusesPlantedLinks(t *testing.T) {
+	run := sampleRun()
+	var w DirWriter = cklbWriter{}
+	first := t.TempDir()
+	written, err := w.WriteDir(first, run)
+	if err != nil || len(written) < 2 {
 		t.Fatalf("written %v, %v", written, err)
 	}
-	if b, _ := os.ReadFile(filepath.Join(dir, "b.cklb")); !bytes.Equal(b, []byte("B")) {
-		t.Errorf("b.cklb = %q", b)
-	}
-	if err := os.Symlink(victim, filepath.Join(dir, "c.cklb")); err != nil {
+	dir := t.TempDir()
+	victim := writeFileT(t, filepath.Join(t.TempDir(), "victim"), "keep")
+	planted := filepath.Join(dir, filepath.Base(written[1]))
+	if err := os.Symlink(victim, planted); err != nil {
 		t.Fatal(err)
 	}
-	written, err = WriteDirFiles(dir, []File{{Name: "a.cklb", Data: []byte("A2")}, {Name: "c.cklb", Data: []byte("C")}})
-	if err == nil || len(written) != 1 {
-		t.Errorf("planted symlink: written %v, err %v", written, err)
+	strict := filepath.Join(dir, filepath.Base(written[0]))
+	writeFileT(t, strict, "old")
+	if err := os.Chmod(strict, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.WriteDir(dir, run)
+	if err == nil || !strings.Contains(err.Error(), "is a symbolic link") || len(got) != 1 {
+		t.Errorf("planted symlink: written %v, err %v", got, err)
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "keep" {
 		t.Errorf("the symlink's target was overwritten: %q", b)
 	}
-	for _, bad := range []string{"../x.cklb", "", "..", "sub/x"} {
-		if _, err := WriteDirFiles(dir, []File{{Name: bad, Data: []byte("x")}}); err == nil {
-			t.Errorf("file name %q accepted", bad)
-		}
+	if fi, err := os.Stat(strict); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("an existing 0600 checklist became %v", fi.Mode().Perm())
 	}
+	if !TakesDirectory("cklb", dir) || TakesDirectory("cklb", filepath.Join(dir, "one.cklb")) || TakesDirectory("json", dir) {
+		t.Error("TakesDirectory: cklb takes a directory unless given a .cklb file; json never")
+	}
+}
+
+func writeFileT(t *testing.T, p, body string) string {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -35,8 +35,11 @@ func FuzzReadRun(f *testing.F) {
 				t.Fatal(err)
 			}
 			_ = w.Write(io.Discard, run)
-			if dw, ok := w.(DirWriter); ok {
-				_, _ = dw.Files(run)
+		}
+		// cklb renders per asset into a directory: build every document.
+		if lists, err := checklistsOf(run); err == nil {
+			for _, l := range lists {
+				_ = l.Doc()
 			}
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 )
@@ -16,32 +17,33 @@ type Writer interface {
 	Write(w io.Writer, run *Run) error
 }
 
-// DirWriter is a Writer whose output is a directory of files rather than
-// one stream (cklb: one checklist per target). --output names an existing
-// directory; standard output is refused. Write still renders everything as
-// one document, for tests and callers that want a single stream.
+// DirWriter is implemented by formats that write several files into a
+// directory rather than one stream (cklb: one checklist per asset). The
+// caller hands such a format its --output path as the directory.
 type DirWriter interface {
-	Writer
-	// Files renders the run as files to put in the directory. Names are
-	// plain file names (no separators), unique within the result.
-	Files(run *Run) ([]File, error)
+	// WriteDir renders run into dir and returns the paths written. Files
+	// are written under the rules of every report file (WriteDestination):
+	// atomically, keeping a strict mode, never through a symlink.
+	WriteDir(dir string, run *Run) ([]string, error)
 }
 
-// File is one file of a DirWriter's output.
-type File struct {
-	Name string
-	Data []byte
-}
-
-// TakesDirectory reports whether a format writes a directory (DirWriter).
-// An unknown format is not one.
-func TakesDirectory(format string) bool {
+// TakesDirectory reports whether format writes a directory (DirWriter) at
+// path. A path named after the format ("x.cklb") that is not an existing
+// directory takes a single file instead: a run with one asset. An unknown
+// format takes no directory.
+func TakesDirectory(format, path string) bool {
 	w, err := For(format, Options{})
 	if err != nil {
 		return false
 	}
-	_, ok := w.(DirWriter)
-	return ok
+	if _, ok := w.(DirWriter); !ok {
+		return false
+	}
+	if strings.HasSuffix(strings.ToLower(path), "."+w.Format()) {
+		fi, err := os.Stat(path)
+		return err == nil && fi.IsDir()
+	}
+	return true
 }
 
 // Options tune how a writer renders. Formats that have no use for an option
