@@ -95,8 +95,9 @@ func TestEveryFormatToFIFOAndThroughSymlinks(t *testing.T) {
 				if r := runHV(t, nil, "report", "--from", src, "--format", format, "--output", d); r.code != 0 {
 					t.Errorf("cklb to a directory: exit %d: %s", r.code, r.stderr)
 				}
-				if files, _ := filepath.Glob(filepath.Join(d, "*.cklb")); len(files) != 1 {
-					t.Errorf("cklb wrote %v, want one checklist for the one target", files)
+				estate := demoEstateCounts(t)["vcsa-demo"]
+				if files, _ := filepath.Glob(filepath.Join(d, "*.cklb")); len(files) != 1+estate["host"]+estate["vm"] {
+					t.Errorf("cklb wrote %v, want one checklist per asset (the vCenter, its hosts and VMs)", files)
 				}
 				return
 			}
