@@ -191,8 +191,7 @@ func TestValidateOutputs(t *testing.T) {
 		{[]Output{{Format: "yaml", Path: file}}, "unknown report format"},
 		{[]Output{{Format: "json", Path: dir}}, "is a directory"},
 		{[]Output{{Format: "cklb", Path: file}}, "is not a directory"},
-		{[]Output{{Format: "cklb"}}, "give it an --output DIRECTORY"},
-		{[]Output{{Format: "cklb", Path: filepath.Join(dir, "nope")}}, "no such directory"},
+		{[]Output{{Format: "cklb", Path: filepath.Join(dir, "nope", "cklb")}}, "no such file or directory"},
 		{[]Output{{Format: "json", Path: link}}, "is a symbolic link"},
 		{[]Output{{Format: "json", Path: filepath.Join(dir, "missing", "r.json")}}, "no such file or directory"},
 		{[]Output{{Format: "json", Path: file}, {Format: "csv", Path: filepath.Join(dir, ".", "r.json")}}, "both write"},
@@ -203,7 +202,8 @@ func TestValidateOutputs(t *testing.T) {
 			t.Errorf("%+v: %v, want a ConfigError with %q", c.outs, err, c.want)
 		}
 	}
-	if err := ValidateOutputs([]Output{{Format: "json", Path: file}, {Format: "cklb", Path: dir}, {Format: "table", Path: "/dev/stdout"}, {Format: "csv", Path: "/dev/null"}}); err != nil {
+	if err := ValidateOutputs([]Output{{Format: "json", Path: file}, {Format: "cklb", Path: dir}, {Format: "table", Path: "/dev/stdout"},
+		{Format: "csv", Path: "/dev/null"}, {Format: "cklb", Path: filepath.Join(dir, "new-dir")}, {Format: "cklb", Path: filepath.Join(dir, "one.cklb")}}); err != nil {
 		t.Errorf("valid outputs refused: %v", err)
 	}
 }

@@ -279,9 +279,10 @@ func collectSnapshot(t *testing.T, sim *esxisim.Sim, path string) string {
 }
 
 // TestHostileNamesAndIdentity plants a hostile VM name in a snapshot (as a
-// tenant can name a VM) and checks the table, the diff, the log and the
-// final line show it escaped; two snapshots of one target name are
-// refused naming both files; a snapshot that holds a VM twice is refused.
+// tenant can name a VM) and checks the table (evidence values included),
+// the diff and the log show it escaped; two snapshots of one target name
+// are refused naming both files; a snapshot that holds a VM twice is
+// refused.
 func TestHostileNamesAndIdentity(t *testing.T) {
 	sim := startSim(t, esxisim.Options{})
 	dir := t.TempDir()
@@ -358,7 +359,17 @@ func TestHostileNamesAndIdentity(t *testing.T) {
 	if vm == nil {
 		t.Fatal("no db-01 VirtualMachine object in the snapshot")
 	}
-	data["objects"] = append(objs, vm)
+	// A second VM object (another moref) with db-01's properties, its
+	// instance UUID included: two inventory VMs with one id. (The same
+	// moref twice is one object read in two passes, which the ESXi
+	// normalizer merges.)
+	var twin map[string]any
+	raw, _ := json.Marshal(vm)
+	if err := json.Unmarshal(raw, &twin); err != nil {
+		t.Fatal(err)
+	}
+	twin["obj"].(map[string]any)["value"] = "vm-twin"
+	data["objects"] = append(objs, twin)
 	b, err := json.Marshal(snap)
 	if err != nil {
 		t.Fatal(err)

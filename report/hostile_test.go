@@ -95,3 +95,12 @@ func TestHTMLEscapesTargetNames(t *testing.T) {
 		t.Error("the target name is not shown as escaped text")
 	}
 }
+
+// Evidence values are shown JSON-encoded; what JSON leaves raw (C1
+// controls, bidi overrides) is escaped in the same \u form.
+func TestObservedTextEscapesC1AndBidi(t *testing.T) {
+	got := observedText([]any{"web\x1b[2J\u009b31m\u202eX\tY"})
+	if want := `["web\u001b[2J\u009b31m\u202eX\tY"]`; got != want {
+		t.Errorf("observedText = %s, want %s", got, want)
+	}
+}
