@@ -195,6 +195,7 @@ func TestValidateOutputs(t *testing.T) {
 		{[]Output{{Format: "json", Path: link}}, "is a symbolic link"},
 		{[]Output{{Format: "json", Path: filepath.Join(dir, "missing", "r.json")}}, "no such file or directory"},
 		{[]Output{{Format: "json", Path: file}, {Format: "csv", Path: filepath.Join(dir, ".", "r.json")}}, "both write"},
+		{[]Output{{Format: "json", Path: "-"}, {Format: "table", Path: "/dev/stdout"}}, "both write to standard output"},
 	} {
 		err := ValidateOutputs(c.outs)
 		var ce *ConfigError

@@ -57,15 +57,21 @@ func PairOutputs(formats, paths []string) ([]Output, error) {
 // or written: the format is known; a directory format (cklb) names an
 // existing, writable directory; every other format goes to standard output
 // or to a path that is not a directory, whose directory exists and takes
-// new files; no two outputs share a path. Every error is a ConfigError.
+// new files; no two outputs share a path or standard output. Every error
+// is a ConfigError.
 func ValidateOutputs(outs []Output) error {
 	seen := map[string]int{}
+	stdout := -1
 	for i, o := range outs {
 		if _, err := report.For(o.Format, report.Options{}); err != nil {
 			return &ConfigError{Err: err}
 		}
 		dir := report.TakesDirectory(o.Format, o.Path)
 		if o.ToStdout() {
+			if stdout >= 0 {
+				return configErrorf("--format %s and --format %s both write to standard output; give one an --output", outs[stdout].Format, o.Format)
+			}
+			stdout = i
 			continue
 		}
 		if _, err := report.InspectDestination(o.Path, dir); err != nil {
