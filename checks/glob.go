@@ -18,14 +18,21 @@ import (
 //     [abc]     one of the characters; [a-z] a range; [^a-z] none of them
 //     \c        the character c itself
 //
-// The empty pattern matches everything. Matching is linear in the input
-// (it compiles to a regular expression), whatever the pattern.
+// The empty pattern matches everything. A backwards range ([z-a]), which
+// path.Match accepts and which matches nothing, is refused as the typo it
+// is. Matching is linear in the input (it compiles to a regular
+// expression), whatever the pattern.
 type Glob struct {
 	re    *regexp.Regexp
 	never bool
 }
 
-var errBadGlob = errors.New("syntax error in pattern")
+var (
+	errBadGlob = errors.New("syntax error in pattern")
+	// errBackwardsRange is a class range such as [z-a]. path.Match accepts
+	// it and matches nothing with it; in a waiver it can only be a typo.
+	errBackwardsRange = fmt.Errorf("%w: backwards range", errBadGlob)
+)
 
 // CompileGlob parses a pattern.
 func CompileGlob(pattern string) (*Glob, error) {
@@ -119,7 +126,7 @@ func globClass(p string, b *strings.Builder) (int, error) {
 				return 0, err
 			}
 			if hi < lo {
-				return 0, fmt.Errorf("%w: range %c-%c is backwards", errBadGlob, lo, hi)
+				return 0, fmt.Errorf("%w %c-%c", errBackwardsRange, lo, hi)
 			}
 			fmt.Fprintf(b, `-\x{%x}`, hi)
 		}

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"errors"
 	"path"
 	"strings"
 	"testing"
@@ -66,6 +67,9 @@ func FuzzGlobAgreesWithPathMatch(f *testing.F) {
 		}
 		want, perr := path.Match(pattern, s)
 		g, gerr := CompileGlob(pattern)
+		if perr == nil && errors.Is(gerr, errBackwardsRange) {
+			return // refused on purpose (see Glob)
+		}
 		if (perr != nil) != (gerr != nil) {
 			t.Fatalf("pattern %q: path.Match error %v, CompileGlob error %v", pattern, perr, gerr)
 		}
