@@ -1,6 +1,7 @@
 package report
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -102,5 +103,21 @@ func TestObservedTextEscapesC1AndBidi(t *testing.T) {
 	got := observedText([]any{"web\x1b[2J\u009b31m\u202eX\tY"})
 	if want := `["web\u001b[2J\u009b31m\u202eX\tY"]`; got != want {
 		t.Errorf("observedText = %s, want %s", got, want)
+	}
+}
+
+// A report whose number the schema validator cannot represent (found by
+// FuzzReadRun: it panicked inside the validator) is refused with the line.
+func TestReadRunRefusesOutOfRangeNumbers(t *testing.T) {
+	golden, err := os.ReadFile("testdata/report.json.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"1e9999999", "33.3333333E3333336", strings.Repeat("9", 100)} {
+		doc := strings.Replace(string(golden), `"score": `, `"score": `+n+`, "x": `, 1)
+		_, err := ReadRun(strings.NewReader(doc))
+		if err == nil || !strings.Contains(err.Error(), "is out of range") || !strings.Contains(err.Error(), "line ") {
+			t.Errorf("number %.20s: %v", n, err)
+		}
 	}
 }
