@@ -54,11 +54,12 @@ func PairOutputs(formats, paths []string) ([]Output, error) {
 }
 
 // ValidateOutputs checks every output before anything is collected, read
-// or written: the format is known; a directory format (cklb) names an
-// existing, writable directory; every other format goes to standard output
-// or to a path that is not a directory, whose directory exists and takes
-// new files; no two outputs share a path or standard output. Every error
-// is a ConfigError.
+// or written: the format is known; a directory format (cklb) names a
+// directory, existing and writable or new in a directory that takes new
+// entries (or a single ".cklb" file); every other format goes to standard
+// output or to a path that is not a directory, whose directory exists and
+// takes new files; no two outputs share a path or standard output. Every
+// error is a ConfigError.
 func ValidateOutputs(outs []Output) error {
 	seen := map[string]int{}
 	stdout := -1
