@@ -268,21 +268,53 @@ func TestNormalizeRejectsForeignSnapshots(t *testing.T) {
 	}
 }
 
+// TestParseURI holds the libvirt URI reading to libvirt 9.0's own
+// (remote_driver.c, viruri.c, virnetsocket.c): which transport verifies
+// its peer decides HVA-TRANSPORT-01, so every case asserts TLSVerified.
 func TestParseURI(t *testing.T) {
 	cases := []struct {
 		uri                string
 		local, session, rw bool
 		libvirt, method    string
+		verified           bool
 		err                string
 	}{
-		{uri: "qemu:///system", local: true, libvirt: "qemu:///system", method: "local"},
-		{uri: "qemu:///session?hvaudit_rw=1", local: true, session: true, rw: true, libvirt: "qemu:///session", method: "local"},
-		{uri: "qemu+unix:///system?socket=/run/x", local: true, libvirt: "qemu+unix:///system?socket=%2Frun%2Fx", method: "local"},
-		{uri: "qemu+ssh://root@kvm01/system", libvirt: "qemu+ssh://root@kvm01/system", method: "ssh"},
+		{uri: "qemu:///system", local: true, libvirt: "qemu:///system", method: "local", verified: true},
+		{uri: "qemu:///session?hvaudit_rw=1", local: true, session: true, rw: true, libvirt: "qemu:///session", method: "local", verified: true},
+		{uri: "qemu+unix:///system?socket=/run/x", local: true, libvirt: "qemu+unix:///system?socket=/run/x", method: "local", verified: true},
+		{uri: "qemu+ssh://root@kvm01/system", libvirt: "qemu+ssh://root@kvm01/system", method: "ssh", verified: true},
+		{uri: "qemu+ssh://kvm01/system?no_verify=1", libvirt: "qemu+ssh://kvm01/system?no_verify=1", method: "insecure"},
+		{uri: "qemu+ssh://kvm01/system?no_verify=0", libvirt: "qemu+ssh://kvm01/system?no_verify=0", method: "ssh", verified: true},
+		// libssh and libssh2 read known_hosts_verify; libvirt does not
+		// hand them no_verify.
+		{uri: "qemu+libssh://kvm01/system", libvirt: "qemu+libssh://kvm01/system", method: "ssh", verified: true},
+		{uri: "qemu+libssh://kvm01/system?known_hosts_verify=ignore", libvirt: "qemu+libssh://kvm01/system?known_hosts_verify=ignore", method: "insecure"},
+		{uri: "qemu+libssh2://kvm01/system?known_hosts_verify=auto", libvirt: "qemu+libssh2://kvm01/system?known_hosts_verify=auto", method: "insecure"},
+		{uri: "qemu+libssh2://kvm01/system?known_hosts_verify=IGNORE", libvirt: "qemu+libssh2://kvm01/system?known_hosts_verify=IGNORE", method: "insecure"},
+		{uri: "qemu+libssh://kvm01/system?known_hosts_verify=normal", libvirt: "qemu+libssh://kvm01/system?known_hosts_verify=normal", method: "ssh", verified: true},
+		{uri: "qemu+libssh://kvm01/system?no_verify=1", libvirt: "qemu+libssh://kvm01/system?no_verify=1", method: "ssh", verified: true},
 		{uri: "qemu+tls://kvm01/system?no_verify=1", libvirt: "qemu+tls://kvm01/system?no_verify=1", method: "insecure"},
+		// Any non-zero integer counts, as strtol reads it.
+		{uri: "qemu+tls://kvm01/system?no_verify=2", libvirt: "qemu+tls://kvm01/system?no_verify=2", method: "insecure"},
+		{uri: "qemu+tls://kvm01/system?no_verify=01", libvirt: "qemu+tls://kvm01/system?no_verify=01", method: "insecure"},
+		{uri: "qemu+tls://kvm01/system?no_verify=-1", libvirt: "qemu+tls://kvm01/system?no_verify=-1", method: "insecure"},
+		{uri: "qemu+tls://kvm01/system?no_verify=%201", libvirt: "qemu+tls://kvm01/system?no_verify=%201", method: "insecure"},
+		{uri: "qemu+tls://kvm01/system?NO_VERIFY=1", libvirt: "qemu+tls://kvm01/system?NO_VERIFY=1", method: "insecure"},
+		// The last occurrence wins, in either order.
+		{uri: "qemu+tls://kvm01/system?no_verify=0&no_verify=1", libvirt: "qemu+tls://kvm01/system?no_verify=0&no_verify=1", method: "insecure"},
+		{uri: "qemu+tls://kvm01/system?no_verify=1&No_Verify=0", libvirt: "qemu+tls://kvm01/system?no_verify=1&No_Verify=0", method: "ca", verified: true},
+		// ';' separates only where no '&' follows.
+		{uri: "qemu+tls://kvm01/system?pkipath=/p;no_verify=1", libvirt: "qemu+tls://kvm01/system?pkipath=/p;no_verify=1", method: "insecure"},
+		{uri: "qemu+tls://kvm01/system?hvaudit_rw=1&no_verify=0", rw: true, libvirt: "qemu+tls://kvm01/system?no_verify=0", method: "ca", verified: true},
 		{uri: "qemu+tcp://kvm01/system", libvirt: "qemu+tcp://kvm01/system", method: "insecure"},
-		{uri: "qemu://kvm01/system", libvirt: "qemu://kvm01/system", method: "ca"},
-		{uri: "test:///default", local: true, libvirt: "test:///default", method: "local"},
+		{uri: "qemu+ext:///system?command=/opt/tunnel", libvirt: "qemu+ext:///system?command=/opt/tunnel", method: "insecure"},
+		{uri: "qemu://kvm01/system", libvirt: "qemu://kvm01/system", method: "ca", verified: true},
+		{uri: "qemu://kvm01/system?no_verify=1", libvirt: "qemu://kvm01/system?no_verify=1", method: "insecure"},
+		{uri: "test:///default", local: true, libvirt: "test:///default", method: "local", verified: true},
+		{uri: "qemu+tls://kvm01/system?no_verify=yes", err: "no_verify"},
+		{uri: "qemu+tls://kvm01/system?no_verify=", err: "no_verify"},
+		{uri: "qemu+tls://kvm01/system?no_verify=0x1", err: "no_verify"},
+		{uri: "qemu+libssh://kvm01/system?known_hosts_verify=never", err: "known_hosts_verify"},
 		{uri: "xen:///system", err: "libvirt driver xen not supported yet"},
 		{uri: "lxc+ssh://h/", err: "libvirt driver lxc not supported yet"},
 		{uri: "qemu+carrier-pigeon://h/system", err: "transport"},
@@ -301,14 +333,15 @@ func TestParseURI(t *testing.T) {
 			t.Errorf("%s: %v", c.uri, err)
 			continue
 		}
-		if u.Local() != c.local || u.Session() != c.session || u.ReadWrite != c.rw || u.LibvirtURI != c.libvirt || transport(u).Method != c.method {
-			t.Errorf("%s: local %v session %v rw %v uri %q method %q", c.uri, u.Local(), u.Session(), u.ReadWrite, u.LibvirtURI, transport(u).Method)
+		tr := transport(u)
+		if u.Local() != c.local || u.Session() != c.session || u.ReadWrite != c.rw || u.LibvirtURI != c.libvirt || tr.Method != c.method || tr.TLSVerified != c.verified {
+			t.Errorf("%s: local %v session %v rw %v uri %q method %q verified %v", c.uri, u.Local(), u.Session(), u.ReadWrite, u.LibvirtURI, tr.Method, tr.TLSVerified)
 		}
 	}
 }
 
 func TestRegistered(t *testing.T) {
-	for _, s := range []string{"qemu", "qemu+ssh", "qemu+tls", "qemu+tcp", "qemu+unix", "test", "xen", "lxc"} {
+	for _, s := range []string{"qemu", "qemu+ssh", "qemu+libssh", "qemu+libssh2", "qemu+tls", "qemu+tcp", "qemu+unix", "qemu+ext", "test", "xen", "lxc"} {
 		c, err := collectors.ForURI(s + ":///x")
 		if err != nil || c.Platform() != "kvm" {
 			t.Errorf("%s: %v", s, err)
