@@ -20,31 +20,47 @@ func seedFiles(f *testing.F, patterns ...string) {
 }
 
 func FuzzParseQemuConf(f *testing.F) {
-	seedFiles(f, "testdata/hostroot/etc/libvirt/*.conf")
+	seedFiles(f, "testdata/hostroot/etc/libvirt/*.conf", "testdata/fuzz/conf/*")
 	f.Add("security_driver = [ \"selinux\", 'apparmor', ]\nuser = \"+0\"\n")
 	f.Add("vnc_password = \"\"\"multi\nline\"\"\"\n")
 	f.Add("a = -1;\n# c\nb = [\n]\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		c, err := ParseConf(text)
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "line ") {
-				t.Fatalf("error without a line: %v", err)
+			// An error quotes nothing from the text: it may hold a secret.
+			if !confErrorRE.MatchString(err.Error()) {
+				t.Fatalf("error outside the fixed vocabulary: %v", err)
+			}
+			if _, rerr := RedactConf(text); rerr == nil {
+				t.Fatal("RedactConf accepted text ParseConf refuses")
 			}
 			return
 		}
-		q := QEMUConfigFrom(c, "debian")
-		_ = DaemonConfigFrom("libvirtd", c, "")
-		if q.Sandbox != (q.SeccompSandbox == 1) {
+		if q, err := QEMUConfigFrom(c, "debian"); err == nil && q.Sandbox != (q.SeccompSandbox == 1) {
 			t.Fatal("sandbox derivation inconsistent")
 		}
-		// What RedactConf stores never carries a password value.
-		rc, err := ParseConf(RedactConf(text))
+		_, _ = DaemonConfigFrom("libvirtd", "/etc/libvirt/libvirtd.conf", c, "")
+		// What RedactConf stores parses to the same keys and never
+		// carries a secret setting's value.
+		out, err := RedactConf(text)
 		if err != nil {
-			return
+			t.Fatalf("RedactConf refused parseable text: %v", err)
 		}
+		rc, err := ParseConf(out)
+		if err != nil {
+			t.Fatalf("redacted text does not parse: %v", err)
+		}
+		orig := c.Settings()
 		for k, v := range rc.Settings() {
-			if secretKey.MatchString(k) && v != "" && v != redacted {
-				t.Fatalf("redacted %s = %q", k, v)
+			if secretKey.MatchString(k) {
+				if v != "" && v != redacted && v != "0" && v != `["[REDACTED]"]` && v != "[]" {
+					t.Fatalf("redacted %s = %q", k, v)
+				}
+				if o := orig[k]; o != "" && o != "[]" && len(o) > 3 && strings.Contains(out, o) {
+					t.Fatalf("secret value of %s still in the text", k)
+				}
+			} else if v != orig[k] {
+				t.Fatalf("%s changed by redaction: %q → %q", k, orig[k], v)
 			}
 		}
 	})

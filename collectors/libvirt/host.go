@@ -259,54 +259,62 @@ func qemuConfig(hf *HostFiles, family string, g gapper) (*inventory.QEMUConfig, 
 		g.add("host.kvm.qemu", r)
 		return nil, r
 	}
-	return QEMUConfigFrom(c, family), ""
+	q, err := QEMUConfigFrom(c, family)
+	if err != nil {
+		g.add("host.kvm.qemu", err.Error())
+		return nil, err.Error()
+	}
+	return q, ""
 }
 
 // QEMUConfigFrom applies libvirt's defaults (as documented in the shipped
 // qemu.conf) to a parsed qemu.conf. family ("debian", "rhel", "suse" or
-// "") picks the build default of user and group.
-func QEMUConfigFrom(c Conf, family string) *inventory.QEMUConfig {
-	defVerify, defVerifySet := c.boolean("default_tls_x509_verify", false), false
-	if _, ok := c["default_tls_x509_verify"]; ok {
-		defVerifySet = true
-	}
+// "") picks the build default of user and group. A value of the wrong
+// type is an error: libvirt refuses such a file.
+func QEMUConfigFrom(c *Conf, family string) (*inventory.QEMUConfig, error) {
+	r := &confReader{c: c}
+	defVerifySet := r.has("default_tls_x509_verify")
+	defVerify := r.boolean("default_tls_x509_verify", true)
 	q := &inventory.QEMUConfig{
 		Path:                      pathQEMUConf,
 		Settings:                  c.Settings(),
-		VNCListen:                 c.str("vnc_listen", "127.0.0.1"),
-		VNCTLS:                    c.boolean("vnc_tls", false),
-		VNCTLSX509Verify:          c.boolean("vnc_tls_x509_verify", defVerifySet && defVerify),
-		VNCSASL:                   c.boolean("vnc_sasl", false),
-		VNCAutoUnixSocket:         c.boolean("vnc_auto_unix_socket", false),
-		VNCPasswordSet:            c.str("vnc_password", "") != "",
-		SpiceListen:               c.str("spice_listen", "127.0.0.1"),
-		SpiceTLS:                  c.boolean("spice_tls", false),
-		SpiceSASL:                 c.boolean("spice_sasl", false),
-		SpicePasswordSet:          c.str("spice_password", "") != "",
-		DefaultTLSX509Verify:      c.boolean("default_tls_x509_verify", true),
-		SecurityDriver:            c.list("security_driver"),
-		SecurityDefaultConfined:   c.boolean("security_default_confined", true),
-		SecurityRequireConfined:   c.boolean("security_require_confined", false),
-		DynamicOwnership:          c.boolean("dynamic_ownership", true),
-		SeccompSandbox:            c.integer("seccomp_sandbox", 1),
-		ClearEmulatorCapabilities: c.boolean("clear_emulator_capabilities", true),
-		DumpGuestCore:             c.boolean("dump_guest_core", false),
-		MigrateTLSForce:           c.boolean("migrate_tls_force", false),
-		MigrateTLSX509Verify:      c.boolean("migrate_tls_x509_verify", !defVerifySet || defVerify),
-		NBDTLS:                    c.boolean("nbd_tls", false),
-		MigrationAddress:          c.str("migration_address", ""),
-		MigrationHost:             c.str("migration_host", ""),
-		RelaxedACSCheck:           c.boolean("relaxed_acs_check", false),
+		VNCListen:                 r.str("vnc_listen", "127.0.0.1"),
+		VNCTLS:                    r.boolean("vnc_tls", false),
+		VNCTLSX509Verify:          r.boolean("vnc_tls_x509_verify", defVerifySet && defVerify),
+		VNCSASL:                   r.boolean("vnc_sasl", false),
+		VNCAutoUnixSocket:         r.boolean("vnc_auto_unix_socket", false),
+		VNCPasswordSet:            r.str("vnc_password", "") != "",
+		SpiceListen:               r.str("spice_listen", "127.0.0.1"),
+		SpiceTLS:                  r.boolean("spice_tls", false),
+		SpiceSASL:                 r.boolean("spice_sasl", false),
+		SpicePasswordSet:          r.str("spice_password", "") != "",
+		DefaultTLSX509Verify:      defVerify,
+		SecurityDriver:            r.list("security_driver"),
+		SecurityDefaultConfined:   r.boolean("security_default_confined", true),
+		SecurityRequireConfined:   r.boolean("security_require_confined", false),
+		DynamicOwnership:          r.boolean("dynamic_ownership", true),
+		SeccompSandbox:            r.integer("seccomp_sandbox", 1, false),
+		ClearEmulatorCapabilities: r.boolean("clear_emulator_capabilities", true),
+		DumpGuestCore:             r.boolean("dump_guest_core", false),
+		MigrateTLSForce:           r.boolean("migrate_tls_force", false),
+		MigrateTLSX509Verify:      r.boolean("migrate_tls_x509_verify", defVerify),
+		NBDTLS:                    r.boolean("nbd_tls", false),
+		MigrationAddress:          r.str("migration_address", ""),
+		MigrationHost:             r.str("migration_host", ""),
+		RelaxedACSCheck:           r.boolean("relaxed_acs_check", false),
 	}
 	q.Sandbox = q.SeccompSandbox == 1
 	defUser := map[string]string{"debian": "libvirt-qemu", "rhel": "qemu", "suse": "qemu"}[family]
 	defGroup := map[string]string{"debian": "libvirt-qemu", "rhel": "qemu", "suse": "kvm"}[family]
-	q.User = c.str("user", defUser)
-	q.Group = c.str("group", defGroup)
+	q.User = r.str("user", defUser)
+	q.Group = r.str("group", defGroup)
 	if q.User != "" {
 		q.RunsAsRoot = inventory.Ptr(q.User == "root" || q.User == "+0" || q.User == "0")
 	}
-	return q
+	if err := r.err(pathQEMUConf); err != nil {
+		return nil, err
+	}
+	return q, nil
 }
 
 func daemons(hf *HostFiles, family string, g gapper) []inventory.LibvirtDaemon {
@@ -330,7 +338,11 @@ func daemons(hf *HostFiles, family string, g gapper) []inventory.LibvirtDaemon {
 			problems = append(problems, p+": "+err.Error())
 			continue
 		}
-		dm := DaemonConfigFrom(name, c, family)
+		dm, err := DaemonConfigFrom(name, p, c, family)
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
 		for _, ap := range daemonArgsPaths(name) {
 			if hasListenFlag(hf.Files[ap]) {
 				dm.ListenFlag = true
@@ -356,35 +368,37 @@ func daemons(hf *HostFiles, family string, g gapper) []inventory.LibvirtDaemon {
 }
 
 // DaemonConfigFrom applies libvirt's defaults (as documented in the
-// shipped libvirtd.conf) to a daemon's parsed configuration.
-func DaemonConfigFrom(name string, c Conf, family string) inventory.LibvirtDaemon {
+// shipped libvirtd.conf) to a daemon's parsed configuration read from
+// path. A value of the wrong type is an error: libvirt refuses the file.
+func DaemonConfigFrom(name, path string, c *Conf, family string) (inventory.LibvirtDaemon, error) {
 	polkit := ""
 	if family != "" {
 		polkit = "polkit"
 	}
+	r := &confReader{c: c}
 	d := inventory.LibvirtDaemon{
-		Name: name, Path: daemonConfPath(name), Settings: c.Settings(),
-		ListenTCP:               c.boolean("listen_tcp", false),
-		ListenTLS:               c.boolean("listen_tls", true),
-		ListenAddr:              c.str("listen_addr", ""),
-		AuthTCP:                 c.str("auth_tcp", "sasl"),
-		AuthTLS:                 c.str("auth_tls", "none"),
-		AuthUnixRO:              c.str("auth_unix_ro", polkit),
-		AuthUnixRW:              c.str("auth_unix_rw", polkit),
-		UnixSockGroup:           c.str("unix_sock_group", "root"),
-		UnixSockROPerms:         c.str("unix_sock_ro_perms", "0777"),
-		TLSNoVerifyCertificate:  c.boolean("tls_no_verify_certificate", false),
-		TLSAllowedDNList:        c.list("tls_allowed_dn_list"),
-		SASLAllowedUsernameList: c.list("sasl_allowed_username_list"),
-		AuditLevel:              c.integer("audit_level", 1),
-		AuditLogging:            c.boolean("audit_logging", false),
+		Name: name, Path: path, Settings: c.Settings(),
+		ListenTCP:               r.boolean("listen_tcp", false),
+		ListenTLS:               r.boolean("listen_tls", true),
+		ListenAddr:              r.str("listen_addr", ""),
+		AuthTCP:                 r.str("auth_tcp", "sasl"),
+		AuthTLS:                 r.str("auth_tls", "none"),
+		AuthUnixRO:              r.str("auth_unix_ro", polkit),
+		AuthUnixRW:              r.str("auth_unix_rw", polkit),
+		UnixSockGroup:           r.str("unix_sock_group", "root"),
+		UnixSockROPerms:         r.str("unix_sock_ro_perms", "0777"),
+		TLSNoVerifyCertificate:  r.boolean("tls_no_verify_certificate", false),
+		TLSAllowedDNList:        r.list("tls_allowed_dn_list"),
+		SASLAllowedUsernameList: r.list("sasl_allowed_username_list"),
+		AuditLevel:              r.integer("audit_level", 1, true),
+		AuditLogging:            r.boolean("audit_logging", false),
 	}
 	rw := "0700"
 	if d.AuthUnixRW == "polkit" {
 		rw = "0777"
 	}
-	d.UnixSockRWPerms = c.str("unix_sock_rw_perms", rw)
-	return d
+	d.UnixSockRWPerms = r.str("unix_sock_rw_perms", rw)
+	return d, r.err(path)
 }
 
 // hasListenFlag finds --listen (or -l) in an uncommented line of a

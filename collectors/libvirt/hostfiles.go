@@ -55,9 +55,9 @@ func ReadHostFiles(root string, session bool) *HostFiles {
 	if session {
 		h.Skipped = map[string]string{skipLibvirtConfig: "qemu:///session uses the connecting user's configuration under ~/.config/libvirt, which is not read"}
 	} else {
-		h.readFile(pathQEMUConf, RedactConf)
+		h.readConfFile(pathQEMUConf)
 		for _, d := range daemonNames {
-			h.readFile(daemonConfPath(d), RedactConf)
+			h.readConfFile(daemonConfPath(d))
 			for _, p := range daemonArgsPaths(d) {
 				h.readFile(p, nil)
 			}
@@ -93,6 +93,40 @@ func (h *HostFiles) note(p string, err error) {
 		return
 	}
 	h.Errors[p] = err.Error()
+}
+
+// readConfFile stores a libvirt configuration file with its secrets
+// redacted; one that does not parse is not stored (where its secrets are
+// cannot be told) and its error names the line.
+func (h *HostFiles) readConfFile(p string) bool {
+	raw, ok := h.readRaw(p)
+	if !ok {
+		return false
+	}
+	s, err := RedactConf(raw)
+	if err != nil {
+		h.Errors[p] = err.Error()
+		return false
+	}
+	h.Files[p] = s
+	return true
+}
+
+// readRaw returns a file's content (at most maxHostFileBytes), noting a
+// missing or unreadable file.
+func (h *HostFiles) readRaw(p string) (string, bool) {
+	f, err := os.Open(h.full(p))
+	if err != nil {
+		h.note(p, err)
+		return "", false
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxHostFileBytes))
+	if err != nil {
+		h.note(p, err)
+		return "", false
+	}
+	return string(b), true
 }
 
 // readFile stores the file's content, passed through filter when set.
