@@ -171,12 +171,12 @@ func TestQEMUConfigDefaults(t *testing.T) {
 
 func TestDaemonConfig(t *testing.T) {
 	d, err := DaemonConfigFrom("libvirtd", "/etc/libvirt/libvirtd.conf", &Conf{}, "debian")
-	if err != nil || d.ListenTCP || !d.ListenTLS || d.AuthTCP != "sasl" || d.AuthTLS != "none" || d.AuthUnixRW != "polkit" || d.UnixSockRWPerms != "0777" || d.AuditLevel != 1 {
+	if err != nil || *d.ListenTCP || !*d.ListenTLS || *d.AuthTCP != "sasl" || *d.AuthTLS != "none" || *d.AuthUnixRW != "polkit" || *d.UnixSockRWPerms != "0777" || *d.AuditLevel != 1 {
 		t.Errorf("defaults %+v %v", d, err)
 	}
 	c, _ := ParseConf(`auth_unix_rw = "none"`)
-	if d, _ := DaemonConfigFrom("virtproxyd", "/etc/libvirt/virtproxyd.conf", c, ""); d.UnixSockRWPerms != "0700" || d.Path != "/etc/libvirt/virtproxyd.conf" {
-		t.Errorf("rw perms without polkit %q", d.UnixSockRWPerms)
+	if d, _ := DaemonConfigFrom("virtproxyd", "/etc/libvirt/virtproxyd.conf", c, ""); *d.UnixSockRWPerms != "0700" || d.Path != "/etc/libvirt/virtproxyd.conf" {
+		t.Errorf("rw perms without polkit %q", *d.UnixSockRWPerms)
 	}
 	for text, want := range map[string]bool{
 		`LIBVIRTD_ARGS="--listen"`:             true,

@@ -2,6 +2,8 @@ package libvirt
 
 import (
 	"os"
+
+	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -157,7 +159,8 @@ func TestCorpusNetworks(t *testing.T) {
 			t.Fatal(err)
 		}
 		base := filepath.Base(f)
-		n, err := mapNetwork(NetworkRecord{Name: base, XML: string(b)}, "h", &mgmtInfo{devices: map[string]bool{"eth0": true, "br0": true}})
+		var gaps []inventory.Gap
+		n, err := mapNetwork(NetworkRecord{Name: base, XML: string(b)}, "h", testMgmt("eth0", "br0"), &gaps)
 		if base == "open-network-with-forward-dev.xml" {
 			if err == nil || !strings.Contains(err.Error(), "forward dev not allowed") {
 				t.Errorf("%s: err = %v", base, err)

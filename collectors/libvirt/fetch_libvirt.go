@@ -189,10 +189,10 @@ func (c *Collector) fetch(ctx context.Context, u uriInfo, t collectors.Target) (
 	switch {
 	case u.Driver == "qemu" && u.Local():
 		d.Local = true
-		d.Host = ReadHostFiles(t.HostRoot, u.Session())
+		d.Host, d.Runtime = ReadLocal(t.HostRoot, u.Session(), d.Domains)
 	case u.Driver == "test" && t.HostRoot != "":
 		d.Local = true
-		d.Host = ReadHostFiles(t.HostRoot, false)
+		d.Host, d.Runtime = ReadLocal(t.HostRoot, false, d.Domains)
 	case u.Driver == "test":
 		d.HostSkipped = "the test driver has no host files; set host_root to a fixture tree to audit them"
 	}

@@ -103,8 +103,13 @@ func TestFetchTestDriverReadOnly(t *testing.T) {
 	if m := netByName(t, inv, "mgmt-bridge").Management; m == nil || !*m {
 		t.Errorf("mgmt-bridge network not on the management network")
 	}
-	if m := netByName(t, inv, "guests-nat").Management; m == nil || *m {
-		t.Errorf("NAT network counted as the management network")
+	// NAT out of br-mgmt puts the guests' traffic on the management
+	// network; the isolated network stays off it.
+	if n := netByName(t, inv, "guests-nat"); n.Management == nil || !*n.Management || strings.Join(n.KVM.Egress, ",") != "br-mgmt" {
+		t.Errorf("NAT network egressing through br-mgmt: management %s egress %v", boolp(n.Management), n.KVM.Egress)
+	}
+	if m := netByName(t, inv, "isolated").Management; m == nil || *m {
+		t.Errorf("isolated network counted as the management network")
 	}
 	stopped := vmByName(t, inv, "stopped-passthrough")
 	if strp(stopped.PowerState) != "off" || stopped.Devices.PCIPassthrough != 1 || len(stopped.KVM.Hostdevs) != 1 {

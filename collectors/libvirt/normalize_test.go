@@ -54,7 +54,7 @@ func fixtureData(t *testing.T, hostRoot string) *Data {
 	}
 	if hostRoot != "" {
 		d.Local = true
-		d.Host = ReadHostFiles(hostRoot, false)
+		d.Host, d.Runtime = ReadLocal(hostRoot, false, d.Domains)
 	}
 	return d
 }
@@ -117,8 +117,52 @@ func TestNormalizeLocalFixture(t *testing.T) {
 	case strings.Join(q.SecurityDriver, ",") != "apparmor":
 		t.Errorf("security_driver %v", q.SecurityDriver)
 	}
-	if len(k.Daemons) != 1 || !k.Daemons[0].TCPEnabled || k.Daemons[0].AuthTCP != "none" || k.Daemons[0].TLSEnabled {
-		t.Errorf("daemons %+v", k.Daemons)
+	// libvirtd runs with --listen -f libvirtd-listen.conf and listens on
+	// 0.0.0.0:16509; /etc/libvirt/libvirtd.conf, harmless, is not what runs.
+	if len(k.Daemons) != 1 {
+		t.Fatalf("daemons %+v", k.Daemons)
+	}
+	dm := k.Daemons[0]
+	if !dm.Running || dm.PID != 1200 || dm.Path != "/etc/libvirt/libvirtd-listen.conf" || boolp(dm.TCPEnabled) != "true" || strp(dm.AuthTCP) != "none" ||
+		boolp(dm.TLSEnabled) != "false" || strings.Join(dm.Listeners, ",") != "0.0.0.0:16509" || !dm.ListenFlag {
+		t.Errorf("libvirtd %+v", dm)
+	}
+	if k.QEMUDriverDaemon != "libvirtd" || boolp(k.Nested) != "true" || boolp(k.KernelAuditEnabled) != "false" {
+		t.Errorf("qemu driver %q nested %s kernel audit %s (%s)", k.QEMUDriverDaemon, boolp(k.Nested), boolp(k.KernelAuditEnabled), k.KernelAuditSource)
+	}
+	if len(k.Firmware) != 3 || k.Firmware[0].Name != "40-edk2-x86_64-secure-enrolled.json" {
+		t.Errorf("firmware %+v", k.Firmware)
+	}
+	if mt := k.MigrationTLS; mt == nil || mt.Dir != "/etc/pki/qemu" || mt.Complete || len(mt.Present) != 0 {
+		t.Errorf("migration TLS %+v", k.MigrationTLS)
+	}
+	// vnc-open runs as root, unsandboxed, with guest memory in core dumps,
+	// on a replaced binary, with VNC on every interface: what its process
+	// shows, whatever qemu.conf says now.
+	vo := vmByName(t, inv, "vnc-open")
+	if r := vo.KVM.Runtime; r == nil || r.PID != 2100 || !r.ExecutableDeleted || r.UID != 0 {
+		t.Errorf("vnc-open runtime %+v", vo.KVM.Runtime)
+	}
+	if boolp(vo.KVM.RunsAsRoot) != "true" || boolp(vo.KVM.Sandbox) != "false" || boolp(vo.KVM.DumpGuestCore) != "true" || boolp(vo.KVM.MACConfined) != "false" {
+		t.Errorf("vnc-open effective root %s sandbox %s dump %s mac %s", boolp(vo.KVM.RunsAsRoot), boolp(vo.KVM.Sandbox), boolp(vo.KVM.DumpGuestCore), boolp(vo.KVM.MACConfined))
+	}
+	if g := vo.KVM.Graphics[0]; strp(g.ListenScope) != "all" || boolp(g.PasswordSet) != "false" || boolp(g.TLS) != "false" || !strings.Contains(g.Source, "QEMU process 2100 command line (-vnc)") {
+		t.Errorf("vnc-open display %+v", g)
+	}
+	sg := vmByName(t, inv, "sev-guest")
+	if boolp(sg.KVM.RunsAsRoot) != "false" || boolp(sg.KVM.Sandbox) != "true" || boolp(sg.KVM.DumpGuestCore) != "false" || sg.KVM.Runtime == nil || sg.KVM.Runtime.ExecutableDeleted {
+		t.Errorf("sev-guest effective %+v", sg.KVM)
+	}
+	for _, a := range sg.KVM.Runtime.Args {
+		if strings.Contains(a, "c2VjcmV0") || strings.Contains(a, "masterKey0") {
+			t.Errorf("a secret object's data was kept: %q", a)
+		}
+	}
+	// A running guest without a pid file: its effective facts are errors
+	// naming the file, never qemu.conf's values.
+	lg := vmByName(t, inv, "luks-guest")
+	if lg.KVM.Runtime != nil || lg.KVM.Sandbox != nil || !strings.Contains(gapFor(inv, "vm:"+lg.ID, "vm.kvm.sandbox"), "/run/libvirt/qemu/luks-guest.pid") {
+		t.Errorf("luks-guest: sandbox %s gap %q", boolp(lg.KVM.Sandbox), gapFor(inv, "vm:"+lg.ID, "vm.kvm.sandbox"))
 	}
 	if strings.Join(k.CPUVulnerable, ",") != "spec_rstack_overflow,spec_store_bypass" || strings.Join(k.SMTVulnerable, ",") != "l1tf,mds" {
 		t.Errorf("vulnerable %v smt %v", k.CPUVulnerable, k.SMTVulnerable)
