@@ -882,6 +882,9 @@ func parseRuntimeDisplays(args []string) []runtimeDisplay {
 			d := runtimeDisplay{typ: "vnc", password: o["password"] == "on", sasl: o["sasl"] == "on"}
 			d.tls = o["tls-creds"] != "" && tlsObjects[o["tls-creds"]]
 			first := o[""]
+			if v, ok := o["vnc"]; ok { // the implied key, spelled out
+				first = v
+			}
 			switch {
 			case first == "none":
 				d.listenType = "none"
