@@ -72,13 +72,6 @@ var conditionDebt = map[string]bool{
 	"ESXI-VM-SB-01":  true,
 	"HV-INT-04":      true,
 	"HV-NET-07":      true,
-	"KVM-CON-03":     true,
-	"KVM-ENC-06":     true,
-	"KVM-ENC-07":     true,
-	"KVM-ISO-02":     true,
-	"KVM-ISO-04":     true,
-	"KVM-NET-04":     true,
-	"KVM-PATCH-04":   true,
 }
 
 func TestCorpusBuiltinDefault(t *testing.T) {
