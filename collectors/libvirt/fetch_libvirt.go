@@ -202,6 +202,7 @@ func (c *Collector) fetch(ctx context.Context, u uriInfo, t collectors.Target) (
 	if len(d.Errors) == 0 {
 		d.Errors = nil
 	}
+	d.Redact()
 
 	raw, err := json.Marshal(d)
 	if err != nil {
@@ -287,8 +288,12 @@ func (f *fetcher) readDomain(dom *golibvirt.Domain, readOnly bool) DomainRecord 
 		return r
 	}
 	r.Secure = flags != 0
-	var had []bool
-	r.XML, had = StripGraphicsPasswords(doc)
+	x, had, err := RedactDomainXML(doc)
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	r.XML = x
 	if r.Secure {
 		r.GraphicsPasswords = had
 	}
