@@ -46,6 +46,7 @@ func (n *normalizer) dvPortgroups() {
 				net.VLAN, net.Trunk = inventory.Ptr(int64(v.VlanId)), inventory.Ptr(false)
 			case *types.VmwareDistributedVirtualSwitchTrunkVlanSpec:
 				net.Trunk = inventory.Ptr(true)
+				n.gap(inventory.KindNetwork, net.ID, "network.vlan", "a trunk port group carries several VLANs, so it has no single VLAN id")
 			case *types.VmwareDistributedVirtualSwitchPvlanSpec:
 				net.VLAN, net.Trunk = inventory.Ptr(int64(v.PvlanId)), inventory.Ptr(false)
 			}

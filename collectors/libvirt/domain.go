@@ -394,11 +394,16 @@ func mapDomain(rec DomainRecord, d *libvirtxml.Domain, dc *domainContext, gaps *
 	if ls := launchSecurity(d.LaunchSecurity); ls != nil {
 		k.LaunchSecurity = ls
 		enc.Confidential = inventory.Ptr(ls.Type)
+	} else {
+		// Absent by design, not unread: say so where evidence shows it.
+		g.add("vm.kvm.launch_security", "the domain has no <launchSecurity>")
 	}
 
 	// TPM.
 	vm.VTPM = inventory.Ptr(len(devs.TPMs) > 0)
-	if len(devs.TPMs) > 0 {
+	if len(devs.TPMs) == 0 {
+		g.add("vm.kvm.tpm", "the domain has no <tpm> device")
+	} else {
 		t := devs.TPMs[0]
 		kt := &inventory.KVMTPM{Model: t.Model}
 		if b := t.Backend; b != nil {

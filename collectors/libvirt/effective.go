@@ -81,6 +81,7 @@ func mapEffective(rec DomainRecord, d *libvirtxml.Domain, vm *inventory.VM, dc *
 		return
 	}
 	// Not running: what the daemon will give it on start.
+	g.add("vm.kvm.runtime", "the guest is not running: it has no QEMU process")
 	k.EffectiveSource = "domain XML and " + pathQEMUConf + " (the guest is not running)"
 	q := dc.qemu
 	if uid, gid, ok := dacLabel(d, "dac"); ok {
