@@ -15,8 +15,12 @@ type Data struct {
 	Transport string `json:"transport,omitempty"`
 	// Local: the daemon runs on the audited machine, so Host was read.
 	Local bool `json:"local"`
-	// ReadOnly: the connection was opened read-only (the default).
-	ReadOnly bool `json:"read_only"`
+	// ReadOnly: the connection is read-only (the default): opened with
+	// virConnectOpenReadOnly and, where a domain exists to ask about,
+	// confirmed by the daemon refusing the secure domain XML.
+	// ReadOnlyProof says which.
+	ReadOnly      bool   `json:"read_only"`
+	ReadOnlyProof string `json:"read_only_proof,omitempty"`
 
 	// ConnType is virConnectGetType ("QEMU", "TEST").
 	ConnType string `json:"conn_type,omitempty"`
@@ -88,6 +92,8 @@ type DomainRecord struct {
 	Snapshots []SnapshotRecord `json:"snapshots"`
 	// Error is set when the domain's XML could not be read.
 	Error string `json:"error,omitempty"`
+	// gone: the domain was undefined between listing and reading.
+	gone bool
 }
 
 // SnapshotRecord is one domain snapshot.

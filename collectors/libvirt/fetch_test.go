@@ -63,8 +63,28 @@ func TestFetchTestDriverReadOnly(t *testing.T) {
 	if snap.Platform != "kvm" || snap.Schema != collectors.SnapshotSchema {
 		t.Errorf("platform %q schema %q", snap.Platform, snap.Schema)
 	}
-	if snap.Stats.Calls < 10 {
-		t.Errorf("Stats.Calls = %d, want every libvirt call counted", snap.Stats.Calls)
+	// Every libvirt call is counted: open, type, library and hypervisor
+	// version, host name, capabilities, the domain list, the read-only
+	// proof, per domain name, UUID, state, persistence, autostart, XML,
+	// taint messages and snapshot list (no snapshots here), the liveness
+	// check, the network list and per network name, UUID, active,
+	// autostart, persistence and XML, the interface list and per
+	// interface name, active and XML (closing comes after the count).
+	const domains, networks, ifaces = 11, 3, 2
+	if want := 1 + 5 + 1 + 1 + 8*domains + 1 + 1 + 6*networks + 1 + 3*ifaces; snap.Stats.Calls != want {
+		t.Errorf("Stats.Calls = %d, want %d", snap.Stats.Calls, want)
+	}
+	// The daemon itself confirmed the connection is read-only: swapping
+	// virConnectOpenReadOnly for virConnectOpen fails here.
+	var data Data
+	if err := json.Unmarshal(snap.Data, &data); err != nil {
+		t.Fatal(err)
+	}
+	if !data.ReadOnly || !strings.Contains(data.ReadOnlyProof, "the daemon refused virDomainGetXMLDesc(VIR_DOMAIN_XML_SECURE)") {
+		t.Errorf("read-only not proven: %v %q", data.ReadOnly, data.ReadOnlyProof)
+	}
+	if inv.Target.Settings["read_only"] != "true" || !inv.Hosts[0].KVM.ReadOnlyConnection {
+		t.Errorf("read-only connection not recorded: %v", inv.Target.Settings)
 	}
 	if snap.Target.Transport.Method != "local" {
 		t.Errorf("transport %+v", snap.Target.Transport)

@@ -50,6 +50,10 @@ const ReadWriteParam = "hvaudit_rw"
 type Collector struct {
 	// Concurrency bounds the per-domain API calls in flight; 0 means 8.
 	Concurrency int
+	// afterList, when set (tests), runs between listing the domains and
+	// reading them: where a domain can be undefined or the daemon
+	// restarted.
+	afterList func()
 }
 
 // New returns a collector with default settings.

@@ -58,6 +58,9 @@ func normalizeData(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps 
 	if d.ConnType != "" {
 		inv.Target.Settings["driver"] = d.ConnType
 	}
+	if d.ReadOnlyProof != "" {
+		inv.Target.Settings["read_only_proof"] = d.ReadOnlyProof
+	}
 	if d.LibVersion > 0 {
 		inv.Target.Version = inventory.Ptr(formatVersion(d.LibVersion))
 	}

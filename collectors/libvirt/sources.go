@@ -13,7 +13,7 @@ func sources() map[string]string {
 		"host.kvm.driver":                  "virConnectGetType",
 		"host.kvm.libvirt_version":         "virConnectGetLibVersion",
 		"host.kvm.hypervisor_version":      "virConnectGetVersion",
-		"host.kvm.read_only_connection":    "virConnectOpenReadOnly (hvaudit's own connection)",
+		"host.kvm.read_only_connection":    "virConnectOpenReadOnly (hvaudit's own connection), confirmed by the daemon refusing virDomainGetXMLDesc(VIR_DOMAIN_XML_SECURE)",
 		"host.kvm.security_models":         "capabilities XML /capabilities/host/secmodel/model",
 		"host.kvm.mac_confinement":         "capabilities XML /capabilities/host/secmodel/model (selinux or apparmor)",
 		"host.kvm.launch_security":         "domain capabilities XML /domainCapabilities/features/{sev,tdx,s390-pv,launchSecurity}/@supported",
