@@ -73,6 +73,15 @@ func unitPort(text string) int {
 	return 0
 }
 
+// startPrecision is how early a start time read from /proc may be: the
+// boot time there is whole seconds. A file written within that second
+// after the daemon started is taken as read by it.
+const startPrecision = time.Second
+
+// changedAfter: a file modified at mt changed after a process that
+// started at start (as /proc tells it) read it.
+func changedAfter(mt, start time.Time) bool { return mt.After(start.Add(startPrecision)) }
+
 // procStart is a process's start time, from boot time and start ticks.
 func procStart(rt *Runtime, p ProcessRecord) *time.Time {
 	if rt == nil || rt.BootTime == 0 || p.StartTicks == 0 {
@@ -150,7 +159,7 @@ func daemonsFrom(hf *HostFiles, rt *Runtime, family string, g gapper) ([]invento
 		fileCfg, cfgReason := daemonFileConfig(hf, name, d.Path, d.Running && args.config != "", family)
 		staleReason := ""
 		if cfgReason == "" && d.Running && d.Started != nil {
-			if mt, ok := hf.ModTimes[d.Path]; ok && mt.After(*d.Started) {
+			if mt, ok := hf.ModTimes[d.Path]; ok && changedAfter(mt, *d.Started) {
 				staleReason = fmt.Sprintf("%s changed at %s, after %s (PID %d) started at %s: the daemon runs the settings it read then, which hvaudit cannot see (restart it, or audit again once the change is applied)",
 					d.Path, mt.Format(time.RFC3339), name, d.PID, d.Started.Format(time.RFC3339))
 			}

@@ -28,6 +28,20 @@ func nodeURI(t *testing.T, query string) string {
 	return "test://" + p + query
 }
 
+// skipWithoutLibrary skips when libvirt's client library is missing from
+// this machine, unless HVAUDIT_REQUIRE_LIBVIRT is set (CI), which makes it
+// a failure.
+func skipWithoutLibrary(t *testing.T, err error) {
+	t.Helper()
+	if !errors.Is(err, ErrLibraryMissing) {
+		return
+	}
+	if os.Getenv("HVAUDIT_REQUIRE_LIBVIRT") != "" {
+		t.Fatal("libvirt0 is not installed (HVAUDIT_REQUIRE_LIBVIRT is set)")
+	}
+	t.Skip("libvirt0 is not installed: apt-get install libvirt0 (HVAUDIT_REQUIRE_LIBVIRT=1 makes this a failure)")
+}
+
 // fetchNode fetches the test-driver estate and normalizes it after a JSON
 // round trip, as `hvaudit collect` + `audit --snapshot` would. It skips
 // only when the libvirt client library is missing from this machine.
@@ -37,9 +51,7 @@ func fetchNode(t *testing.T, query, hostRoot string) (*collectors.Snapshot, []by
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	snap, err := c.Fetch(ctx, collectors.Target{Name: "testnode", URI: nodeURI(t, query), HostRoot: hostRoot})
-	if errors.Is(err, ErrLibraryMissing) && os.Getenv("HVAUDIT_REQUIRE_LIBVIRT") == "" {
-		t.Skip("libvirt0 is not installed: apt-get install libvirt0 (HVAUDIT_REQUIRE_LIBVIRT=1 makes this a failure)")
-	}
+	skipWithoutLibrary(t, err)
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}
@@ -183,9 +195,7 @@ func TestFetchRefusesOtherDrivers(t *testing.T) {
 
 func TestFetchBadNodeFile(t *testing.T) {
 	_, err := New().Fetch(context.Background(), collectors.Target{URI: "test:///nonexistent/node.xml"})
-	if errors.Is(err, ErrLibraryMissing) {
-		t.Skip("libvirt0 is not installed")
-	}
+	skipWithoutLibrary(t, err)
 	if err == nil || !strings.Contains(err.Error(), "connecting to test:///nonexistent/node.xml") {
 		t.Errorf("err = %v", err)
 	}
@@ -208,9 +218,7 @@ func TestFetchHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := New().Fetch(ctx, collectors.Target{URI: nodeURI(t, "")})
-	if errors.Is(err, ErrLibraryMissing) {
-		t.Skip("libvirt0 is not installed")
-	}
+	skipWithoutLibrary(t, err)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}

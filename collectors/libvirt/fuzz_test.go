@@ -20,7 +20,7 @@ func seedFiles(f *testing.F, patterns ...string) {
 }
 
 func FuzzParseQemuConf(f *testing.F) {
-	seedFiles(f, "testdata/hostroot/etc/libvirt/*.conf", "testdata/fuzz/conf/*")
+	seedFiles(f, "testdata/hostroot/etc/libvirt/*.conf", "testdata/seeds/conf/*")
 	f.Add("security_driver = [ \"selinux\", 'apparmor', ]\nuser = \"+0\"\n")
 	f.Add("vnc_password = \"\"\"multi\nline\"\"\"\n")
 	f.Add("a = -1;\n# c\nb = [\n]\n")
@@ -56,9 +56,6 @@ func FuzzParseQemuConf(f *testing.F) {
 				if v != "" && v != redacted && v != "0" && v != `["[REDACTED]"]` && v != "[]" {
 					t.Fatalf("redacted %s = %q", k, v)
 				}
-				if o := orig[k]; o != "" && o != "[]" && len(o) > 3 && strings.Contains(out, o) {
-					t.Fatalf("secret value of %s still in the text", k)
-				}
 			} else if v != orig[k] {
 				t.Fatalf("%s changed by redaction: %q → %q", k, orig[k], v)
 			}
@@ -67,6 +64,7 @@ func FuzzParseQemuConf(f *testing.F) {
 }
 
 func FuzzNormalizeDomainXML(f *testing.F) {
+	f.Add(secretDomain)
 	seedFiles(f, "testdata/domains/*.xml", filepath.Join(corpusDir, "domains", "launch-security-*.xml"),
 		filepath.Join(corpusDir, "domains", "graphics-vnc*.xml"), filepath.Join(corpusDir, "domains", "luks-*.xml"))
 	f.Add(`<domain type='kvm'><name>x</name><devices><graphics type='vnc' passwd='p'/></devices></domain>`)
@@ -127,6 +125,86 @@ func FuzzParseDpkgStatus(f *testing.F) {
 			if relevantPackage(name) && kept[name] != v && !strings.ContainsAny(v, "\r") {
 				t.Fatalf("%s %q lost by filtering (kept %q)", name, v, kept[name])
 			}
+		}
+	})
+}
+
+func FuzzParseURI(f *testing.F) {
+	for _, s := range []string{"testdata/seeds/uri/uris.txt"} {
+		if b, err := os.ReadFile(s); err == nil {
+			for _, l := range strings.Split(string(b), "\n") {
+				f.Add(l)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := parseURI(raw)
+		if err != nil {
+			return
+		}
+		// The URI handed to libvirt reads the same way again, without
+		// hvaudit's parameter.
+		again, err := parseURI(u.LibvirtURI)
+		if err != nil {
+			t.Fatalf("%q → %q no longer parses: %v", raw, u.LibvirtURI, err)
+		}
+		if again.NoVerify != u.NoVerify || again.KnownHostsVerify != u.KnownHostsVerify || again.ReadWrite || transport(again) != transport(u) {
+			t.Fatalf("%q → %q reads differently: %+v vs %+v", raw, u.LibvirtURI, u, again)
+		}
+	})
+}
+
+func FuzzParseProcNetTCP(f *testing.F) {
+	seedFiles(f, "testdata/seeds/tcp/*", "testdata/hostroot/proc/*/net/tcp*")
+	f.Fuzz(func(t *testing.T, text string) {
+		socks, err := ParseProcNetTCP(text)
+		if err != nil {
+			return
+		}
+		for _, a := range socks {
+			if a.Port < 0 || a.Port > 65535 || a.Addr == "" {
+				t.Fatalf("bad socket %+v", a)
+			}
+		}
+	})
+}
+
+// FuzzQEMUCommandLine: whatever the command line, the stored arguments
+// keep no secret object's data and no password value, and the displays
+// parse without panicking.
+func FuzzQEMUCommandLine(f *testing.F) {
+	f.Add("-vnc\x000.0.0.0:1,password=on\x00-object\x00secret,id=s,data=SEKRIT\x00-spice\x00port=1,password=SEKRIT")
+	f.Add("-object\x00tls-creds-x509,id=t,dir=/p\x00-vnc\x00[::]:2,tls-creds=t,sasl=on\x00-sandbox\x00on")
+	f.Fuzz(func(t *testing.T, joined string) {
+		args := append([]string{"qemu-system-x86_64"}, strings.Split(joined, "\x00")...)
+		kept := filterQEMUArgs(args)
+		for i := 1; i+1 < len(kept); i += 2 {
+			if kept[i] == "-object" && !strings.HasPrefix(kept[i+1], "tls-creds-x509,") && !strings.HasPrefix(kept[i+1], `{"qom-type":"tls-creds-x509"`) {
+				t.Fatalf("object kept: %q", kept[i+1])
+			}
+			for _, part := range splitQEMUOpts(kept[i+1]) {
+				if k, v, ok := strings.Cut(part, "="); ok && qemuSecretOpt(k) && v != redacted {
+					t.Fatalf("%s %s=%q kept", kept[i], k, v)
+				}
+			}
+		}
+		if again := filterQEMUArgs(kept); strings.Join(again, "\x00") != strings.Join(kept, "\x00") {
+			t.Fatal("filtering is not idempotent")
+		}
+		_ = parseRuntimeDisplays(kept)
+	})
+}
+
+func FuzzFirmwareDescriptor(f *testing.F) {
+	seedFiles(f, "testdata/hostroot/usr/share/qemu/firmware/*.json")
+	f.Fuzz(func(t *testing.T, text string) {
+		d, err := parseFirmwareDesc("x.json", "/usr/share/qemu/firmware/x.json", text)
+		if err != nil {
+			return
+		}
+		req := firmwareRequest{arch: "x86_64", machine: "pc-q35-7.2", features: map[string]string{"secure-boot": "yes"}}
+		if req.matches(d) && !d.features["secure-boot"] {
+			t.Fatal("matched a descriptor without a feature the domain asks for")
 		}
 	})
 }

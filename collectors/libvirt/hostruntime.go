@@ -14,7 +14,7 @@ import (
 // driver's own settings then stay unknown.
 func qemuConfStale(hf *HostFiles, st daemonState) string {
 	mt, ok := hf.ModTimes[pathQEMUConf]
-	if !ok || st.qemuDriverStart == nil || !mt.After(*st.qemuDriverStart) {
+	if !ok || st.qemuDriverStart == nil || !changedAfter(mt, *st.qemuDriverStart) {
 		return ""
 	}
 	return fmt.Sprintf("%s changed at %s, after %s (PID %d) started at %s: the daemon runs with the settings it read then, which hvaudit cannot see (restart %s, or audit again once the change is applied)",
