@@ -45,34 +45,7 @@ type corpusCase struct {
 // conditionDebt lists checks whose case files do not yet hold a fail case
 // per condition. It only shrinks: the test fails when a listed check is
 // covered, so the entry must go.
-var conditionDebt = map[string]bool{
-	"ESXI-ACC-02":    true,
-	"ESXI-ACC-03":    true,
-	"ESXI-ACC-04":    true,
-	"ESXI-ACC-05":    true,
-	"ESXI-ACC-07":    true,
-	"ESXI-ACC-08":    true,
-	"ESXI-ACC-09":    true,
-	"ESXI-ACC-10":    true,
-	"ESXI-ACC-14":    true,
-	"ESXI-LOG-02":    true,
-	"ESXI-LOG-03":    true,
-	"ESXI-LOG-04":    true,
-	"ESXI-NET-02":    true,
-	"ESXI-NET-09":    true,
-	"ESXI-NET-11":    true,
-	"ESXI-PATCH-04":  true,
-	"ESXI-SC-02":     true,
-	"ESXI-TIME-01":   true,
-	"ESXI-VM-CON-01": true,
-	"ESXI-VM-ENC-01": true,
-	"ESXI-VM-ISO-01": true,
-	"ESXI-VM-ISO-02": true,
-	"ESXI-VM-ISO-04": true,
-	"ESXI-VM-SB-01":  true,
-	"HV-INT-04":      true,
-	"HV-NET-07":      true,
-}
+var conditionDebt = map[string]bool{}
 
 func TestCorpusBuiltinDefault(t *testing.T) {
 	b, err := LoadBaseline("builtin:default")
