@@ -70,12 +70,35 @@ func systemdRunning() bool {
 		exec.Command("systemctl", "list-units", "--no-pager", "--quiet").Run() == nil
 }
 
-// StopSystemDaemons stops the libvirt units systemd has active and starts
-// them again when the test ends. A libvirt daemon running outside systemd
-// (not started by this test) cannot be stopped safely: the test then
-// fails rather than touch it.
+// lockPath serialises the tests that run a libvirtd: go test runs the
+// packages' test binaries in parallel, and there is one system daemon.
+const lockPath = "/run/hvaudit-libvirtd-test.lock"
+
+// exclusive waits until no other test process runs a libvirtd, and holds
+// that until the test ends (after its daemons are stopped: cleanups run
+// last-registered first).
+func exclusive(t *testing.T) {
+	t.Helper()
+	f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatalf("locking %s: %v", lockPath, err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = f.Close()
+	})
+}
+
+// StopSystemDaemons takes the libvirtd test lock, stops the libvirt units
+// systemd has active and starts them again when the test ends. A libvirt
+// daemon running outside systemd (not started by a test) cannot be stopped
+// safely: the test then fails rather than touch it.
 func StopSystemDaemons(t *testing.T) {
 	t.Helper()
+	exclusive(t)
 	if systemdRunning() {
 		var active []string
 		for _, u := range libvirtUnits {
