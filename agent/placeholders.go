@@ -88,9 +88,9 @@ func SplitByTarget(run *report.Run) []*report.Run {
 
 // WriteRunOutputs writes every output of a run with its placeholders
 // filled: an output whose path names {target} is written once per target.
-func WriteRunOutputs(run *report.Run, outs []Output, stdout io.Writer) error {
-	var whole []Output
-	var perTarget []Output
+// It returns the outputs as written (paths expanded), for signing.
+func WriteRunOutputs(run *report.Run, outs []Output, stdout io.Writer) ([]Output, error) {
+	var whole, perTarget []Output
 	for _, o := range outs {
 		switch {
 		case o.ToStdout():
@@ -102,10 +102,11 @@ func WriteRunOutputs(run *report.Run, outs []Output, stdout io.Writer) error {
 		}
 	}
 	if err := WriteOutputs(run, whole, stdout); err != nil {
-		return err
+		return nil, err
 	}
+	written := whole
 	if len(perTarget) == 0 {
-		return nil
+		return written, nil
 	}
 	for _, part := range SplitByTarget(run) {
 		name := part.Targets[0].Name
@@ -114,8 +115,9 @@ func WriteRunOutputs(run *report.Run, outs []Output, stdout io.Writer) error {
 			expanded[i] = Output{Format: o.Format, Path: ExpandPath(o.Path, part, name)}
 		}
 		if err := WriteOutputs(part, expanded, stdout); err != nil {
-			return err
+			return written, err
 		}
+		written = append(written, expanded...)
 	}
-	return nil
+	return written, nil
 }
