@@ -266,15 +266,19 @@ func (d *Daemon) audit(set *Settings, t collectors.Target, log zerolog.Logger) {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		log.Warn().Dur("run_timeout", timeout).Msg("the run hit its timeout")
 	}
-	if _, err := agent.WriteRunOutputs(run, set.Outputs, io.Discard); err != nil {
-		log.Error().Err(err).Msg("writing the run's reports failed; the run is still stored")
-	}
+	// The history is the record and report files are derived from it:
+	// store first, so a crash in between leaves a stored run without its
+	// file, never a file of a run the history does not know.
 	rec := &Recorder{Store: d.store, Aliases: set.Judge.Baseline.AliasMap(), Metrics: d.metrics, Log: d.log, Agent: d.agent,
 		Notify: func(p drift.Payload) { d.notify(set.Webhook, p) }}
 	if _, err := rec.Record(ctx, run); err != nil {
 		log.Error().Err(err).Msg("storing the run failed")
 		d.metrics.RunDone(t.Name, "failed")
 		return
+	}
+	makeOutputDirs(run, t.Name, set.Outputs, log)
+	if _, err := agent.WriteRunOutputs(run, set.Outputs, io.Discard); err != nil {
+		log.Error().Err(err).Msg("writing the run's reports failed; the run is stored")
 	}
 	result := "ok"
 	if len(run.Targets) == 1 && run.Targets[0].Status == report.TargetError {
@@ -414,6 +418,18 @@ func removeLeftovers(outs []agent.Output, log zerolog.Logger) {
 			if err := os.Remove(m); err == nil {
 				log.Warn().Str("file", m).Msg("removed a partial report left by an interrupted run")
 			}
+		}
+	}
+}
+
+// makeOutputDirs creates the directories a run's reports go to (mode
+// 0750): a daemon writing reports/{date}/… should not need a hand-made
+// directory per day.
+func makeOutputDirs(run *report.Run, target string, outs []agent.Output, log zerolog.Logger) {
+	for _, o := range outs {
+		dir := filepath.Dir(agent.ExpandPath(o.Path, run, target))
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			log.Error().Err(err).Str("dir", dir).Msg("cannot create the report directory")
 		}
 	}
 }

@@ -282,9 +282,13 @@ func scoreChart(runs []history.Run) chart {
 		}
 		return round1(left + plotW*float64(t.Sub(first))/float64(span))
 	}
-	c.XLabels = []chartLabel{{X: left, Y: h - 8, Anchor: "start", Text: first.Format("2006-01-02 15:04")}}
+	layout := "2006-01-02 15:04"
+	if span < time.Hour {
+		layout = "2006-01-02 15:04:05"
+	}
+	c.XLabels = []chartLabel{{X: left, Y: h - 8, Anchor: "start", Text: first.UTC().Format(layout) + " UTC"}}
 	if span > 0 {
-		c.XLabels = append(c.XLabels, chartLabel{X: w - right, Y: h - 8, Anchor: "end", Text: last.Format("2006-01-02 15:04")})
+		c.XLabels = append(c.XLabels, chartLabel{X: w - right, Y: h - 8, Anchor: "end", Text: last.UTC().Format(layout) + " UTC"})
 	}
 	var line []string
 	for _, r := range runs {
