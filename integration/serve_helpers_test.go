@@ -36,6 +36,7 @@ type serveConfig struct {
 	webhookURL, secret    string // secret "" = no webhook_secret_file
 	outputs               []string
 	extra                 string // appended to [serve]
+	targetTimeout         string // default 2m
 }
 
 // writeServeConfig writes an agent config for serve in dir, with the
@@ -58,8 +59,11 @@ func writeServeConfig(t *testing.T, dir string, sim *esxisim.Sim, c serveConfig)
 	}
 	b.WriteString(c.extra)
 	fmt.Fprintf(&b, "\n[[schedule]]\nname = \"test\"\ncron = %q\ntargets = [\"vc01\"]\n", c.cron)
-	fmt.Fprintf(&b, "\n[[target]]\nname = \"vc01\"\nuri = %q\npassword_file = \"vc01.password\"\nthumbprint = %q\ntimeout = \"2m\"\n",
-		targetURI(sim), sim.Thumbprint)
+	if c.targetTimeout == "" {
+		c.targetTimeout = "2m"
+	}
+	fmt.Fprintf(&b, "\n[[target]]\nname = \"vc01\"\nuri = %q\npassword_file = \"vc01.password\"\nthumbprint = %q\ntimeout = %q\n",
+		targetURI(sim), sim.Thumbprint, c.targetTimeout)
 	for _, o := range c.outputs {
 		format, path, _ := strings.Cut(o, "=")
 		fmt.Fprintf(&b, "\n[[output]]\nformat = %q\npath = %q\n", format, path)

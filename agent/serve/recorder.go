@@ -118,7 +118,7 @@ func outcomeEvent(log zerolog.Logger, part *report.Run) *zerolog.Event {
 	c := part.Summary.Counts
 	ev := log.Info()
 	if t.Status == report.TargetError {
-		ev = log.Error().Str("error", t.Error)
+		ev = log.Error().Str("target_error", t.Error)
 	}
 	ev = ev.Str("event", "run").Str("target", t.Name).Str("run_id", part.Run.ID).Str("status", t.Status)
 	if part.Summary.Score != nil {
