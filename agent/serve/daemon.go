@@ -318,10 +318,10 @@ func (d *Daemon) reload() {
 		d.log.Warn().Msg(w)
 	}
 	for what, changed := range map[string]bool{
-		"[serve] listen":                 set.Listen != old.Listen,
-		"[serve] history":                set.History != old.History,
-		"[serve] TLS and bearer token":   set.BearerToken != old.BearerToken || (set.TLS == nil) != (old.TLS == nil),
-		"log_level and log_format":       set.Config.LogLevel != old.Config.LogLevel || set.Config.LogFormat != old.Config.LogFormat,
+		"[serve] listen":               set.Listen != old.Listen,
+		"[serve] history":              set.History != old.History,
+		"[serve] TLS and bearer token": set.BearerToken != old.BearerToken || (set.TLS == nil) != (old.TLS == nil),
+		"log_level and log_format":     set.Config.LogLevel != old.Config.LogLevel || set.Config.LogFormat != old.Config.LogFormat,
 	} {
 		if changed {
 			d.log.Warn().Str("event", "reload").Msgf("%s changed: it takes effect at the next start", what)
