@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hvaudit/hvaudit/agent"
+	"github.com/hvaudit/hvaudit/collectors"
 )
 
 // writeConfig writes a serve config (plus a password file and a 0600
@@ -171,5 +174,27 @@ func TestGuardRequiresTheTokenExceptForHealthz(t *testing.T) {
 	guard("", ok).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if rec.Code != 204 {
 		t.Errorf("no token configured: %d", rec.Code)
+	}
+}
+
+// TestExampleConfigServeSection: the example's [serve] and [[schedule]]
+// tables are valid as shipped.
+func TestExampleConfigServeSection(t *testing.T) {
+	cfg, err := agent.LoadConfig("../../configs/agent.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Settings{Targets: map[string]collectors.Target{}, Listen: cfg.Serve.Listen}
+	for _, tc := range cfg.Targets {
+		s.Targets[tc.Name] = collectors.Target{Name: tc.Name}
+	}
+	if err := s.buildSchedules(cfg.Schedules); err != nil {
+		t.Error(err)
+	}
+	if err := s.buildListener(cfg.Serve); err != nil {
+		t.Error(err)
+	}
+	if cfg.Serve.History != "/var/lib/hvaudit/history.db" || cfg.Serve.RetentionDays != 400 || len(s.Schedules) != 1 || s.Schedules[0].Jitter.Minutes() != 5 {
+		t.Errorf("example: %+v %+v", cfg.Serve, s.Schedules)
 	}
 }
