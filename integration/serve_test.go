@@ -2,6 +2,9 @@ package integration
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -167,8 +170,11 @@ func TestServeSchedulesHistoryDriftMetrics(t *testing.T) {
 	if len(posts) != 1 {
 		t.Fatalf("%d webhook POSTs, want 1", len(posts))
 	}
-	if !drift.Verify([]byte(secret), posts[0].body, posts[0].signature) {
-		t.Errorf("the webhook signature %q does not verify over the body", posts[0].signature)
+	// Checked as a receiver would, independently of hvaudit's own code.
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(posts[0].body)
+	if want := "sha256=" + hex.EncodeToString(mac.Sum(nil)); !hmac.Equal([]byte(posts[0].signature), []byte(want)) {
+		t.Errorf("X-Hvaudit-Signature %q, want %q (HMAC-SHA256 of the body)", posts[0].signature, want)
 	}
 	var payload drift.Payload
 	if err := json.Unmarshal(posts[0].body, &payload); err != nil {
