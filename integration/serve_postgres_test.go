@@ -67,24 +67,26 @@ func TestServePostgresTwoAgentsRace(t *testing.T) {
 		cfg := writeServeConfig(t, dir, sim, serveConfig{listen: freeAddr(t), history: pg, cron: "@every 1s"})
 		agents = append(agents, startServe(t, cfg))
 	}
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		a, b := len(agents[0].logs.events("run")), len(agents[1].logs.events("run"))
-		locked := 0
+	// Run until both agents logged lock skips and six runs finished (a
+	// minute and a half at most), then judge what happened.
+	locked := func() int {
+		n := 0
 		for _, p := range agents {
 			for _, s := range p.logs.events("skip") {
 				if s["reason"] == "locked" {
-					locked++
+					n++
 				}
 			}
 		}
-		if a+b >= 6 && locked >= 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 3 minutes: %d and %d runs, %d lock skips", a, b, locked)
-		}
+		return n
+	}
+	finished := func() int { return len(agents[0].logs.events("run")) + len(agents[1].logs.events("run")) }
+	deadline := time.Now().Add(90 * time.Second)
+	for (finished() < 6 || locked() < 2) && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
+	}
+	if n := locked(); n < 2 {
+		t.Errorf("%d lock skips in %d runs: the agents never found the target locked by the other", n, finished())
 	}
 	for i, p := range agents {
 		if code := p.stop(t, time.Minute); code != 0 {
