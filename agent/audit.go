@@ -19,6 +19,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/hvaudit/hvaudit/agent/advisories"
 	"github.com/hvaudit/hvaudit/checks"
 	"github.com/hvaudit/hvaudit/collectors"
 	_ "github.com/hvaudit/hvaudit/collectors/all" // registers every collector
@@ -76,7 +77,14 @@ func LoadJudge(req Request) (*Judge, error) {
 			return nil, &ConfigError{Err: err}
 		}
 	}
-	if j.Advisories, err = checks.LoadAdvisories(req.Advisories); err != nil {
+	// The advisory directory (--advisories, the config's, else the
+	// default one `hvaudit advisories update` writes) replaces the built-in
+	// data per product where it is more complete.
+	advDir := req.Advisories
+	if advDir == "" {
+		advDir = advisories.DefaultDir()
+	}
+	if j.Advisories, err = advisories.Effective(advDir); err != nil {
 		return nil, &ConfigError{Err: err}
 	}
 	if req.Waivers != "" {
@@ -293,7 +301,7 @@ func (j *Judge) judge(outcomes []targetOutcome, now func() time.Time, log zerolo
 			Baseline:        report.BaselineInfo{ID: j.Baseline.ID, Version: j.Baseline.Version, SHA256: j.Baseline.SHA256},
 			TailoringSHA256: j.tailorSHA,
 			WaiversSHA256:   j.waiverSHA,
-			Advisories:      report.AdvisoriesInfo{AsOf: j.Advisories.AsOf.Format("2006-01-02"), SHA256: j.Advisories.SHA256},
+			Advisories:      advisoriesInfo(j.Advisories),
 		},
 		Findings: []checks.Finding{},
 	}
@@ -373,4 +381,15 @@ func Collect(ctx context.Context, t collectors.Target, log zerolog.Logger) (*col
 		snap.Stats.DurationMS = time.Since(start).Milliseconds()
 	}
 	return snap, nil
+}
+
+// advisoriesInfo records which advisory data judged the run: its source
+// and, per product, how far it is complete.
+func advisoriesInfo(a *checks.Advisories) report.AdvisoriesInfo {
+	info := report.AdvisoriesInfo{AsOf: a.AsOf.Format("2006-01-02"), SHA256: a.SHA256, Source: a.Source,
+		CompleteThrough: map[string]string{}}
+	for p, pr := range a.Products {
+		info.CompleteThrough[p] = pr.CompleteThrough.Format("2006-01-02")
+	}
+	return info
 }

@@ -47,11 +47,13 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	}
 	fmt.Fprintf(o.Out, "Auditing %s (certificate pinned: %s)\n", collectors.Redact(t.URI), sim.Thumbprint)
 	targets := []collectors.Target{t}
-	kvm, cleanup, err := demoKVMTarget(o.Out)
+	if err := os.MkdirAll(o.Dir, 0o750); err != nil {
+		return err
+	}
+	kvm, err := demoKVMTarget(o.Out, filepath.Join(o.Dir, "kvm-estate"))
 	if err != nil {
 		return err
 	}
-	defer cleanup()
 	if kvm != nil {
 		targets = append(targets, *kvm)
 	}
@@ -65,9 +67,6 @@ func Demo(ctx context.Context, o DemoOptions) error {
 			return fmt.Errorf("the demo audit could not read %s: %s", tr.Name, tr.Error)
 		}
 	}
-	if err := os.MkdirAll(o.Dir, 0o750); err != nil {
-		return err
-	}
 	files := []Output{
 		{Format: "json", Path: filepath.Join(o.Dir, "report.json")},
 		{Format: "table", Path: filepath.Join(o.Dir, "report.txt")},
@@ -76,38 +75,41 @@ func Demo(ctx context.Context, o DemoOptions) error {
 		{Format: "junit", Path: filepath.Join(o.Dir, "report.junit.xml")},
 		{Format: "sarif", Path: filepath.Join(o.Dir, "report.sarif")},
 		{Format: "oscal", Path: filepath.Join(o.Dir, "report.oscal.json")},
-		{Format: "cklb", Path: filepath.Join(o.Dir, "report.cklb")},
+		{Format: "cklb", Path: filepath.Join(o.Dir, "cklb")}, // one STIG Viewer checklist per asset
 		{Format: "table"},
 	}
 	if err := WriteOutputs(run, files, o.Out); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Out, "\nReports written to %s/ (report.json, .txt, .html, .csv, .junit.xml, .sarif, .oscal.json, .cklb).\n", o.Dir)
+	fmt.Fprintf(o.Out, "\nReports written to %s/ (report.json, .txt, .html, .csv, .junit.xml, .sarif, .oscal.json; cklb/ holds a STIG Viewer checklist per asset).\n", o.Dir)
 	return nil
 }
 
 // demoKVMTarget unpacks the embedded libvirt test-driver estate (a node XML
-// and a host_root tree of qemu.conf, libvirtd.conf, /sys files) and returns
-// its target, or nil with a hint when libvirt's client library is missing.
-func demoKVMTarget(out io.Writer) (*collectors.Target, func(), error) {
-	nothing := func() {}
+// and a host_root tree of qemu.conf, libvirtd.conf, /sys files) into dir,
+// next to the reports, and returns its target, or nil with a hint when
+// libvirt's client library is missing. The test driver needs an absolute
+// path; one under the demo's own directory, rather than a temporary one,
+// is what the reports then show and what a reader can open.
+func demoKVMTarget(out io.Writer, dir string) (*collectors.Target, error) {
 	if err := libvirt.ClientLibraryError(); err != nil {
 		fmt.Fprintf(out, "Skipping the KVM part of the demo: %v.\n  To include it: apt-get install libvirt0 (and build with -tags libvirt_dlopen, as make does).\n", err)
-		return nil, nothing, nil
+		return nil, nil
 	}
-	dir, err := os.MkdirTemp("", "hvaudit-demo-kvm-")
+	dir, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, nothing, err
+		return nil, err
 	}
-	cleanup := func() { os.RemoveAll(dir) }
 	sub, err := fs.Sub(configs.Demo, "demo/kvm")
 	if err != nil {
-		cleanup()
-		return nil, nothing, err
+		return nil, err
+	}
+	// A previous demo's copy is replaced: os.CopyFS never overwrites.
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
 	}
 	if err := os.CopyFS(dir, sub); err != nil {
-		cleanup()
-		return nil, nothing, fmt.Errorf("unpacking the KVM demo estate: %w", err)
+		return nil, fmt.Errorf("unpacking the KVM demo estate: %w", err)
 	}
 	t := &collectors.Target{
 		Name: "kvm-demo",
@@ -117,6 +119,6 @@ func demoKVMTarget(out io.Writer) (*collectors.Target, func(), error) {
 		HostRoot: filepath.Join(dir, "hostroot"),
 		Timeout:  time.Minute,
 	}
-	fmt.Fprintf(out, "Auditing kvm-demo (libvirt test driver, host files from the embedded fixture tree)\n")
-	return t, cleanup, nil
+	fmt.Fprintf(out, "Auditing kvm-demo (libvirt test driver, host files from %s)\n", dir)
+	return t, nil
 }

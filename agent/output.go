@@ -75,6 +75,13 @@ func WriteOutputs(run *report.Run, outs []Output, stdout io.Writer) error {
 			}
 			continue
 		}
+		if dw, ok := w.(report.DirWriter); ok {
+			// One file per asset (cklb): --output names a directory.
+			if _, err := dw.WriteDir(o.Path, run); err != nil {
+				return fmt.Errorf("writing %s report to %s: %w", o.Format, o.Path, err)
+			}
+			continue
+		}
 		if err := report.WriteFileAtomic(o.Path, 0o640, func(f io.Writer) error { return w.Write(f, run) }); err != nil {
 			return fmt.Errorf("writing %s report to %s: %w", o.Format, o.Path, err)
 		}

@@ -16,31 +16,35 @@ func TestLoadAdvisories(t *testing.T) {
 	if want := time.Date(2026, 9, 15, 0, 0, 0, 0, time.UTC); !adv.AsOf.Equal(want) {
 		t.Errorf("as_of %v, want the oldest file's %v", adv.AsOf, want)
 	}
-	if len(adv.Entries) != 4 || len(adv.ReleaseLines) != 2 || len(adv.SHA256) != 64 {
-		t.Errorf("entries %d lines %d sha %q", len(adv.Entries), len(adv.ReleaseLines), adv.SHA256)
+	if len(adv.Entries) != 4 || len(adv.ReleaseLines) != 5 || len(adv.Products) != 2 || len(adv.SHA256) != 64 {
+		t.Errorf("entries %d lines %d products %d sha %q", len(adv.Entries), len(adv.ReleaseLines), len(adv.Products), adv.SHA256)
 	}
-	// The age is that of the files covering the inventory's products: a
-	// standalone host's esxi data (2026-11-01), or with vCenter the older
-	// vcenter file (2026-09-15).
+	// Freshness is per product, from complete_through: a standalone host
+	// runs esxi only (2026-10-31, 20 days before testNow); with vCenter the
+	// stalest is vcenter (2026-08-31, 81 days), whatever the files' as_of.
 	host := &inventory.Inventory{Hosts: []inventory.Host{{Patch: &inventory.PatchLevel{Product: "esxi"}}}}
-	if info, why := adv.Info(testNow, host); why != "" || *info.AgeDays != 19 {
-		t.Errorf("esxi age %v (%s)", info.AgeDays, why)
+	if info, why := adv.Info(testNow, host); why != "" || info.Stalest == nil || info.Stalest.Product != "esxi" || info.Stalest.AgeDays != 20 {
+		t.Errorf("esxi: %+v (%s)", info.Stalest, why)
 	}
 	withVC := &inventory.Inventory{Target: inventory.Target{Patch: &inventory.PatchLevel{Product: "vcenter"}}, Hosts: host.Hosts}
-	if info, why := adv.Info(testNow, withVC); why != "" || *info.AgeDays != 66 || !info.AsOf.Equal(adv.AsOf) {
-		t.Errorf("vcenter age %v (%s)", info.AgeDays, why)
+	info, why := adv.Info(testNow, withVC)
+	if why != "" || info.Stalest.Product != "vcenter" || info.Stalest.AgeDays != 81 || len(info.Products) != 2 || *info.AgeDays != 66 {
+		t.Errorf("vcenter: %+v %+v (%s)", info.Stalest, info.Products, why)
 	}
-	// Unknown products, or no patch level at all: absent, with the reason.
+	// VMware Tools levels on VMs count as products the estate runs.
+	vms := &inventory.Inventory{Hosts: host.Hosts, VMs: []inventory.VM{{Patch: &inventory.PatchLevel{Product: "vmware-tools"}}}}
+	if info, why := adv.Info(testNow, vms); info.Stalest != nil || !strings.Contains(why, "does not cover vmware-tools") {
+		t.Errorf("tools: %+v %q", info.Stalest, why)
+	}
+	// Unknown products, or no patch level at all: stalest absent, with the reason.
 	other := &inventory.Inventory{Hosts: []inventory.Host{{Patch: &inventory.PatchLevel{Product: "xen"}}}}
-	if info, why := adv.Info(testNow, other); info.AgeDays != nil || !strings.Contains(why, "covers none of the target's products (xen)") {
-		t.Errorf("xen: %v %q", info.AgeDays, why)
+	if info, why := adv.Info(testNow, other); info.Stalest != nil || !strings.Contains(why, "does not cover xen, which the target runs") {
+		t.Errorf("xen: %v %q", info.Stalest, why)
 	}
-	if info, why := adv.Info(testNow, &inventory.Inventory{}); info.AsOf != nil || !strings.Contains(why, "no patch level") {
-		t.Errorf("empty: %v %q", info.AsOf, why)
+	if info, why := adv.Info(testNow, &inventory.Inventory{}); info.Stalest != nil || !strings.Contains(why, "no patch level") {
+		t.Errorf("empty: %v %q", info.Stalest, why)
 	}
-	// The embedded set loads whenever it has files (the data is written
-	// separately; its content is the corpus test's business).
-	if _, err := LoadAdvisories(""); err != nil && !strings.Contains(err.Error(), "no *.toml files") {
+	if _, err := LoadAdvisories(""); err != nil {
 		t.Errorf("embedded advisories: %v", err)
 	}
 }
@@ -56,6 +60,12 @@ func TestLoadAdvisoriesErrors(t *testing.T) {
 		{"as_of = 2026-11-01\n[[release_line]]\nproduct = \"esxi\"\nline = \"8.0.3\"\n[[release_line]]\nproduct = \"esxi\"\nline = \"8.0.3\"\n",
 			"[[release_line]]\nproduct = \"esxi\"\nline = \"8.0.3\"\n[[release_line]]", "already defined"},
 		{"as_of = 2026-11-01\n[[advisory]\n", "[[advisory]", "x.toml:2:"},
+		{"as_of = 2026-11-01\n[[release_line]]\nproduct = \"esxi\"\nline = \"8.0.3\"\n",
+			"[[release_line]]", "product esxi is not declared in any [[product]]"},
+		{"as_of = 2026-11-01\n[[product]]\nname = \"esxi\"\n",
+			"[[product]]", "complete_through is required"},
+		{"as_of = 2026-11-01\n[[product]]\nname = \"esxi\"\ncomplete_through = 2026-10-01\n[[advisory]]\nid = \"A\"\nproduct = \"esxi\"\nrelease_line = \"9.9.9\"\nfixed_build = \"1\"\nsource = \"s\"\n",
+			"", "release line 9.9.9 of esxi is not declared in any [[release_line]]"},
 	}
 	for _, c := range cases {
 		dir := t.TempDir()
@@ -63,6 +73,12 @@ func TestLoadAdvisoriesErrors(t *testing.T) {
 		_, err := LoadAdvisories(dir)
 		if err == nil {
 			t.Errorf("%q loaded", c.body)
+			continue
+		}
+		if c.at == "" {
+			if !strings.HasPrefix(err.Error(), p+": ") || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q, want %q", err, c.want)
+			}
 			continue
 		}
 		line := strings.Count(c.body[:strings.LastIndex(c.body, strings.Split(c.at, "\n")[0])], "\n") + 1
@@ -106,13 +122,34 @@ func TestAssess(t *testing.T) {
 			t.Errorf("%s: %v", c.name, err)
 			continue
 		}
-		if !reflect.DeepEqual(pa.Missing, c.missing) || pa.EOL != c.eol || !reflect.DeepEqual(pa.Unverified, c.unverified) || !pa.KnownLine {
+		if !reflect.DeepEqual(pa.Missing, c.missing) || pa.EOL != c.eol || !reflect.DeepEqual(pa.Unverified, c.unverified) || !pa.KnownLine || !pa.Covered {
 			t.Errorf("%s: %+v", c.name, pa)
 		}
 	}
 	pa, _ := adv.Assess(lvl("8.0.3", "1"), testNow)
 	if pa.LatestFixedBuild != "24784735" || !reflect.DeepEqual(pa.MissingCVEs, []string{"CVE-2025-22224", "CVE-2025-22225", "CVE-2025-41236"}) {
 		t.Errorf("latest %q cves %v", pa.LatestFixedBuild, pa.MissingCVEs)
+	}
+	// Each missing advisory names its fixed build and whether the number
+	// was read from the vendor.
+	want := []MissingAdvisory{
+		{ID: "VMSA-2025-0004", CVEs: []string{"CVE-2025-22224", "CVE-2025-22225"}, FixedBuild: "24585383", Verified: true, Source: "https://support.broadcom.com/"},
+		{ID: "VMSA-2025-0013", CVEs: []string{"CVE-2025-41236"}, FixedBuild: "24784735", Verified: false, Source: "https://support.broadcom.com/"},
+	}
+	if !reflect.DeepEqual(pa.MissingAdvisories, want) || pa.CompleteThrough == nil || pa.CompleteThrough.Format("2006-01-02") != "2026-10-31" {
+		t.Errorf("details %+v through %v", pa.MissingAdvisories, pa.CompleteThrough)
+	}
+	// A known line nobody covered: end of life is judged, missing fixes are
+	// unknown (nil, so checks reading them end in error), whether or not its
+	// end of life has come.
+	for _, c := range []struct {
+		line string
+		eol  bool
+	}{{"8.0.2", false}, {"6.5.0", true}} {
+		pa, err := adv.Assess(lvl(c.line, "99999999"), testNow)
+		if err != nil || pa.Covered || pa.Missing != nil || pa.MissingCVEs != nil || pa.EOL != c.eol || !pa.KnownLine {
+			t.Errorf("uncovered %s: %+v %v", c.line, pa, err)
+		}
 	}
 	// No fix in the line: always missing, whatever the build.
 	pa, err := adv.Assess(inventory.PatchLevel{Product: "vcenter", ReleaseLine: "7.0.2", Build: "99999999"}, testNow)
@@ -164,6 +201,13 @@ func TestCompareBuilds(t *testing.T) {
 func TestAssessDpkg(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "kvm.toml", `as_of = 2026-11-01
+[[product]]
+name = "qemu"
+complete_through = 2026-10-31
+[[release_line]]
+product = "qemu"
+line = "debian-12"
+covered = true
 [[advisory]]
 id = "DSA-5900-1"
 product = "qemu"

@@ -496,3 +496,34 @@ func renderExpected(s string, params map[string]any) string {
 		return m
 	})
 }
+
+// ThreatCoverage lists, per threat of the vocabulary and per platform, the
+// enabled checks that guard against it ("any" checks count for every
+// platform given). A threat with no check on a platform maps to an empty
+// list, so thin coverage shows.
+func (b *Baseline) ThreatCoverage(platforms []string) map[string]map[string][]string {
+	out := make(map[string]map[string][]string, len(Threats))
+	for _, th := range Threats {
+		out[th] = make(map[string][]string, len(platforms))
+		for _, p := range platforms {
+			out[th][p] = []string{}
+		}
+	}
+	for _, c := range b.checks {
+		if !c.Enabled {
+			continue
+		}
+		for _, th := range c.Threats {
+			byPlatform, ok := out[th]
+			if !ok {
+				continue
+			}
+			for _, p := range platforms {
+				if c.Platform == p || c.Platform == "any" {
+					byPlatform[p] = append(byPlatform[p], c.ID)
+				}
+			}
+		}
+	}
+	return out
+}

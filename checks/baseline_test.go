@@ -71,7 +71,7 @@ func TestLoadBaselineErrors(t *testing.T) {
 			"expr = 'vm.oldest_snapshot_days'", "check BAD-5: expr: must be a bool expression, is int"},
 		{"other scope", checkTOML("BAD-6", "vm", "host.lockdown_mode == \"x\""),
 			"host.lockdown_mode", "check BAD-6: expr: undeclared reference to 'host'"},
-		{"patch in vm scope", checkTOML("BAD-7", "vm", "patch.eol"),
+		{"patch in network scope", checkTOML("BAD-7", "network", "patch.eol"),
 			"patch.eol", "check BAD-7: expr: undeclared reference to 'patch'"},
 		{"applies", checkTOML("BAD-8", "vm", "true", `applies = "vm.tempalte"`),
 			"vm.tempalte", "check BAD-8: applies: undefined field 'tempalte'"},

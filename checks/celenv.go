@@ -17,11 +17,17 @@ import (
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 )
 
-// AdvisoryInfo is the `advisories` CEL variable: how old the advisory data is.
-// Both are absent when no advisory data covers the target's products.
+// AdvisoryInfo is the `advisories` CEL variable: how current the advisory
+// data is for the products the target runs.
 type AdvisoryInfo struct {
+	// AsOf and AgeDays: the day the data was last edited (information only).
 	AsOf    *time.Time `json:"as_of,omitempty"`
 	AgeDays *int64     `json:"age_days,omitempty"`
+	// Products: per product the target runs, its complete_through and age.
+	Products []ProductFreshness `json:"products"`
+	// Stalest is the product whose complete_through is oldest; absent when
+	// a product the target runs is not in the data at all.
+	Stalest *ProductFreshness `json:"stalest,omitempty"`
 }
 
 // Scopes a check may have, which are also the CEL variable of its object.
@@ -72,7 +78,9 @@ func scopeVars(scope string, paramsType *types.Type) []cel.EnvOption {
 			cel.Variable(inventory.KindHost, modelType(inventory.Host{})),
 			cel.Variable("patch", modelType(PatchAssessment{})))
 	case inventory.KindVM:
-		opts = append(opts, cel.Variable(inventory.KindVM, modelType(inventory.VM{})))
+		opts = append(opts,
+			cel.Variable(inventory.KindVM, modelType(inventory.VM{})),
+			cel.Variable("patch", modelType(PatchAssessment{})))
 	case inventory.KindNetwork:
 		opts = append(opts, cel.Variable(inventory.KindNetwork, modelType(inventory.Network{})))
 	}

@@ -94,8 +94,12 @@ type job struct {
 	obj    reflect.Value // the struct
 	id     string
 	name   string
+	host   string // ObjectRef.Host
 	patch  *inventory.PatchLevel
 	checks []*engineCheck
+	// patchGap explains the absent patch.missing* fields of an assessed
+	// release line without advisory coverage.
+	patchGap string
 }
 
 // Evaluate runs every enabled check for the inventory's platform over its
@@ -152,13 +156,13 @@ func (e *Engine) Evaluate(targetName string, inv *inventory.Inventory) []Finding
 	if cs := checksFor(inventory.KindVM); len(cs) > 0 {
 		for i := range inv.VMs {
 			v := &inv.VMs[i]
-			jobs = append(jobs, job{kind: inventory.KindVM, obj: reflect.ValueOf(v).Elem(), id: v.ID, name: v.Name, checks: cs})
+			jobs = append(jobs, job{kind: inventory.KindVM, obj: reflect.ValueOf(v).Elem(), id: v.ID, name: v.Name, host: deref(v.Host), patch: v.Patch, checks: cs})
 		}
 	}
 	if cs := checksFor(inventory.KindNetwork); len(cs) > 0 {
 		for i := range inv.Networks {
 			n := &inv.Networks[i]
-			jobs = append(jobs, job{kind: inventory.KindNetwork, obj: reflect.ValueOf(n).Elem(), id: n.ID, name: n.Name, checks: cs})
+			jobs = append(jobs, job{kind: inventory.KindNetwork, obj: reflect.ValueOf(n).Elem(), id: n.ID, name: n.Name, host: deref(n.Host), checks: cs})
 		}
 	}
 
@@ -240,13 +244,16 @@ func (e *Engine) runJob(ctx *evalCtx, j *job) []Finding {
 		act.obj = ctx.targetVal
 	}
 	var assessment *PatchAssessment
-	if j.kind == inventory.KindHost || j.kind == inventory.KindTarget {
+	if j.kind == inventory.KindHost || j.kind == inventory.KindTarget || j.kind == inventory.KindVM {
 		if j.patch == nil {
 			act.patchErr = &AbsentError{Path: j.kind + ".patch"}
 		} else if pa, err := e.adv.Assess(*j.patch, ctx.now); err != nil {
 			act.patchErr = err
 		} else {
 			assessment = &pa
+			if !pa.Covered {
+				j.patchGap = e.adv.UncoveredReason(pa)
+			}
 			act.patch = newObject(modelSchemas.byGo[reflect.TypeOf(pa)], reflect.ValueOf(pa), "patch")
 		}
 	}
@@ -260,7 +267,7 @@ func (e *Engine) runJob(ctx *evalCtx, j *job) []Finding {
 func (e *Engine) runCheck(ctx *evalCtx, j *job, act *activation, c *engineCheck, pa *PatchAssessment) Finding {
 	f := Finding{
 		CheckID: c.ID, Title: c.Title, Area: c.Area, Threats: c.Threats, Severity: c.Severity,
-		Target: ctx.target, Object: ObjectRef{Kind: j.kind, ID: j.id, Name: j.name},
+		Target: ctx.target, Object: ObjectRef{Kind: j.kind, ID: j.id, Name: j.name, Host: j.host},
 		Expected: c.expected, Refs: c.Refs, Remediation: c.Remediation,
 	}
 	f.Evidence = make([]Evidence, 0, len(c.prog.evidence))
@@ -380,6 +387,9 @@ func under(path, prefix string) bool {
 func (ctx *evalCtx) gapReason(j *job, path string) string {
 	path = normalizePath(path)
 	root, _, _ := strings.Cut(path, ".")
+	if root == "patch" && j.patchGap != "" {
+		return j.patchGap
+	}
 	var keys []string
 	switch root {
 	case inventory.KindTarget:
@@ -481,4 +491,11 @@ func SortFindings(fs []Finding) {
 		}
 		return a.Object.ID < b.Object.ID
 	})
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

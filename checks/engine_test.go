@@ -67,7 +67,7 @@ func testInventory() *inventory.Inventory {
 			{ID: "vm-1", Name: "app-ok", Template: ptr(false), Migration: &inventory.VMMigration{Encryption: ptr("required")},
 				OldestSnapshotDays: ptr(int64(3)), Snapshots: []inventory.VMSnapshot{{Name: "s", Created: testNow}},
 				NICs: []inventory.VMNIC{{Name: "n0", Network: "VM Network", OnManagementNetwork: ptr(false)}}},
-			{ID: "vm-2", Name: "app-plain", Template: ptr(false), Migration: &inventory.VMMigration{Encryption: ptr("disabled")},
+			{ID: "vm-2", Name: "app-plain", Host: ptr("host-2"), Template: ptr(false), Migration: &inventory.VMMigration{Encryption: ptr("disabled")},
 				OldestSnapshotDays: ptr(int64(90)), Snapshots: []inventory.VMSnapshot{},
 				NICs: []inventory.VMNIC{{Name: "n0", Network: "Management", OnManagementNetwork: ptr(true)}}},
 			{ID: "vm-3", Name: "app-unread", Template: ptr(false),
@@ -76,7 +76,7 @@ func testInventory() *inventory.Inventory {
 		},
 		Networks: []inventory.Network{
 			{ID: "net-1", Name: "VM Network", Security: &inventory.SecurityPolicy{AllowPromiscuous: ptr(false)}},
-			{ID: "net-2", Name: "Sniffer", Security: &inventory.SecurityPolicy{AllowPromiscuous: ptr(true)}},
+			{ID: "net-2", Name: "Sniffer", Host: ptr("host-2"), Security: &inventory.SecurityPolicy{AllowPromiscuous: ptr(true)}},
 		},
 		Gaps: []inventory.Gap{
 			{Object: "vm:vm-3", Field: "vm.migration.encryption", Reason: "VirtualMachine config.migrateEncryption not returned by the server"},
@@ -160,8 +160,16 @@ func TestEvaluateFindingFields(t *testing.T) {
 	if f.Expected != "migrateEncryption is one of [opportunistic, required]" {
 		t.Errorf("expected %q", f.Expected)
 	}
-	if f.Object != (ObjectRef{Kind: "vm", ID: "vm-2", Name: "app-plain"}) || f.Target != "vc01" {
+	if f.Object != (ObjectRef{Kind: "vm", ID: "vm-2", Name: "app-plain", Host: "host-2"}) || f.Target != "vc01" {
 		t.Errorf("object %+v target %q", f.Object, f.Target)
+	}
+	// The host of a VM or a host-local network rides along; objects
+	// without one (a network shared by hosts) have none.
+	if n := find(t, fs, "T-NET-PROM-01", "Sniffer"); n.Object.Host != "host-2" {
+		t.Errorf("host-local network: object %+v", n.Object)
+	}
+	if n := find(t, fs, "T-NET-PROM-01", "VM Network"); n.Object.Host != "" {
+		t.Errorf("shared network: object %+v", n.Object)
 	}
 	if f.Severity != SeverityHigh || f.Area != "migration-encryption" || f.Remediation == "" ||
 		!reflect.DeepEqual(f.Refs.NIST80053, []string{"SC-8"}) {
@@ -180,9 +188,10 @@ func TestEvaluateFindingFields(t *testing.T) {
 	if tg.Object != (ObjectRef{Kind: "target", ID: "vc01", Name: "vc01"}) {
 		t.Errorf("target object %+v", tg.Object)
 	}
-	// as_of is that of the data covering the inventory's products (its
-	// hosts' esxi file, not the older vcenter one); evidence keeps a time.
-	if got := tg.Evidence[0].Observed; got != time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC) {
+	// Freshness is that of the products the inventory runs (its hosts'
+	// esxi, complete through 2026-10-31, not the staler vcenter data);
+	// evidence keeps a time.
+	if got := tg.Evidence[0].Observed; got != time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC) {
 		t.Errorf("advisories.as_of evidence %v", got)
 	}
 	s := find(t, fs, "T-VM-SNAP-01", "app-ok")

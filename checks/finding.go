@@ -92,6 +92,10 @@ type ObjectRef struct {
 	Kind string `json:"kind"`
 	ID   string `json:"id"`
 	Name string `json:"name"`
+	// Host is the id of the host a VM runs on or a host-local network
+	// (a standard port group) belongs to, where known: per-asset exports
+	// such as STIG checklists file the finding under that host.
+	Host string `json:"host,omitempty"`
 }
 
 // Evidence is one observed value, where it was read from. The time is the

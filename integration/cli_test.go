@@ -10,15 +10,22 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/hvaudit/hvaudit/checks"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 )
 
-// readMethods are the only SOAP methods a read-only audit may send.
+// readMethods are the only SOAP methods a read-only audit may send, by
+// name: a method that is not listed fails TestAuditIsReadOnly, whatever its
+// name starts with.
 var readMethods = map[string]bool{
 	"RetrieveServiceContent": true, "Login": true, "Logout": true,
 	"CreateContainerView": true, "DestroyView": true,
 	"RetrieveProperties": true, "RetrievePropertiesEx": true, "ContinueRetrievePropertiesEx": true,
 	"CurrentTime": true,
+	// Read methods whose answers are no property (collectors/esxi/retrieve_security.go).
+	"HostImageConfigGetAcceptance": true, // image acceptance level, ESXI-80-000133
+	"QueryLockdownExceptions":      true, // lockdown exception users, ESXI-80-000201
+	"VsanClusterGetConfig":         true, // vSAN data services, VCSA-80-000196/000304
 }
 
 // TestAuditIsReadOnly records, server-side, every SOAP method the binary's
@@ -38,11 +45,12 @@ func TestAuditIsReadOnly(t *testing.T) {
 	seen := map[string]int{}
 	for _, m := range methods {
 		seen[m]++
-		if !readMethods[m] && !strings.HasPrefix(m, "Query") {
+		if !readMethods[m] {
 			t.Errorf("audit called %s, which is not a read", m)
 		}
 	}
-	for _, must := range []string{"Login", "Logout", "RetrievePropertiesEx", "CreateContainerView"} {
+	for _, must := range []string{"Login", "Logout", "RetrievePropertiesEx", "CreateContainerView",
+		"HostImageConfigGetAcceptance", "QueryLockdownExceptions", "VsanClusterGetConfig"} {
 		if seen[must] == 0 {
 			t.Errorf("audit never called %s (calls: %v)", must, seen)
 		}
@@ -301,4 +309,31 @@ func shippedChecks(t *testing.T) []shippedCheck {
 		out = append(out, doc.Check...)
 	}
 	return out
+}
+
+// TestREADMEThreatTable: the README's threat coverage table is what
+// `checks threats --format markdown` prints for the shipped baseline, so
+// the coverage a reader sees is the coverage that runs.
+func TestREADMEThreatTable(t *testing.T) {
+	r := runHV(t, nil, "checks", "threats", "--format", "markdown")
+	if r.code != 0 {
+		t.Fatalf("checks threats: %d %s", r.code, r.stderr)
+	}
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok1 := strings.Cut(string(readme), "<!-- threats:begin -->\n")
+	table, _, ok2 := strings.Cut(rest, "<!-- threats:end -->")
+	if !ok1 || !ok2 {
+		t.Fatal("README.md lacks the <!-- threats:begin --> … <!-- threats:end --> section")
+	}
+	if table != r.stdout {
+		t.Errorf("README.md's threat table is stale; replace it with the output of\n  hvaudit checks threats --format markdown\ngot:\n%s", r.stdout)
+	}
+	for _, th := range checks.Threats {
+		if !strings.Contains(table, "`"+th+"`") {
+			t.Errorf("threat %s missing from the README table", th)
+		}
+	}
 }

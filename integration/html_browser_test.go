@@ -3,10 +3,12 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,4 +124,197 @@ func pageRequests(t *testing.T, path string) []string {
 		urls = append(urls, u)
 	}
 	return urls
+}
+
+// chromiumPath finds Debian's chromium, or skips (fails under CI, which
+// installs it).
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	exe, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("HVAUDIT_REQUIRE_CHROMIUM") != "" {
+			t.Fatal("chromium not installed (Debian: chromium; make deps installs it)")
+		}
+		t.Skip("chromium not installed (Debian: chromium); make deps installs it as root")
+	}
+	return exe
+}
+
+var (
+	demoOnce sync.Once
+	demoDir  string
+	demoErr  string
+)
+
+// demoReports runs `hvaudit demo` once for the test binary and returns the
+// directory of its reports.
+func demoReports(t *testing.T) string {
+	t.Helper()
+	demoOnce.Do(func() {
+		dir := filepath.Join(filepath.Dir(binary), "demo")
+		r := runHV(t, nil, "demo", "--dir", dir)
+		if r.code != 0 {
+			demoErr = fmt.Sprintf("demo: exit %d: %s", r.code, r.stderr)
+			return
+		}
+		demoDir = dir
+	})
+	if demoErr != "" {
+		t.Fatal(demoErr)
+	}
+	return demoDir
+}
+
+// artifactDir is where browser tests keep their screenshots for people to
+// look at: $HVAUDIT_ARTIFACT_DIR, else bin/test-artifacts in the repository.
+func artifactDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("HVAUDIT_ARTIFACT_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "bin", "test-artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(dir)
+	return abs
+}
+
+// measureJS shows everything the report can show (every status, every
+// finding's detail, every expression), then measures the document against
+// the window and names the widest elements that stick out.
+const measureJS = `(() => {
+  document.querySelectorAll('input[name=status]').forEach(b => { b.checked = true; });
+  const form = document.getElementById('filters');
+  if (form) { form.dispatchEvent(new Event('change')); }
+  const all = document.getElementById('expand-all');
+  if (all) { all.click(); }
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  const de = document.documentElement;
+  const out = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    if (el.closest('.scroll')) { continue; }
+    const r = el.getBoundingClientRect();
+    if (r.right > window.innerWidth + 0.5) {
+      out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className ? '.' + String(el.className).replace(/ /g, '.') : '') + ' right=' + Math.round(r.right));
+      if (out.length >= 8) { break; }
+    }
+  }
+  const tables = Array.from(document.querySelectorAll('.scroll')).filter(s => s.scrollWidth > s.clientWidth).length;
+  return {scrollWidth: de.scrollWidth, innerWidth: window.innerWidth, details: document.querySelectorAll('tbody.finding.open').length, scrollingBoxes: tables, wide: out};
+})()`
+
+// TestHTMLReportFitsTheWindow opens the demo's HTML report (both estates,
+// long CVE lists, every finding's detail open) at 800 and 1,400 CSS pixels
+// and at an A4 page's printable width (190 mm, 718 px) in print media: the
+// document is never wider than the window; wide tables scroll inside their
+// own box. A screenshot of each is kept in the artifact directory.
+func TestHTMLReportFitsTheWindow(t *testing.T) {
+	exe := chromiumPath(t)
+	dir := demoReports(t)
+	html := filepath.Join(dir, "report.html")
+	b := startBrowser(t, exe)
+	out := artifactDir(t)
+	for _, c := range []struct {
+		name   string
+		width  int
+		media  string
+		screen bool
+	}{
+		{"800", 800, "", true},
+		{"1400", 1400, "", true},
+		{"print-a4", 718, "print", false},
+	} {
+		b.media(t, c.media)
+		b.open(t, "file://"+html, c.width, 1000)
+		var m struct {
+			ScrollWidth, InnerWidth, Details, ScrollingBoxes int
+			Wide                                             []string
+		}
+		b.eval(t, measureJS, &m)
+		t.Logf("%s: document %d px wide in a %d px window; %d findings open; %d boxes scroll", c.name, m.ScrollWidth, m.InnerWidth, m.Details, m.ScrollingBoxes)
+		if m.InnerWidth != c.width {
+			t.Errorf("%s: window is %d px, want %d", c.name, m.InnerWidth, c.width)
+		}
+		if m.ScrollWidth > m.InnerWidth {
+			t.Errorf("%s: the document is %d px wide in a %d px window; sticking out: %v", c.name, m.ScrollWidth, m.InnerWidth, m.Wide)
+		}
+		if m.Details < 100 {
+			t.Errorf("%s: only %d findings opened; the measurement must cover their evidence", c.name, m.Details)
+		}
+		b.eval(t, `(() => { window.scrollTo(0, 0); document.querySelectorAll('input[name=status]').forEach(b => { b.checked = ['fail','error','waived'].includes(b.value); }); document.getElementById('filters').dispatchEvent(new Event('change')); document.getElementById('collapse-all').click(); document.querySelectorAll('details').forEach(d => { d.open = false; }); const f = document.querySelector('tbody.finding:not([hidden]) button.toggle'); if (f) { f.click(); } return true; })()`, new(bool))
+		shots := map[string]bool{"report-" + c.name + ".png": false}
+		if c.screen {
+			// And the findings, the first one open, for a reviewer to see
+			// its evidence.
+			shots["report-"+c.name+"-findings.png"] = false
+		}
+		for _, name := range []string{"report-" + c.name + ".png", "report-" + c.name + "-findings.png"} {
+			full, ok := shots[name]
+			if !ok {
+				continue
+			}
+			if strings.HasSuffix(name, "-findings.png") {
+				b.eval(t, `(() => { document.getElementById('findings-section').scrollIntoView(); return true; })()`, new(bool))
+			}
+			p := filepath.Join(out, name)
+			if err := os.WriteFile(p, b.screenshot(t, full), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("screenshot: %s", p)
+		}
+	}
+}
+
+// TestDemoReportsNameWhatWasRead checks the demo's reports as a newcomer
+// sees them: targets by the names the demo gives them, the KVM estate at
+// the path it was read from next to the reports (not a temporary
+// directory that is gone when the reader looks), and a STIG Viewer
+// checklist per vSphere asset in cklb/.
+func TestDemoReportsNameWhatWasRead(t *testing.T) {
+	dir := demoReports(t)
+	run := readRun(t, filepath.Join(dir, "report.json"))
+	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]string{}
+	for _, tr := range run.Targets {
+		names[tr.Name] = tr.URI
+	}
+	if _, ok := names["vcsa-demo"]; !ok {
+		t.Errorf("targets %v lack vcsa-demo", names)
+	}
+	if uri, ok := names["kvm-demo"]; ok {
+		want := "test://" + filepath.ToSlash(filepath.Join(dir, "kvm-estate", "node.xml")) + "?hvaudit_rw=1"
+		if uri != want {
+			t.Errorf("kvm-demo read from %s, want %s", uri, want)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "kvm-estate", "node.xml")); err != nil {
+			t.Errorf("the KVM estate the report names is not there: %v", err)
+		}
+	} else {
+		t.Log("libvirt's client library is missing: the demo audited vSphere only")
+	}
+	if strings.Contains(string(page), "hvaudit-demo-kvm-") {
+		t.Error("the HTML report still shows a temporary path")
+	}
+	for _, name := range []string{"vcsa-demo", "kvm-demo"} {
+		if _, ok := names[name]; ok && !strings.Contains(string(page), "<strong>"+name+"</strong>") {
+			t.Errorf("the targets table does not name %s", name)
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, "cklb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, e := range entries {
+		files = append(files, e.Name())
+	}
+	want := []string{"app-01.cklb", "db-01.cklb", "esx-legacy-01.cklb", "esx-prod-01.cklb", "esx-prod-02.cklb",
+		"jump-01.cklb", "tmpl-rhel9.cklb", "vcsa-demo.cklb", "web-01.cklb"}
+	if strings.Join(files, " ") != strings.Join(want, " ") {
+		t.Errorf("hvaudit-demo/cklb holds %v, want %v (no KVM checklist: DISA has no KVM STIG)", files, want)
+	}
 }

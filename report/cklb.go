@@ -2,42 +2,53 @@ package report
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/collectors/inventory"
+	"github.com/hvaudit/hvaudit/report/stig"
 )
 
-// cklbWriter writes a DISA STIG Viewer 3 checklist (CKLB, JSON) for the
-// findings whose check carries STIG ids (refs.stig), for DoD auditors who
-// work in STIG Viewer or STIG Manager.
+// cklbWriter writes DISA STIG Viewer 3 checklists (CKLB, JSON) for DoD
+// assessors who work in STIG Viewer or STIG Manager: one checklist per
+// asset, as STIG Viewer keeps them.
 //
-//   - One stig per benchmark, told by the STIG id's prefix: ESXI-80 is the
-//     vSphere 8.0 ESXi STIG, VMCH-80 the Virtual Machine STIG, VCSA-80 the
-//     vCenter STIG; an unknown prefix becomes a stig of its own named after
-//     it.
-//   - One rule per STIG id, the id as rule_version (DISA's "STIG ID"). A
-//     rule sums up every finding mapped to it, over all objects and checks:
-//     open if any is open, else not_reviewed if any is, else not_a_finding
-//     if any passed, else not_applicable. Per finding: pass → not_a_finding,
-//     fail → open, error → not_reviewed, not_applicable → not_applicable,
-//     waived → open (a waiver accepts a risk, it does not close the
-//     finding) with the waiver in comments. finding_details lists each
-//     object's outcome and evidence.
-//   - target_data comes from the run's target. A checklist describes one
-//     asset, so a run over several targets gives a roll-up whose host_name
-//     lists them all and whose comments say so; audit one target per run for
-//     one checklist per asset.
+//   - The assets and their benchmarks come from the STIG catalog
+//     (configs/stig, report/stig): the vCenter (vSphere 8.0 vCenter STIG),
+//     each ESXi host (ESXi STIG), each vSphere VM (Virtual Machine STIG),
+//     each Hyper-V host (the Windows Server STIG of its release, told by its
+//     build). KVM hosts and Hyper-V VMs get none: DISA publishes no STIG
+//     for them.
+//   - Each checklist lists every rule of its benchmark with DISA's ids
+//     (group_id V-…, rule_id SV-…r…, rule_id_src SV-…r…_rule, rule_version),
+//     severity, CCIs and text, and the benchmark's stig_id, version and
+//     release_info, so STIG Viewer and STIG Manager file it under the
+//     benchmark they know.
+//   - A rule's status sums up the findings of the checks that cite it
+//     (refs.stig) on that asset: open if any is open, else not_reviewed if
+//     any is, else not_a_finding if any passed, else not_applicable. Per
+//     finding: pass → not_a_finding, fail → open, error → not_reviewed,
+//     not_applicable → not_applicable, waived → open (a waiver accepts a
+//     risk, it does not close the finding) with the waiver in comments.
+//     A rule no check answers for the asset is not_reviewed, and its
+//     comments say whether hvaudit automates it at all.
+//   - A finding reaches the asset it is about: a host's, VM's or vCenter's
+//     own findings; a VM's or standard port group's finding cited by the
+//     ESXi STIG goes to its host (object.host); a distributed port group's
+//     finding cited by the vCenter STIG goes to the vCenter.
 //
-// hvaudit knows a rule's STIG id but not DISA's group id (V-…) or rule id
-// (SV-…_rule), nor the benchmark's release, CCIs and check text: those
-// fields are left empty. Tools that merge a checklist into a benchmark by
-// rule id need them filled in from the benchmark.
+// WriteDir writes one file per asset into a directory, named after the
+// asset. Write (a stream) takes a run with exactly one asset.
 type cklbWriter struct{}
 
 func (cklbWriter) Format() string { return "cklb" }
@@ -52,31 +63,6 @@ const (
 	cklbNotApplicable = "not_applicable"
 	cklbNotReviewed   = "not_reviewed"
 )
-
-// cklbBenchmark names the DISA STIG a family of STIG ids belongs to.
-type cklbBenchmark struct {
-	ID, Name, Display string
-}
-
-// cklbBenchmarks maps STIG id prefixes to benchmarks. The ids and names
-// follow DISA's published vSphere 8.0 STIGs.
-var cklbBenchmarks = map[string]cklbBenchmark{
-	"ESXI-80": {"VMW_vSphere_8-0_ESXi_STIG", "VMware vSphere 8.0 ESXi Security Technical Implementation Guide", "VMware vSphere 8.0 ESXi"},
-	"VMCH-80": {"VMW_vSphere_8-0_Virtual_Machine_STIG", "VMware vSphere 8.0 Virtual Machine Security Technical Implementation Guide", "VMware vSphere 8.0 Virtual Machine"},
-	"VCSA-80": {"VMW_vSphere_8-0_vCenter_STIG", "VMware vSphere 8.0 vCenter Security Technical Implementation Guide", "VMware vSphere 8.0 vCenter"},
-}
-
-func benchmarkFor(stigID string) cklbBenchmark {
-	parts := strings.SplitN(stigID, "-", 3)
-	prefix := stigID
-	if len(parts) == 3 {
-		prefix = parts[0] + "-" + parts[1]
-	}
-	if b, ok := cklbBenchmarks[prefix]; ok {
-		return b
-	}
-	return cklbBenchmark{ID: prefix, Name: prefix + " STIG (benchmark not identified by hvaudit)", Display: prefix}
-}
 
 // CKLB document. Field order follows the files STIG Viewer 3 writes.
 type cklbDoc struct {
@@ -122,6 +108,7 @@ type cklbRule struct {
 	TargetKey                *string           `json:"target_key"`
 	StigRef                  *string           `json:"stig_ref"`
 	GroupID                  string            `json:"group_id"`
+	GroupIDSrc               string            `json:"group_id_src"`
 	RuleID                   string            `json:"rule_id"`
 	RuleIDSrc                string            `json:"rule_id_src"`
 	Weight                   string            `json:"weight"`
@@ -167,21 +154,109 @@ type cklbGroup struct {
 	Description string `json:"description"`
 }
 
+// checklist is one asset's checklist and the file name it is written to.
+// The document is built when asked for, so a run over thousands of VMs
+// holds one checklist in memory at a time, not all of them.
+type checklist struct {
+	File     string
+	HostName string
+	Doc      func() *cklbDoc
+}
+
 func (cklbWriter) Write(w io.Writer, run *Run) error {
-	r, err := prepare(run)
+	lists, err := checklistsOf(run)
 	if err != nil {
 		return err
 	}
-	doc := buildCKLB(r)
+	if len(lists) != 1 {
+		return fmt.Errorf("cklb: %s; STIG Viewer takes one checklist per asset: give --output a directory to write one .cklb file per asset",
+			describeChecklists(lists))
+	}
+	data, err := encodeCKLB(lists[0].Doc())
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(data)
+	return err
+}
+
+// WriteDir writes one .cklb file per asset into dir (created 0750 if
+// missing), each atomically and mode 0640, and returns the paths written.
+// A path ending in .cklb that is not a directory takes the checklist of a
+// run with exactly one asset.
+func (cklbWriter) WriteDir(dir string, run *Run) ([]string, error) {
+	lists, err := checklistsOf(run)
+	if err != nil {
+		return nil, err
+	}
+	if fi, statErr := os.Stat(dir); strings.HasSuffix(strings.ToLower(dir), ".cklb") && (statErr != nil || !fi.IsDir()) {
+		if len(lists) != 1 {
+			return nil, fmt.Errorf("cklb: %s; give --output a directory to write one .cklb file per asset", describeChecklists(lists))
+		}
+		data, err := encodeCKLB(lists[0].Doc())
+		if err != nil {
+			return nil, err
+		}
+		if err := WriteFileAtomic(dir, 0o640, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
+			return nil, err
+		}
+		return []string{dir}, nil
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("cklb: %w", err)
+	}
+	var written []string
+	for _, l := range lists {
+		data, err := encodeCKLB(l.Doc())
+		if err != nil {
+			return written, err
+		}
+		p := filepath.Join(dir, l.File)
+		if err := WriteFileAtomic(p, 0o640, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
+			return written, err
+		}
+		written = append(written, p)
+	}
+	return written, nil
+}
+
+func describeChecklists(lists []checklist) string {
+	if len(lists) == 0 {
+		return "no audited asset has a STIG benchmark (KVM hosts have none: DISA publishes no KVM STIG)"
+	}
+	names := make([]string, 0, 4)
+	for i, l := range lists {
+		if i == 3 {
+			names = append(names, "…")
+			break
+		}
+		names = append(names, l.HostName)
+	}
+	return fmt.Sprintf("%s (%s)", plural(len(lists), "asset"), strings.Join(names, ", "))
+}
+
+func encodeCKLB(doc *cklbDoc) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(doc); err != nil {
-		return fmt.Errorf("cklb: %w", err)
+		return nil, fmt.Errorf("cklb: %w", err)
 	}
-	_, err = w.Write(buf.Bytes())
-	return err
+	return buf.Bytes(), nil
+}
+
+// checklistsOf builds the checklists of a run against the shipped catalog.
+func checklistsOf(run *Run) ([]checklist, error) {
+	r, err := prepare(run)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := stig.Builtin()
+	if err != nil {
+		return nil, fmt.Errorf("cklb: STIG catalog: %w", err)
+	}
+	return buildChecklists(r, cat), nil
 }
 
 // cklbStatus maps one finding to a checklist status.
@@ -200,113 +275,240 @@ func cklbStatus(s checks.Status) string {
 // cklbRank orders statuses for the roll-up: the worst one wins.
 var cklbRank = map[string]int{cklbOpen: 3, cklbNotReviewed: 2, cklbNotAFinding: 1, cklbNotApplicable: 0}
 
-// cklbSeverity turns hvaudit's severity into a STIG category's word (CAT I
-// high, CAT II medium, CAT III low). DISA's own severity for the rule is
-// not known to hvaudit; this is the check's.
-func cklbSeverity(s checks.Severity) string {
-	switch s {
-	case checks.SeverityCritical, checks.SeverityHigh:
-		return "high"
-	case checks.SeverityMedium:
-		return "medium"
-	}
-	return "low"
+// asset is one audited object that gets a checklist.
+type asset struct {
+	target   TargetResult
+	kind, id string
+	name     string
+	bench    *stig.Benchmark
+	// byRule holds the findings filed under each rule (by rule_version).
+	byRule map[string][]checks.Finding
+	// notes are said in the checklist's comments.
+	notes []string
 }
 
-func buildCKLB(r *Run) *cklbDoc {
-	toolName := orDefault(r.Tool.Name, "hvaudit")
-	tool := strings.TrimSpace(toolName + " " + r.Tool.Version)
-	stamp := oscalTime(r.Run.Finished, r.Run.Started).Format("2006-01-02T15:04:05.000Z")
-	base := strings.TrimSpace(r.Run.Baseline.ID + " " + r.Run.Baseline.Version)
+type assetKey struct{ target, kind, id string }
 
-	type ruleAcc struct {
-		findings []checks.Finding
+// benchmarkFor is the benchmark whose checklists describe objects of kind
+// on target t, nil when none does.
+func benchmarkFor(cat *stig.Catalog, t TargetResult, kind string) *stig.Benchmark {
+	for _, b := range cat.Benchmarks {
+		a := b.Asset
+		if a.Platform != t.Platform || a.Kind != kind {
+			continue
+		}
+		if a.Product != "" && !strings.Contains(t.Product, a.Product) {
+			continue
+		}
+		if a.OSBuild != "" && osBuild(t) != a.OSBuild {
+			continue
+		}
+		return b
 	}
-	type stigAcc struct {
-		bench cklbBenchmark
-		rules map[string]*ruleAcc
+	return nil
+}
+
+// osBuild is a Windows target's build number (20348 of "20348.2340" or of
+// version "10.0.20348.2340").
+func osBuild(t TargetResult) string {
+	if b, _, _ := strings.Cut(t.Build, "."); b != "" {
+		return b
 	}
-	stigs := map[string]*stigAcc{}
-	targets := map[string]bool{}
+	if parts := strings.Split(t.Version, "."); len(parts) >= 3 {
+		return parts[2]
+	}
+	return ""
+}
+
+func buildChecklists(r *Run, cat *stig.Catalog) []checklist {
+	targets := map[string]TargetResult{}
+	for _, t := range r.Targets {
+		targets[t.Name] = t
+	}
+	targetOf := func(name string) TargetResult {
+		if t, ok := targets[name]; ok {
+			return t
+		}
+		return TargetResult{Name: name}
+	}
+	assets := map[assetKey]*asset{}
+	add := func(t TargetResult, kind, id, name string) {
+		k := assetKey{t.Name, kind, id}
+		if assets[k] != nil {
+			return
+		}
+		if b := benchmarkFor(cat, t, kind); b != nil {
+			assets[k] = &asset{target: t, kind: kind, id: id, name: orDefault(name, id), bench: b, byRule: map[string][]checks.Finding{}}
+		}
+	}
+	// The assets: audited targets themselves (a vCenter), and every host
+	// and VM a finding is about.
+	for _, t := range r.Targets {
+		if t.Status == TargetOK {
+			add(t, inventory.KindTarget, t.Name, t.Name)
+		}
+	}
 	for _, f := range r.Findings {
+		if f.Object.Kind == inventory.KindHost || f.Object.Kind == inventory.KindVM {
+			add(targetOf(f.Target), f.Object.Kind, f.Object.ID, f.Object.Name)
+		}
+	}
+
+	// Each finding goes, per STIG id it cites, to the asset that rule's
+	// benchmark describes.
+	automated := map[string][]string{} // rule_version → checks citing it
+	for _, f := range r.Findings {
+		own := assets[assetKey{f.Target, f.Object.Kind, f.Object.ID}]
+		// Ids of another release of the asset's own product (a Windows
+		// Server 2022 rule on a 2019 host) are said only when no id of the
+		// check reached the asset's own benchmark.
+		var otherRelease []string
+		filedOwn := false
 		for _, id := range f.Refs.STIG {
 			id = strings.TrimSpace(id)
-			if id == "" {
+			ref, ok := cat.Lookup(id)
+			if !ok {
+				if own != nil {
+					own.note(fmt.Sprintf("Check %s cites %s, which is not a rule of any benchmark hvaudit knows.", f.CheckID, id))
+				}
 				continue
 			}
-			b := benchmarkFor(id)
-			sa := stigs[b.ID]
-			if sa == nil {
-				sa = &stigAcc{bench: b, rules: map[string]*ruleAcc{}}
-				stigs[b.ID] = sa
+			if !slices.Contains(automated[id], f.CheckID) {
+				automated[id] = append(automated[id], f.CheckID)
 			}
-			ra := sa.rules[id]
-			if ra == nil {
-				ra = &ruleAcc{}
-				sa.rules[id] = ra
+			a := assetFor(assets, f, ref.Benchmark)
+			if a == nil {
+				if own != nil && own.bench.Asset.Platform == ref.Benchmark.Asset.Platform && own.bench.Asset.Kind == ref.Benchmark.Asset.Kind {
+					otherRelease = append(otherRelease, id+" ("+ref.Benchmark.DisplayName+")")
+				}
+				continue
 			}
-			ra.findings = append(ra.findings, f)
-			targets[f.Target] = true
+			filedOwn = filedOwn || a == own
+			a.byRule[id] = append(a.byRule[id], f)
+		}
+		if own != nil && !filedOwn && len(otherRelease) > 0 {
+			own.note(fmt.Sprintf("Check %s cites %s, not a rule of this asset's benchmark (%s): its result is not in this checklist.",
+				f.CheckID, strings.Join(otherRelease, ", "), own.bench.DisplayName))
 		}
 	}
 
-	doc := &cklbDoc{Mode: 1, HasPath: true, CKLBVersion: CKLBVersion, Stigs: []cklbStig{}}
-	stigIDs := make([]string, 0, len(stigs))
-	for id := range stigs {
-		stigIDs = append(stigIDs, id)
+	ctx := cklbContext{
+		tool:  strings.TrimSpace(orDefault(r.Tool.Name, "hvaudit") + " " + r.Tool.Version),
+		base:  strings.TrimSpace(r.Run.Baseline.ID + " " + r.Run.Baseline.Version),
+		stamp: oscalTime(r.Run.Finished, r.Run.Started).Format("2006-01-02T15:04:05.000Z"),
+		run:   r,
 	}
-	slices.Sort(stigIDs)
-	for _, sid := range stigIDs {
-		sa := stigs[sid]
-		stigUUID := stableUUID("cklb/stig", sid)
-		st := cklbStig{
-			StigName: sa.bench.Name, DisplayName: sa.bench.Display, StigID: sid,
-			ReleaseInfo: "", Version: "", UUID: stigUUID, ReferenceIdentifier: "",
+	list := make([]*asset, 0, len(assets))
+	for _, a := range assets {
+		list = append(list, a)
+	}
+	kindOrder := map[string]int{inventory.KindTarget: 0, inventory.KindHost: 1, inventory.KindVM: 2}
+	slices.SortFunc(list, func(x, y *asset) int {
+		if c := strings.Compare(x.target.Name, y.target.Name); c != 0 {
+			return c
 		}
-		ruleIDs := make([]string, 0, len(sa.rules))
-		for id := range sa.rules {
-			ruleIDs = append(ruleIDs, id)
+		if c := kindOrder[x.kind] - kindOrder[y.kind]; c != 0 {
+			return c
 		}
-		slices.Sort(ruleIDs)
-		for _, rid := range ruleIDs {
-			st.Rules = append(st.Rules, cklbRuleOf(rid, stigUUID, sa.rules[rid].findings, stamp, tool, base))
+		if c := strings.Compare(x.name, y.name); c != 0 {
+			return c
 		}
-		st.Size = len(st.Rules)
-		doc.Stigs = append(doc.Stigs, st)
+		return strings.Compare(x.id, y.id)
+	})
+	files := checklistFileNames(list)
+	out := make([]checklist, 0, len(list))
+	for i, a := range list {
+		out = append(out, checklist{File: files[i], HostName: clean(a.name, false), Doc: func() *cklbDoc { return ctx.doc(a, automated) }})
 	}
-
-	doc.TargetData = cklbTarget(r, targets, tool, base)
-	names := make([]string, 0, len(doc.Stigs))
-	for _, s := range doc.Stigs {
-		names = append(names, s.DisplayName)
-	}
-	doc.Title = clean(strings.TrimSpace(doc.TargetData.HostName+" - "+orDefault(strings.Join(names, ", "), "no STIG rules")), false)
-	targetNames := make([]string, 0, len(targets))
-	for t := range targets {
-		targetNames = append(targetNames, t)
-	}
-	slices.Sort(targetNames)
-	doc.ID = stableUUID("cklb", append([]string{r.Run.Baseline.ID}, targetNames...)...)
-	return doc
+	return out
 }
 
-func cklbRuleOf(stigID, stigUUID string, fs []checks.Finding, stamp, tool, base string) cklbRule {
-	status, worst := cklbNotApplicable, checks.SeverityInfo
-	var titles, fixes, checkIDs []string
-	var details, comments []string
+// assetFor is the asset of benchmark b a finding belongs to, nil when the
+// rule does not concern the finding's object (an ESXi switch rule on a
+// distributed port group, a vCenter rule on a standard one).
+func assetFor(assets map[assetKey]*asset, f checks.Finding, b *stig.Benchmark) *asset {
+	var k assetKey
+	switch {
+	case b.Asset.Kind == f.Object.Kind:
+		k = assetKey{f.Target, f.Object.Kind, f.Object.ID}
+	case b.Asset.Kind == inventory.KindHost && f.Object.Host != "":
+		k = assetKey{f.Target, inventory.KindHost, f.Object.Host}
+	case b.Asset.Kind == inventory.KindTarget && f.Object.Kind == inventory.KindNetwork && f.Object.Host == "":
+		k = assetKey{f.Target, inventory.KindTarget, f.Target}
+	default:
+		return nil
+	}
+	if a := assets[k]; a != nil && a.bench == b {
+		return a
+	}
+	return nil
+}
+
+func (a *asset) note(s string) {
+	if !slices.Contains(a.notes, s) {
+		a.notes = append(a.notes, s)
+	}
+}
+
+type cklbContext struct {
+	tool, base, stamp string
+	run               *Run
+}
+
+func (c cklbContext) doc(a *asset, automated map[string][]string) *cklbDoc {
+	b := a.bench
+	docID := stableUUID("cklb", a.target.Name, a.kind, a.id)
+	stigUUID := stableUUID("cklb/stig", docID, b.StigID)
+	st := cklbStig{
+		StigName: b.Title, DisplayName: b.DisplayName, StigID: b.StigID, ReleaseInfo: b.ReleaseInfo,
+		Version: b.Version, UUID: stigUUID, ReferenceIdentifier: b.ReferenceIdentifier,
+		Rules: make([]cklbRule, 0, len(b.Rules)),
+	}
+	for i := range b.Rules {
+		st.Rules = append(st.Rules, c.rule(a, &b.Rules[i], docID, stigUUID, automated))
+	}
+	st.Size = len(st.Rules)
+	td := c.targetData(a)
+	return &cklbDoc{
+		Title: clean(td.HostName+" - "+b.DisplayName, false), ID: docID, Mode: 1, HasPath: true,
+		TargetData: td, Stigs: []cklbStig{st}, CKLBVersion: CKLBVersion,
+	}
+}
+
+func (c cklbContext) rule(a *asset, sr *stig.Rule, docID, stigUUID string, automated map[string][]string) cklbRule {
+	out := cklbRule{
+		UUID: stableUUID("cklb/rule", docID, sr.GroupID), StigUUID: stigUUID,
+		GroupID: sr.GroupID, GroupIDSrc: sr.GroupID, RuleID: sr.RuleID(), RuleIDSrc: sr.RuleIDSrc,
+		Weight: orDefault(sr.Weight, "10.0"), Classification: "UNCLASSIFIED", Severity: sr.Severity,
+		RuleVersion: sr.Version, GroupTitle: sr.GroupTitle, RuleTitle: sr.Title, FixText: sr.FixText,
+		FalsePositives: sr.FalsePositives, FalseNegatives: sr.FalseNegatives, Discussion: sr.Discussion,
+		CheckContent: sr.CheckContent, Documentable: orDefault(sr.Documentable, "false"), Mitigations: sr.Mitigations,
+		PotentialImpacts: sr.PotentialImpacts, ThirdPartyTools: sr.ThirdPartyTools, MitigationControl: sr.MitigationControl,
+		Responsibility: sr.Responsibility, SecurityOverrideGuidance: sr.SecurityOverrideGuidance, IAControls: sr.IAControls,
+		CheckContentRef: cklbRef{Href: a.bench.CheckContentHref, Name: "M"},
+		LegacyIDs:       append([]string{}, sr.LegacyIDs...), CCIs: append([]string{}, sr.CCIs...),
+		GroupTree: []cklbGroup{{ID: sr.GroupID, Title: sr.GroupTitle, Description: "<GroupDescription></GroupDescription>"}},
+		CreatedAt: c.stamp, UpdatedAt: c.stamp, STIGUuid: stigUUID, Overrides: map[string]string{},
+	}
+	fs := a.byRule[sr.Version]
+	if len(fs) == 0 {
+		out.Status = cklbNotReviewed
+		if ids := automated[sr.Version]; len(ids) > 0 {
+			out.Comments = clean(fmt.Sprintf("Not reviewed: %s checks this rule (%s) but has no result for this asset in this run; review it manually.",
+				c.tool, strings.Join(ids, ", ")), false)
+		} else {
+			out.Comments = clean("Not reviewed: no "+c.tool+" check automates this rule; review it manually.", false)
+		}
+		return out
+	}
+	status := cklbNotApplicable
+	var checkIDs, details, comments []string
 	for _, f := range fs {
 		if s := cklbStatus(f.Status); cklbRank[s] > cklbRank[status] {
 			status = s
 		}
-		if f.Severity.Rank() > worst.Rank() {
-			worst = f.Severity
-		}
 		if !slices.Contains(checkIDs, f.CheckID) {
 			checkIDs = append(checkIDs, f.CheckID)
-			titles = append(titles, clean(f.Title, false))
-			if f.Remediation != "" {
-				fixes = append(fixes, clean(f.CheckID+": "+f.Remediation, true))
-			}
 		}
 		details = append(details, cklbDetail(f))
 		if w := f.Waiver; w != nil {
@@ -314,32 +516,14 @@ func cklbRuleOf(stigID, stigUUID string, fs []checks.Finding, stamp, tool, base 
 			if f.Status != checks.StatusWaived {
 				what = "Expired waiver (the finding stays open)"
 			}
-			comments = append(comments, clean(what+" for "+f.CheckID+" on "+objectLabel(f.Object)+" (target "+f.Target+"): "+waiverText(w), true))
+			comments = append(comments, clean(what+" for "+f.CheckID+" on "+objectLabel(f.Object)+": "+waiverText(w), true))
 		}
 	}
-	comments = append(comments, clean("Assessed automatically by "+tool+" against baseline "+base+" (checks "+strings.Join(checkIDs, ", ")+").", false))
-	return cklbRule{
-		UUID:           stableUUID("cklb/rule", stigID),
-		StigUUID:       stigUUID,
-		Weight:         "10.0",
-		Classification: "UNCLASSIFIED",
-		Severity:       cklbSeverity(worst),
-		RuleVersion:    clean(stigID, false),
-		RuleTitle:      strings.Join(titles, " / "),
-		FixText:        strings.Join(fixes, "\n\n"),
-		CheckContent:   "Automated check by " + tool + ": " + strings.Join(checkIDs, ", ") + ". See finding_details for each object's observed values.",
-		Documentable:   "false",
-		LegacyIDs:      []string{},
-		CCIs:           []string{},
-		GroupTree:      []cklbGroup{},
-		CreatedAt:      stamp,
-		UpdatedAt:      stamp,
-		STIGUuid:       stigUUID,
-		Status:         status,
-		Overrides:      map[string]string{},
-		Comments:       strings.Join(comments, "\n"),
-		FindingDetails: strings.Join(details, "\n\n"),
-	}
+	comments = append(comments, clean("Assessed automatically by "+c.tool+" against baseline "+c.base+" (checks "+strings.Join(checkIDs, ", ")+").", false))
+	out.Status = status
+	out.Comments = strings.Join(comments, "\n")
+	out.FindingDetails = strings.Join(details, "\n\n")
+	return out
 }
 
 // cklbDetail is one finding's part of finding_details.
@@ -349,13 +533,15 @@ func cklbDetail(f checks.Finding) string {
 	if f.Status == checks.StatusWaived && f.ObservedStatus != "" {
 		status += " (observed " + string(f.ObservedStatus) + ")"
 	}
-	b.WriteString("[" + status + "] " + f.CheckID + " on " + objectLabel(f.Object))
+	b.WriteString("[" + status + "] " + f.CheckID + " (" + f.Title + ") on " + objectLabel(f.Object))
 	if f.Object.ID != "" && f.Object.ID != f.Object.Name {
 		b.WriteString(" (" + f.Object.ID + ")")
 	}
-	b.WriteString(", target " + f.Target + ": " + orDefault(f.Message, f.Title))
+	if m := messageBeyondEvidence(f); m != "" {
+		b.WriteString(": " + m)
+	}
 	for _, e := range f.Evidence {
-		b.WriteString("\n  observed: " + e.Field + " = " + observedText(e.Observed))
+		b.WriteString("\n  observed: " + evidenceLabel(e.Field) + " = " + observedText(e.Observed))
 		if e.Source != "" {
 			b.WriteString(" (from " + e.Source + ")")
 		}
@@ -366,55 +552,85 @@ func cklbDetail(f checks.Finding) string {
 	return clean(b.String(), true)
 }
 
-// cklbTarget fills target_data from the run's target.
-func cklbTarget(r *Run, withRules map[string]bool, tool, base string) cklbTargetData {
-	td := cklbTargetData{TargetType: "Computing", Role: "None"}
-	var names []string
-	var chosen []TargetResult
-	for _, t := range r.Targets {
-		if withRules[t.Name] {
-			chosen = append(chosen, t)
-			names = append(names, t.Name)
-		}
+// targetData describes the asset: STIG Viewer's "target" is the asset.
+func (c cklbContext) targetData(a *asset) cklbTargetData {
+	td := cklbTargetData{TargetType: "Computing", Role: "None", HostName: clean(a.name, false)}
+	if ip := net.ParseIP(a.name); ip != nil {
+		td.IPAddress = ip.String()
+	} else if strings.Contains(a.name, ".") {
+		td.FQDN = clean(a.name, false)
 	}
-	// Targets with STIG findings not listed in the run still count.
-	for name := range withRules {
-		if !slices.Contains(names, name) {
-			names = append(names, name)
-		}
+	what := map[string]string{inventory.KindTarget: "Management server", inventory.KindHost: "Host", inventory.KindVM: "Virtual machine"}[a.kind]
+	t := a.target
+	line := what + " " + a.name
+	if a.id != a.name {
+		line += " (id " + a.id + ")"
 	}
-	slices.Sort(names)
-	var notes []string
-	switch {
-	case len(names) == 1:
-		name := names[0]
-		td.HostName = clean(name, false)
-		if ip := net.ParseIP(name); ip != nil {
-			td.IPAddress = ip.String()
-		} else if strings.Contains(name, ".") {
-			td.FQDN = clean(name, false)
-		}
-		if len(chosen) == 1 {
-			t := chosen[0]
-			notes = append(notes, clean(strings.TrimSpace(product(t)+" ("+t.Platform+"), "+t.URI), false))
-		}
-	case len(names) > 1:
-		td.HostName = clean(strings.Join(names, ", "), false)
-		notes = append(notes, "Roll-up of "+plural(len(names), "target")+": each rule sums up every object on every target. Audit one target per run for a checklist per asset.")
-		for _, t := range chosen {
-			notes = append(notes, clean(t.Name+": "+strings.TrimSpace(product(t)+" ("+t.Platform+"), "+t.URI), false))
-		}
+	if a.kind != inventory.KindTarget {
+		line += " of target " + t.Name
 	}
-	for _, t := range r.Targets {
-		if t.Status != TargetOK {
-			notes = append(notes, clean("Not audited: "+t.Name+": "+orDefault(t.Error, "no error message recorded"), false))
-		}
+	if p := product(t); p != "-" || t.URI != "" {
+		line += ": " + strings.TrimSpace(strings.TrimSuffix(p, "-")+" ("+t.Platform+")") + ", " + t.URI
+	}
+	notes := []string{clean(line+".", false)}
+	for _, n := range a.notes {
+		notes = append(notes, clean(n, false))
 	}
 	when := ""
-	if !r.Run.Finished.IsZero() {
-		when = " on " + r.Run.Finished.UTC().Format(time.RFC3339)
+	if !c.run.Run.Finished.IsZero() {
+		when = " on " + c.run.Run.Finished.UTC().Format(time.RFC3339)
 	}
-	notes = append(notes, clean("Checklist written by "+tool+" from run "+orDefault(r.Run.ID, "(no id)")+when+", baseline "+base+".", false))
+	notes = append(notes, clean("Checklist written by "+c.tool+" from run "+orDefault(c.run.Run.ID, "(no id)")+when+
+		", baseline "+c.base+"; benchmark data: "+a.bench.Source.Description+".", false))
 	td.Comments = strings.Join(notes, "\n")
 	return td
 }
+
+// checklistFileNames names each asset's file after the asset. Characters
+// a file system may refuse become "_"; names that would collide (two VMs
+// of one name on different hosts or targets) all get a short digest of the
+// asset's identity, so no run order decides which one keeps the plain name.
+func checklistFileNames(list []*asset) []string {
+	base := make([]string, len(list))
+	count := map[string]int{}
+	for i, a := range list {
+		base[i] = safeFileName(a.name)
+		count[strings.ToLower(base[i])]++
+	}
+	out := make([]string, len(list))
+	for i, a := range list {
+		name := base[i]
+		if count[strings.ToLower(name)] > 1 || name == "" {
+			sum := sha256.Sum256([]byte(a.target.Name + "\x00" + a.kind + "\x00" + a.id))
+			name = strings.TrimSuffix(name+"-"+a.kind+"-"+hex.EncodeToString(sum[:4]), "-")
+		}
+		out[i] = name + ".cklb"
+	}
+	return out
+}
+
+// safeFileName keeps letters, digits, '.', '-' and '_' (at most 120
+// bytes); device names Windows reserves get a trailing "_".
+func safeFileName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteRune('_')
+		}
+		if b.Len() >= 120 {
+			break
+		}
+	}
+	name := strings.TrimLeft(b.String(), ".")
+	stem, _, _ := strings.Cut(strings.ToUpper(name), ".")
+	if slices.Contains([]string{"CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9",
+		"LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9"}, stem) {
+		name += "_"
+	}
+	return name
+}
+
+var _ DirWriter = cklbWriter{}

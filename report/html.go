@@ -73,12 +73,18 @@ type htmlPage struct {
 	Counts         checks.Counts
 	TargetCount    string
 	Targets        []htmlTarget
-	Areas          []htmlArea
-	Threats        []htmlArea
-	Statuses       []htmlStatusOption
-	Severities     []htmlSeverityOption
-	AreaNames      []string
-	Findings       []htmlFinding
+	// BySeverity, ByFramework and ByPlatform are the rollups; each
+	// platform lists its own areas, so one platform's weak area is never
+	// averaged with another's.
+	BySeverity    []htmlArea
+	ByFramework   []htmlFramework
+	ByPlatform    []htmlPlatform
+	Threats       []htmlArea
+	Statuses      []htmlStatusOption
+	Severities    []htmlSeverityOption
+	AreaNames     []string
+	PlatformNames []htmlOption
+	Findings      []htmlFinding
 }
 
 type htmlScore struct {
@@ -99,6 +105,22 @@ type htmlArea struct {
 	Counts         checks.Counts
 }
 
+// htmlFramework is one framework's rollup: the findings of the checks
+// that cite it, and how many of its ids they cite.
+type htmlFramework struct {
+	htmlArea
+	IDs int
+}
+
+// htmlPlatform is one platform's rollup and its areas.
+type htmlPlatform struct {
+	htmlArea
+	Label string
+	Areas []htmlArea
+}
+
+type htmlOption struct{ Value, Label string }
+
 type htmlStatusOption struct {
 	Value, Label string
 	Count        int
@@ -116,19 +138,26 @@ type htmlFinding struct {
 	StatusRank, SevRank, SevOrder       int
 	Severity                            string
 	Target, Object                      string
+	Platform, PlatformLabel             string
 	ObjectKind, ObjectName, ObjectID    string
 	CheckID, Title, Area                string
 	Threats                             string
 	Message, Expected, Remediation      string
-	Evidence                            []htmlEvidence
-	Waiver                              string
-	WaiverExpired                       bool
-	Refs                                []htmlRef
-	Docs                                []string
-	Search                              string
+	// Observed sums up the evidence in words for the finding's row, in
+	// place of a message that only restated it.
+	Observed      string
+	Evidence      []htmlEvidence
+	Waiver        string
+	WaiverExpired bool
+	Refs          []htmlRef
+	Docs          []string
+	Search        string
 }
 
-type htmlEvidence struct{ Field, Value, Source string }
+// htmlEvidence is one observed value: the setting's own name (Key), what
+// it is in words (Label), the value and where it was read; Expr is the
+// expression the check evaluated, shown on demand.
+type htmlEvidence struct{ Label, Key, Expr, Value, Source string }
 
 type htmlRef struct{ Framework, IDs string }
 
@@ -205,9 +234,13 @@ func buildHTML(r *Run) *htmlPage {
 		}
 		p.Targets = append(p.Targets, ht)
 	}
-	for _, a := range areaOrder(r.Summary.ByArea) {
-		s := r.Summary.ByArea[a]
-		p.Areas = append(p.Areas, htmlArea{Name: clean(a, false), Score: htmlScoreOf(s.Score), ScoreNW: htmlScoreOf(s.ScoreWithoutWaivers), Counts: s.Counts})
+	platformOf := map[string]string{}
+	for _, t := range r.Targets {
+		platformOf[t.Name] = t.Platform
+	}
+	p.BySeverity, p.ByFramework, p.ByPlatform = rollups(r.Findings, r.Summary.BySeverity, platformOf)
+	for _, pl := range p.ByPlatform {
+		p.PlatformNames = append(p.PlatformNames, htmlOption{Value: pl.Name, Label: pl.Label})
 	}
 	for _, th := range threatOrder(r.Summary.ByThreat) {
 		s := r.Summary.ByThreat[th]
@@ -228,7 +261,7 @@ func buildHTML(r *Run) *htmlPage {
 	for i, f := range fs {
 		statusCount[f.Status]++
 		areas[f.Area] = true
-		p.Findings = append(p.Findings, htmlFindingOf(i, f))
+		p.Findings = append(p.Findings, htmlFindingOf(i, f, platformOf[f.Target]))
 	}
 
 	// What needs action is shown first; passes and not-applicable
@@ -279,7 +312,7 @@ func statusText(s checks.Status) string {
 	return string(s)
 }
 
-func htmlFindingOf(i int, f checks.Finding) htmlFinding {
+func htmlFindingOf(i int, f checks.Finding, platform string) htmlFinding {
 	name := orDefault(f.Object.Name, f.Object.ID)
 	hf := htmlFinding{
 		Anchor:         "f" + strconv.Itoa(i+1),
@@ -291,6 +324,8 @@ func htmlFindingOf(i int, f checks.Finding) htmlFinding {
 		SevOrder:       4 - f.Severity.Rank(),
 		Severity:       clean(string(f.Severity), false),
 		Target:         clean(f.Target, false),
+		Platform:       clean(orDefault(platform, "other"), false),
+		PlatformLabel:  platformLabel(platform),
 		Object:         objectLabel(f.Object),
 		ObjectKind:     clean(f.Object.Kind, false),
 		ObjectName:     clean(name, false),
@@ -298,15 +333,29 @@ func htmlFindingOf(i int, f checks.Finding) htmlFinding {
 		Title:          clean(f.Title, false),
 		Area:           clean(f.Area, false),
 		Threats:        clean(strings.Join(f.Threats, ", "), false),
-		Message:        clean(f.Message, true),
+		Message:        clean(messageBeyondEvidence(f), true),
 		Expected:       clean(f.Expected, true),
 		Remediation:    clean(f.Remediation, true),
 	}
 	if f.Object.ID != "" && f.Object.ID != name {
 		hf.ObjectID = clean(f.Object.ID, false)
 	}
+	var observed []string
 	for _, e := range f.Evidence {
-		hf.Evidence = append(hf.Evidence, htmlEvidence{Field: clean(e.Field, false), Value: observedText(e.Observed), Source: clean(e.Source, false)})
+		ev := htmlEvidence{
+			Label: clean(evidenceLabel(e.Field), false), Key: clean(evidenceKey(e.Field), false), Expr: clean(e.Field, false),
+			Value: observedText(e.Observed), Source: clean(e.Source, false),
+		}
+		if strings.Contains(ev.Label, ev.Key) || ev.Key == ev.Expr {
+			ev.Key = "" // the label already names it
+		}
+		hf.Evidence = append(hf.Evidence, ev)
+		observed = append(observed, ev.Label+": "+shorten(ev.Value, 120))
+	}
+	// A failing finding's message only restates its evidence: say it in
+	// words instead, the values shortened (the detail has them whole).
+	if f.Status == checks.StatusFail && len(observed) > 0 && messageBeyondEvidence(f) != f.Message {
+		hf.Observed = strings.Join(observed, "; ")
 	}
 	if w := f.Waiver; w != nil {
 		hf.Waiver, hf.WaiverExpired = waiverText(w), w.Expired
@@ -325,7 +374,8 @@ func htmlFindingOf(i int, f checks.Finding) htmlFinding {
 		hf.Docs = append(hf.Docs, clean(d, false))
 	}
 	hf.Search = strings.ToLower(strings.Join([]string{
-		hf.Status, hf.ObservedStatus, hf.Severity, hf.Target, hf.Object, hf.ObjectID, hf.CheckID, hf.Title, hf.Area, hf.Threats, hf.Message,
+		hf.Status, hf.ObservedStatus, hf.Severity, hf.Target, hf.PlatformLabel, hf.Object, hf.ObjectID, hf.CheckID, hf.Title, hf.Area,
+		hf.Threats, hf.Message, hf.Observed, strings.Join(f.Refs.STIG, " "), strings.Join(f.Refs.SCG, " "), strings.Join(f.Refs.CIS, " "),
 	}, " "))
 	return hf
 }
@@ -342,4 +392,106 @@ func unusedWaiverLines(us []UnusedWaiver) []string {
 		out = append(out, clean(fmt.Sprintf("%s:%d (%s): %s", u.File, u.Line, u.Check, why), false))
 	}
 	return out
+}
+
+// shorten cuts s to at most n runes, marking the cut.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// platformLabels name the platforms as their administrators do.
+var platformLabels = map[string]string{"esxi": "ESXi and vCenter", "kvm": "KVM/QEMU", "hyperv": "Hyper-V"}
+
+func platformLabel(p string) string {
+	if l, ok := platformLabels[p]; ok {
+		return l
+	}
+	return clean(orDefault(p, "other"), false)
+}
+
+// frameworks are the reference sets findings are rolled up by, in the
+// order the CSV's columns use.
+var frameworks = []struct {
+	name string
+	ids  func(checks.Refs) []string
+}{
+	{"STIG", func(r checks.Refs) []string { return r.STIG }},
+	{"SCG", func(r checks.Refs) []string { return r.SCG }},
+	{"CIS", func(r checks.Refs) []string { return r.CIS }},
+	{"NIST 800-53", func(r checks.Refs) []string { return r.NIST80053 }},
+}
+
+// overall is a summary's own score as a Score.
+func overall(s checks.Summary) checks.Score {
+	return checks.Score{Score: s.Score, ScoreWithoutWaivers: s.ScoreWithoutWaivers, Counts: s.Counts}
+}
+
+func htmlAreaOf(name string, s checks.Score) htmlArea {
+	return htmlArea{Name: name, Score: htmlScoreOf(s.Score), ScoreNW: htmlScoreOf(s.ScoreWithoutWaivers), Counts: s.Counts}
+}
+
+// rollups scores the findings by severity (the summary's own), by
+// framework (the findings of checks citing it) and by platform, each
+// platform with its areas. Scores use the summary's rules (checks.Summarize).
+func rollups(fs []checks.Finding, bySeverity map[string]checks.Score, platformOf map[string]string) ([]htmlArea, []htmlFramework, []htmlPlatform) {
+	var sev []htmlArea
+	for _, s := range []checks.Severity{checks.SeverityCritical, checks.SeverityHigh, checks.SeverityMedium, checks.SeverityLow, checks.SeverityInfo} {
+		if sc, ok := bySeverity[string(s)]; ok {
+			sev = append(sev, htmlAreaOf(string(s), sc))
+		}
+	}
+
+	var fw []htmlFramework
+	for _, x := range frameworks {
+		var subset []checks.Finding
+		ids := map[string]bool{}
+		for _, f := range fs {
+			if refs := x.ids(f.Refs); len(refs) > 0 {
+				subset = append(subset, f)
+				for _, id := range refs {
+					ids[id] = true
+				}
+			}
+		}
+		fw = append(fw, htmlFramework{htmlArea: htmlAreaOf(x.name, overall(checks.Summarize(subset, nil))), IDs: len(ids)})
+	}
+
+	byPlatform := map[string][]checks.Finding{}
+	for _, f := range fs {
+		p := orDefault(platformOf[f.Target], "other")
+		byPlatform[p] = append(byPlatform[p], f)
+	}
+	names := make([]string, 0, len(byPlatform))
+	for p := range byPlatform {
+		names = append(names, p)
+	}
+	order := map[string]int{"esxi": 0, "kvm": 1, "hyperv": 2}
+	slices.SortFunc(names, func(a, b string) int {
+		oa, ok := order[a]
+		if !ok {
+			oa = len(order)
+		}
+		ob, ok := order[b]
+		if !ok {
+			ob = len(order)
+		}
+		if oa != ob {
+			return oa - ob
+		}
+		return strings.Compare(a, b)
+	})
+	var pls []htmlPlatform
+	for _, p := range names {
+		s := checks.Summarize(byPlatform[p], nil)
+		pl := htmlPlatform{htmlArea: htmlAreaOf(clean(p, false), overall(s)), Label: platformLabel(p)}
+		for _, a := range areaOrder(s.ByArea) {
+			pl.Areas = append(pl.Areas, htmlAreaOf(clean(a, false), s.ByArea[a]))
+		}
+		pls = append(pls, pl)
+	}
+	return sev, fw, pls
 }

@@ -201,3 +201,120 @@ func TestHTMLListsUnusedWaivers(t *testing.T) {
 		t.Errorf("unused waiver not listed (escaped) in the HTML header")
 	}
 }
+
+// rollupRun has an ESXi and a KVM target whose findings share an area, so
+// a rollup that mixed platforms would show.
+func rollupRun() *Run {
+	f := func(target, check, area string, sev checks.Severity, st checks.Status, refs checks.Refs) checks.Finding {
+		msg := ""
+		if st == checks.StatusFail {
+			msg = `observed host.options["Net.BMCNetworkEnable"] = 1`
+		}
+		return checks.Finding{CheckID: check, Title: check, Area: area, Severity: sev, Status: st, Target: target, Message: msg,
+			Object:   checks.ObjectRef{Kind: "host", ID: target + "-h", Name: target + "-h"},
+			Evidence: []checks.Evidence{{Field: `host.options["Net.BMCNetworkEnable"]`, Observed: int64(1), Source: "HostSystem config.option"}},
+			Refs:     refs, Expected: "0", Remediation: "r"}
+	}
+	stig := checks.Refs{STIG: []string{"ESXI-80-000250"}, NIST80053: []string{"SC-7"}}
+	cis := checks.Refs{CIS: []string{"1.1"}, NIST80053: []string{"SC-7", "AC-3"}}
+	fs := []checks.Finding{
+		f("esx", "E-1", "host-access", checks.SeverityHigh, checks.StatusPass, stig),
+		f("esx", "E-2", "host-access", checks.SeverityHigh, checks.StatusFail, stig),
+		f("esx", "E-3", "logging", checks.SeverityLow, checks.StatusError, checks.Refs{SCG: []string{"esxi-8.logs"}}),
+		f("kvm", "K-1", "host-access", checks.SeverityMedium, checks.StatusPass, cis),
+	}
+	return &Run{Schema: Schema, Targets: []TargetResult{
+		{Name: "esx", Platform: "esxi", Status: TargetOK}, {Name: "kvm", Platform: "kvm", Status: TargetOK},
+	}, Findings: fs, Summary: summarize(fs, nil)}
+}
+
+// rows returns the text of each row of a table, cells joined by "|".
+func rows(t *testing.T, page, id string) []string {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)<table id="` + id + `"[^>]*>(.*?)</table>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no table #%s", id)
+	}
+	tags := regexp.MustCompile(`<[^>]+>`)
+	var out []string
+	for _, tr := range regexp.MustCompile(`(?s)<tr[^>]*>(.*?)</tr>`).FindAllStringSubmatch(m[1], -1) {
+		var cells []string
+		for _, c := range regexp.MustCompile(`(?s)<t[hd][^>]*>(.*?)</t[hd]>`).FindAllStringSubmatch(tr[1], -1) {
+			cells = append(cells, strings.TrimSpace(tags.ReplaceAllString(c[1], "")))
+		}
+		out = append(out, strings.Join(cells, "|"))
+	}
+	return out
+}
+
+// Rollups by severity, by framework and by platform, each platform with
+// its own areas: ESXi's host-access (one pass, one fail, both high: 50)
+// and KVM's (one pass: 100) are never averaged into one row. By hand:
+// ESXi overall 6 of 6+6+1 = 46.15; NIST 800-53, cited by all but E-3,
+// 6+3 of 6+6+3 = 60.
+func TestHTMLRollups(t *testing.T) {
+	page := string(writeFormat(t, "html", Options{}, rollupRun()))
+	for id, want := range map[string][]string{
+		"severities": {
+			"Severity|Score|Without waivers|Fail|Error|Waived|Pass|N/A",
+			"high|50.0|50.0|1|0|0|1|0",
+			"medium|100.0|100.0|0|0|0|1|0",
+			"low|0.0|0.0|0|1|0|0|0",
+		},
+		"frameworks": {
+			"Framework|IDs cited|Score|Without waivers|Fail|Error|Waived|Pass|N/A",
+			"STIG|1|50.0|50.0|1|0|0|1|0",
+			"SCG|1|0.0|0.0|0|1|0|0|0",
+			"CIS|1|100.0|100.0|0|0|0|1|0",
+			"NIST 800-53|2|60.0|60.0|1|0|0|2|0",
+		},
+		"platforms": {
+			"Platform / area|Score|Without waivers|Fail|Error|Waived|Pass|N/A",
+			"ESXi and vCenter|46.1|46.1|1|1|0|1|0",
+			"host-access|50.0|50.0|1|0|0|1|0",
+			"logging|0.0|0.0|0|1|0|0|0",
+			"KVM/QEMU|100.0|100.0|0|0|0|1|0",
+			"host-access|100.0|100.0|0|0|0|1|0",
+		},
+	} {
+		if got := rows(t, page, id); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("#%s rows:\n%s\nwant\n%s", id, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+	// The findings filter by platform too.
+	for _, want := range []string{`<option value="esxi">ESXi and vCenter</option>`, `<option value="kvm">KVM/QEMU</option>`, `data-platform="kvm"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+}
+
+// Evidence reads as field, plain-language label and value; the expression
+// the check evaluated is one click away, and a failing row says what was
+// observed in words rather than in CEL.
+func TestHTMLEvidenceInWords(t *testing.T) {
+	page := string(writeFormat(t, "html", Options{}, rollupRun()))
+	for _, want := range []string{
+		`<th scope="row"><span class="ev-label">Host › advanced setting Net.BMCNetworkEnable</span><details class="expr"><summary>expression</summary><code>host.options[&#34;Net.BMCNetworkEnable&#34;]</code></details></th><td class="mono">1</td><td class="mono source">HostSystem config.option</td>`,
+		`<small class="prose">Observed: Host › advanced setting Net.BMCNetworkEnable: 1</small>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if strings.Contains(page, `observed host.options`) {
+		t.Error("a message restating the evidence as CEL is still shown")
+	}
+	// A long unbroken value stays in one piece in the page; the style
+	// sheet breaks it (the browser test measures that).
+	run := rollupRun()
+	run.Findings[1].Evidence[0].Observed = strings.Repeat("CVE-2025-22224,", 40)
+	if page := string(writeFormat(t, "html", Options{}, run)); !strings.Contains(page, strings.Repeat("CVE-2025-22224,", 40)) {
+		t.Error("a long value was altered")
+	}
+	for _, rule := range []string{".scroll { overflow-x: auto; max-width: 100%;", "overflow-wrap: anywhere;"} {
+		if !strings.Contains(htmlCSS, rule) {
+			t.Errorf("the style sheet lacks %q", rule)
+		}
+	}
+}

@@ -65,6 +65,12 @@ type BaselineInfo struct {
 type AdvisoriesInfo struct {
 	AsOf   string `json:"as_of"`
 	SHA256 string `json:"sha256"`
+	// Source is "builtin", or builtin plus the advisory directory and the
+	// products taken from it.
+	Source string `json:"source,omitempty"`
+	// CompleteThrough is, per product, the day through which the data
+	// holds every advisory.
+	CompleteThrough map[string]string `json:"complete_through,omitempty"`
 }
 
 // TargetResult is what happened to one target.

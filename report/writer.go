@@ -16,6 +16,14 @@ type Writer interface {
 	Write(w io.Writer, run *Run) error
 }
 
+// DirWriter is implemented by formats that write several files into a
+// directory rather than one stream (cklb: one checklist per asset). The
+// caller hands such a format its --output path as the directory.
+type DirWriter interface {
+	// WriteDir renders run into dir and returns the paths written.
+	WriteDir(dir string, run *Run) ([]string, error)
+}
+
 // Options tune how a writer renders. Formats that have no use for an option
 // ignore it, so callers can pass the same Options to every writer.
 type Options struct {

@@ -17,6 +17,9 @@ type Data struct {
 	About       types.AboutInfo       `json:"about"`
 	RetrievedAt time.Time             `json:"retrievedAt"`
 	Objects     []types.ObjectContent `json:"objects"`
+	// Queries are the answers of read methods that have no property
+	// (retrieve_security.go), one per object and method.
+	Queries []Query `json:"queries,omitempty"`
 }
 
 func encodeData(d *Data) (json.RawMessage, error) {
@@ -37,11 +40,12 @@ func decodeData(raw []byte) (*Data, error) {
 		About       json.RawMessage   `json:"about"`
 		RetrievedAt time.Time         `json:"retrievedAt"`
 		Objects     []json.RawMessage `json:"objects"`
+		Queries     []Query           `json:"queries"`
 	}
 	if err := json.Unmarshal(raw, &parts); err != nil {
 		return nil, fmt.Errorf("decoding vSphere snapshot data: %w", err)
 	}
-	d := &Data{RetrievedAt: parts.RetrievedAt, Objects: make([]types.ObjectContent, len(parts.Objects))}
+	d := &Data{RetrievedAt: parts.RetrievedAt, Objects: make([]types.ObjectContent, len(parts.Objects)), Queries: parts.Queries}
 	if len(parts.About) > 0 {
 		if err := types.NewJSONDecoder(bytes.NewReader(parts.About)).Decode(&d.About); err != nil {
 			return nil, fmt.Errorf("decoding vSphere snapshot data: about: %w", err)

@@ -29,13 +29,15 @@ func (c *Collector) Normalize(s *collectors.Snapshot) (*inventory.Inventory, err
 		Gaps: append([]inventory.Gap{}, s.Gaps...), Sources: sources,
 	}
 	for _, o := range d.Objects {
-		n.objs[o.Obj] = newProps(o)
+		earlier, seen := n.objs[o.Obj]
+		n.objs[o.Obj] = newProps(o).mergedWith(earlier, seen)
 	}
 	n.target(s)
 	n.dvPortgroups()
 	n.hosts()
 	n.vms()
 	n.networks()
+	n.esxiTarget()
 	return n.inv, nil
 }
 
@@ -118,6 +120,7 @@ type normalizer struct {
 	mgmtDVPG   map[string]bool               // dvpg keys a management vmk uses
 	stdPGs     map[string]*inventory.Network // host id + "/" + portgroup → network
 	stdPGOrder []string
+	queries    map[string]Query // method + "/" + object → answer (normalize_security.go)
 }
 
 func (n *normalizer) gap(kind, id, field, reason string) {
@@ -126,8 +129,10 @@ func (n *normalizer) gap(kind, id, field, reason string) {
 
 func (n *normalizer) byType(typ string) []props {
 	var out []props
+	seen := map[types.ManagedObjectReference]bool{}
 	for _, o := range n.data.Objects {
-		if o.Obj.Type == typ {
+		if o.Obj.Type == typ && !seen[o.Obj] {
+			seen[o.Obj] = true
 			out = append(out, n.objs[o.Obj])
 		}
 	}
@@ -167,21 +172,34 @@ func (n *normalizer) target(s *collectors.Snapshot) {
 		} else {
 			n.gap(inventory.KindTarget, id, "target.key_providers", "the vCenter's CryptoManagerKmip was not returned")
 		}
-		t.Settings = map[string]string{}
+		// A setting missing from a read list is not set on the vCenter; an
+		// unread list leaves every setting unknown.
 		for _, om := range n.byType("OptionManager") {
 			if arr, ok := om.vals["setting"].(types.ArrayOfOptionValue); ok {
+				t.Settings = map[string]string{}
 				for _, o := range arr.OptionValue {
 					ov := o.GetOptionValue()
-					if strings.HasPrefix(ov.Key, "config.log.") || strings.HasPrefix(ov.Key, "VirtualCenter.") {
+					if keepVCenterSetting(ov.Key) {
 						t.Settings[ov.Key] = fmt.Sprint(ov.Value)
 					}
 				}
+			} else {
+				n.gap(inventory.KindTarget, id, "target.settings", om.why("setting"))
 			}
+		}
+		if t.Settings == nil && len(n.byType("OptionManager")) == 0 {
+			n.gap(inventory.KindTarget, id, "target.settings", "the vCenter's settings (OptionManager) were not returned")
 		}
 	} else {
 		n.gap(inventory.KindTarget, id, "target.key_providers", "key providers are a vCenter feature; a standalone ESXi host has none")
 		n.gap(inventory.KindTarget, id, "target.patch", "a standalone ESXi host's patch level is its host's (host.patch)")
 	}
+}
+
+// keepVCenterSetting says which vCenter settings the checks read; the rest
+// of the list (hundreds of keys) is not kept.
+func keepVCenterSetting(key string) bool {
+	return strings.HasPrefix(key, "config.log.") || strings.HasPrefix(key, "VirtualCenter.") || key == "vpxd.event.syslog.enabled"
 }
 
 // dvPortgroups maps distributed port groups, with their VLAN and security.

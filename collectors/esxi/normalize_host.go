@@ -99,6 +99,7 @@ func (n *normalizer) hosts() {
 			miss("host.firewall", "configManager.firewallSystem")
 		}
 		n.hostNetwork(p, &h)
+		n.esxiHost(p, &h)
 		n.inv.Hosts = append(n.inv.Hosts, h)
 	}
 	sort.Slice(n.inv.Hosts, func(a, b int) bool { return n.inv.Hosts[a].Name < n.inv.Hosts[b].Name })
@@ -145,7 +146,7 @@ func (n *normalizer) certificate(p props, h *inventory.Host) {
 		return
 	}
 	h.Certificate = &inventory.Certificate{
-		Subject: cert.Subject.String(), Issuer: cert.Issuer.String(), NotAfter: cert.NotAfter.UTC(),
+		Subject: cert.Subject.String(), Issuer: cert.Issuer.String(), IssuerOrganization: firstOf(cert.Issuer.Organization), NotAfter: cert.NotAfter.UTC(),
 		DaysLeft: int(cert.NotAfter.Sub(n.at).Hours() / 24),
 	}
 }

@@ -68,6 +68,7 @@ func (n *normalizer) dvPortgroups() {
 				net.VMs = append(net.VMs, r.Value) // moref for now; VM ids resolved in networks()
 			}
 		}
+		n.esxiPortgroup(pg, net)
 		n.dvpgs[key] = net
 	}
 }

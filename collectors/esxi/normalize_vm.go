@@ -65,6 +65,8 @@ func (n *normalizer) vms() {
 		n.vmSettings(p, &vm)
 		n.vmDevices(p, &vm)
 		n.vmSnapshots(p, &vm)
+		n.vmTools(p, &vm)
+		n.esxiVM(p, &vm)
 		n.inv.VMs = append(n.inv.VMs, vm)
 	}
 	sort.Slice(n.inv.VMs, func(a, b int) bool { return n.inv.VMs[a].Name < n.inv.VMs[b].Name })
@@ -118,6 +120,9 @@ func (n *normalizer) vmSettings(p props, vm *inventory.VM) {
 				vm.Settings[ov.Key] = fmt.Sprint(ov.Value)
 				break
 			}
+		}
+		if dvFilterKey.MatchString(ov.Key) {
+			vm.Settings[ov.Key] = fmt.Sprint(ov.Value)
 		}
 	}
 }

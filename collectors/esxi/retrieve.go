@@ -24,7 +24,7 @@ var paths = map[string][]string{
 		"name", "config.uuid", "config.instanceUuid", "config.template", "config.guestFullName",
 		"config.keyId", "config.hardware.device", "config.migrateEncryption", "config.ftEncryptionMode",
 		"config.firmware", "config.bootOptions", "config.extraConfig", "config.flags", "config.sevEnabled",
-		"runtime.powerState", "runtime.host", "runtime.connectionState", "snapshot",
+		"runtime.powerState", "runtime.host", "runtime.connectionState", "snapshot", "guest.toolsVersion",
 	},
 	"DistributedVirtualPortgroup": {"name", "key", "config.defaultPortConfig", "config.distributedVirtualSwitch", "vm"},
 	"DistributedVirtualSwitch":    {"name", "config.uplinkPortgroup"},
@@ -103,6 +103,12 @@ func retrieve(ctx context.Context, vc *vim25.Client, pageSize int32) (*Data, err
 		}
 		d.Objects = append(d.Objects, more...)
 	}
+	// Third pass: settings and methods the security checks need.
+	more, queries, err := securityPass(ctx, vc, d.Objects, pageSize)
+	if err != nil {
+		return nil, err
+	}
+	d.Objects, d.Queries = append(d.Objects, more...), queries
 	return d, nil
 }
 

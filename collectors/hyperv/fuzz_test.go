@@ -12,7 +12,9 @@ import (
 
 // FuzzMapInstances feeds arbitrary Data JSON to the mapper: it must never
 // panic, must return an inventory or an error, and every gap must give a
-// reason. Seeds are the fixtures' data and malformed shapes.
+// reason. Seeds are the fixtures' data and malformed shapes, and the
+// corpus in testdata/fuzz/FuzzMapInstances (zero dates, /0 migration
+// networks, snapshot kinds, unreadable classes, a missing host row).
 func FuzzMapInstances(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*/snapshot.json")
 	for _, file := range files {
@@ -63,6 +65,52 @@ func FuzzMapInstances(f *testing.F) {
 		}
 		if _, err := json.Marshal(inv); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzParseInstances feeds arbitrary ConvertTo-Json output to the instance
+// parser: it must not panic, and what it accepts is a list of objects that
+// survives a round trip. Seeds: testdata/fuzz/FuzzParseInstances (shapes
+// Windows PowerShell 5.1 and 7 write: one object, arrays, null, a BOM,
+// "\/Date(ms)\/", "\u0026", wrappers, truncation).
+func FuzzParseInstances(f *testing.F) {
+	f.Add([]byte(`[{"Name":"HV01","EnabledState":2}]`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		list, err := ParseInstances(raw)
+		if err != nil {
+			return
+		}
+		for i, in := range list {
+			if in == nil {
+				t.Fatalf("instance %d is nil", i)
+			}
+		}
+		b, err := json.Marshal(list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := ParseInstances(b)
+		if err != nil || len(again) != len(list) {
+			t.Fatalf("round trip: %d instances, then %d (%v)", len(list), len(again), err)
+		}
+	})
+}
+
+// FuzzParseOutput feeds arbitrary standard output to the batch framing
+// parser: no panic, and every accepted result carries a non-negative index.
+// Seeds: testdata/fuzz/FuzzParseOutput.
+func FuzzParseOutput(f *testing.F) {
+	f.Add("##hvaudit 0 ok W10=\r\n##hvaudit psversion NS4x\r\n")
+	f.Fuzz(func(t *testing.T, stdout string) {
+		got, _, err := ParseOutput(stdout)
+		if err != nil {
+			return
+		}
+		for i := range got {
+			if i < 0 {
+				t.Fatalf("negative index %d", i)
+			}
 		}
 	})
 }

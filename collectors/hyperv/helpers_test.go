@@ -12,7 +12,7 @@ import (
 )
 
 // fixtureCases are the synthetic fixture cases under testdata/.
-var fixtureCases = []string{"compliant", "mgmt-shared-vlan", "weak-vms", "credssp-migration"}
+var fixtureCases = []string{"compliant", "mgmt-shared-vlan", "weak-vms", "credssp-migration", "ws2016-de-ps51", "ws2025-ps7-converged"}
 
 // loadCase reads testdata/<name>/snapshot.json, checking it is marked synthetic.
 func loadCase(t testing.TB, name string) *collectors.Snapshot {

@@ -51,7 +51,13 @@ type netResult struct {
 	order    []string
 	known    bool   // port allocations were read
 	why      string // else why not
-	mgmt     *mgmtPorts
+	// unresolved says why the switch of a host port (uplink or
+	// management-OS vNIC) is unknown: then which switch is external and
+	// which carries the management OS is unknown too, never "no".
+	unresolved string
+	vlanWhy    string // why VLAN settings are unknown, if they are
+	ports      []*portAlloc
+	mgmt       *mgmtPorts
 }
 
 func (m *mapper) mapNetwork(vms vmIndex) *netResult {
@@ -77,7 +83,7 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 
 	// Switch ports: port name → switch.
 	portSwitch := map[string]string{}
-	spRows, _ := m.rows("Msvm_EthernetSwitchPort")
+	spRows, spWhy := m.rows("Msvm_EthernetSwitchPort")
 	for _, in := range spRows {
 		n, _ := asString(unwrapProp(in, "Name"))
 		s, _ := asString(unwrapProp(in, "SystemName"))
@@ -102,9 +108,21 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 		epWhy = swWhy
 	}
 	if epWhy != "" {
+		// Ports stay nil: a class that could not be read is unknown,
+		// never an empty list that every "all ports …" check passes.
 		res.why = epWhy
 		m.gap("vm:*", "vm.nics", epWhy)
 		m.gap("vm:*", "vm.hyperv.ports", epWhy)
+		return res
+	}
+	adRows, adWhy := m.rows("Msvm_SyntheticEthernetPortSettingData")
+	if len(epRows) == 0 && len(adRows) > 0 {
+		// VMs have network adapters but no port allocation is visible: a
+		// filtered answer, not a host where every adapter is unplugged
+		// (that would make every port check pass on defaults).
+		res.why = "Msvm_EthernetPortAllocationSettingData returned no instance although VMs have network adapters (Msvm_SyntheticEthernetPortSettingData): the account may not see them"
+		m.gap("vm:*", "vm.nics", res.why)
+		m.gap("vm:*", "vm.hyperv.ports", res.why)
 		return res
 	}
 	res.known = true
@@ -148,8 +166,16 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 		default:
 			continue // a checkpoint's copy or something hvaudit does not audit
 		}
+		if (p.kind == "external" || p.kind == "internal") && p.switchID == "" && res.unresolved == "" {
+			why := "no Msvm_EthernetSwitchPort row names it"
+			if spWhy != "" {
+				why = spWhy
+			}
+			res.unresolved = fmt.Sprintf("the switch of host port %q is unknown (%s)", p.name, why)
+		}
 		ports = append(ports, p)
 	}
+	res.ports = ports
 	// Attach VLAN and security feature settings.
 	attach := func(class string, set func(*portAlloc, Instance)) string {
 		rows, why := m.rows(class)
@@ -168,6 +194,7 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 	secWhy := attach("Msvm_EthernetSwitchPortSecuritySettingData", func(p *portAlloc, in Instance) { p.sec = in })
 	if vlanWhy != "" {
 		m.gap("vm:*", "vm.hyperv.ports.vlans", vlanWhy)
+		m.gap("vm:*", "vm.hyperv.ports.vlan_mode", vlanWhy)
 	}
 	if secWhy != "" {
 		for _, f := range []string{"mac_spoofing", "dhcp_guard", "router_guard", "monitor_mode"} {
@@ -186,7 +213,6 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 	// Adapters: name and MAC from Msvm_SyntheticEthernetPortSettingData.
 	type adapter struct{ name, mac string }
 	adapters := map[string]adapter{}
-	adRows, adWhy := m.rows("Msvm_SyntheticEthernetPortSettingData")
 	if adWhy != "" {
 		m.gap("vm:*", "vm.nics.mac", adWhy)
 	}
@@ -204,6 +230,7 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 		adByVM[segs[0]] = append(adByVM[segs[0]], strings.ToUpper(iid))
 	}
 
+	res.vlanWhy = vlanWhy
 	mgmt := m.managementPorts(res, vlanWhy)
 	res.mgmt = mgmt
 	for id, vm := range vms {
@@ -223,6 +250,7 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 			}
 		}
 		vm.NICs = []inventory.VMNIC{}
+		vm.HyperV.Ports = []inventory.HyperVPort{}
 		for _, p := range vmPorts {
 			a, ok := adapters[p.parent]
 			if !ok {
@@ -243,7 +271,7 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 					nic.Network = hp.SwitchID
 				}
 			}
-			on, why := onManagement(hp, sw, mgmt)
+			on, why := onManagement(hp, sw, mgmt, res.unresolved)
 			if why != "" {
 				m.gap(key, "vm.nics.on_management_network", fmt.Sprintf("adapter %q: %s", hp.Name, why))
 			} else {
@@ -308,7 +336,7 @@ func (m *mapper) managementPorts(res *netResult, vlanWhy string) *mgmtPorts {
 				mp.why[swID] = fmt.Sprintf("the VLAN of management-OS vNIC %q is unknown", p.name)
 				vlans = nil
 			} else {
-				if hp.VLANMode == "access" && hp.AccessVLAN != nil && *hp.AccessVLAN != 0 {
+				if mode(hp) == "access" && hp.AccessVLAN != nil && *hp.AccessVLAN != 0 {
 					nic.VLAN = hp.AccessVLAN
 				}
 				if vlans != nil {
@@ -326,9 +354,12 @@ func (m *mapper) managementPorts(res *netResult, vlanWhy string) *mgmtPorts {
 
 // onManagement: the adapter's switch is an external switch that the
 // management OS shares, and the port reaches a management-OS VLAN.
-func onManagement(hp inventory.HyperVPort, sw *switchInfo, mp *mgmtPorts) (bool, string) {
+func onManagement(hp inventory.HyperVPort, sw *switchInfo, mp *mgmtPorts, unresolved string) (bool, string) {
 	if !hp.Connected {
 		return false, ""
+	}
+	if unresolved != "" {
+		return false, unresolved
 	}
 	if sw == nil {
 		return false, fmt.Sprintf("switch %s of the port is not among the host's switches", hp.SwitchID)
@@ -368,22 +399,34 @@ func switchType(sw *switchInfo) string {
 	return "private"
 }
 
-// portVLAN fills the port's VLAN facts. key "" records no gap.
+// mode is a port's VLAN mode, "" when unknown.
+func mode(hp inventory.HyperVPort) string {
+	if hp.VLANMode == nil {
+		return ""
+	}
+	return *hp.VLANMode
+}
+
+// portVLAN fills the port's VLAN facts; unknown settings leave VLANMode
+// and VLANs nil. key "" records no gap.
 func (m *mapper) portVLAN(key string, p *portAlloc, hp *inventory.HyperVPort, vlanWhy string) {
 	const cls = "Msvm_EthernetSwitchPortVlanSettingData"
 	if vlanWhy != "" {
-		hp.VLANMode = "unknown"
 		return
 	}
+	set := func(mode string, vlans []int64) {
+		hp.VLANMode, hp.VLANs = inventory.Ptr(mode), vlans
+	}
 	if p.vlan == nil {
-		hp.VLANMode, hp.VLANs = "untagged", []int64{0}
+		set("untagged", []int64{0})
 		return
 	}
 	r := reader{m: m, object: key, class: cls, in: p.vlan}
 	gap := func(why string) {
-		hp.VLANMode = "unknown"
 		if key != "" {
-			m.gap(key, "vm.hyperv.ports.vlans", fmt.Sprintf("adapter %q: %s", hp.Name, why))
+			for _, f := range []string{"vm.hyperv.ports.vlans", "vm.hyperv.ports.vlan_mode"} {
+				m.gap(key, f, fmt.Sprintf("adapter %q: %s", hp.Name, why))
+			}
 		}
 	}
 	mode, ok := asEnum(unwrapProp(p.vlan, "OperationMode"), vlanModeNames)
@@ -398,9 +441,11 @@ func (m *mapper) portVLAN(key string, p *portAlloc, hp *inventory.HyperVPort, vl
 			gap(cls + ".AccessVlanId is missing or unreadable")
 			return
 		}
-		hp.VLANMode, hp.AccessVLAN, hp.VLANs = "access", a, []int64{*a}
+		hp.AccessVLAN = a
 		if *a == 0 {
-			hp.VLANMode = "untagged"
+			set("untagged", []int64{0})
+		} else {
+			set("access", []int64{*a})
 		}
 	case 2:
 		n := opt(r, "NativeVlanId", asInt)
@@ -408,12 +453,12 @@ func (m *mapper) portVLAN(key string, p *portAlloc, hp *inventory.HyperVPort, vl
 		if !ok {
 			trunk = []int64{}
 		}
-		hp.VLANMode, hp.NativeVLAN, hp.TrunkVLANs = "trunk", n, trunk
+		hp.NativeVLAN, hp.TrunkVLANs = n, trunk
 		vl := append([]int64{}, trunk...)
 		if n != nil {
 			vl = unionInts(vl, []int64{*n})
 		}
-		hp.VLANs = unionInts([]int64{}, vl)
+		set("trunk", unionInts([]int64{}, vl))
 	case 3:
 		var vl []int64
 		for _, f := range []string{"PrimaryVlanId", "SecondaryVlanId"} {
@@ -425,7 +470,7 @@ func (m *mapper) portVLAN(key string, p *portAlloc, hp *inventory.HyperVPort, vl
 			gap(cls + ".PrimaryVlanId is missing or unreadable")
 			return
 		}
-		hp.VLANMode, hp.VLANs = "private", unionInts([]int64{}, vl)
+		set("private", unionInts([]int64{}, vl))
 	default:
 		gap(fmt.Sprintf("%s.OperationMode %d is not access, trunk or private", cls, mode))
 	}
@@ -451,14 +496,28 @@ func (m *mapper) portSecurity(key string, p *portAlloc, hp *inventory.HyperVPort
 // finish builds the networks and the host's management picture.
 func (m *mapper) finish(res *netResult) {
 	hostKey := inventory.ObjectKey(inventory.KindHost, m.host.ID)
-	if !res.known {
-		m.gap(hostKey, "host.management", res.why)
-		m.gap(hostKey, "host.hyperv.management_os_shares_vm_switch", res.why)
-		m.gap(hostKey, "host.hyperv.management_os_shares_vm_vlan", res.why)
+	if why := res.why + res.unresolved; !res.known || res.unresolved != "" {
+		for _, f := range []string{"host.management", "host.hyperv.management_os_shares_vm_switch", "host.hyperv.management_os_shares_vm_vlan", "host.hyperv.management_vnics_own_vlan"} {
+			m.gap(hostKey, f, why)
+		}
 		for _, id := range res.order {
 			sw := res.switches[id]
-			m.inv.Networks = append(m.inv.Networks, inventory.Network{ID: id, Name: sw.name, Kind: "hyperv-switch", Host: inventory.Ptr(m.host.ID), Switch: sw.name, VMs: []string{}})
-			m.gap(inventory.ObjectKey(inventory.KindNetwork, id), "network.hyperv", res.why)
+			// Which VMs use the switch is known only when the port
+			// allocations were read.
+			n := inventory.Network{ID: id, Name: sw.name, Kind: "hyperv-switch", Host: inventory.Ptr(m.host.ID), Switch: sw.name}
+			key := inventory.ObjectKey(inventory.KindNetwork, id)
+			if res.known {
+				n.VMs = []string{}
+				for vmID := range sw.vmIDs {
+					n.VMs = append(n.VMs, vmID)
+				}
+				sort.Strings(n.VMs)
+			} else {
+				m.gap(key, "network.vms", why)
+			}
+			m.inv.Networks = append(m.inv.Networks, n)
+			m.gap(key, "network.hyperv", why)
+			m.gap(key, "network.management", why)
 		}
 		return
 	}
@@ -515,6 +574,11 @@ func (m *mapper) finish(res *netResult) {
 	m.host.Management = mgmt
 	m.gap(hostKey, "host.management.migration_interfaces", "Hyper-V restricts live migration by network (host.hyperv.migration.networks), not by interface")
 	m.hv.ManagementOSSharesVMSwitch = inventory.Ptr(sharesSwitch)
+	if own, why := m.ownVLAN(res); why != "" {
+		m.gap(hostKey, "host.hyperv.management_vnics_own_vlan", why)
+	} else {
+		m.hv.ManagementVNICsOwnVLAN = inventory.Ptr(own)
+	}
 	// Shares a VLAN: some VM adapter on such a switch is on the management network.
 	shared, unknown := false, false
 	for i := range m.inv.VMs {
@@ -536,6 +600,47 @@ func (m *mapper) finish(res *netResult) {
 	default:
 		m.hv.ManagementOSSharesVMVLAN = inventory.Ptr(false)
 	}
+}
+
+// ownVLAN says whether every management-OS vNIC on an external switch
+// that carries VMs sits on a tagged access VLAN no VM port of that switch
+// reaches (Microsoft's converged design), or why that is unknown.
+func (m *mapper) ownVLAN(res *netResult) (bool, string) {
+	own := true
+	for _, id := range res.order {
+		sw := res.switches[id]
+		if switchType(sw) != "external" || len(sw.vmIDs) == 0 || len(res.mgmt.bySwitch[id]) == 0 {
+			continue
+		}
+		vmVLANs := map[int64]bool{}
+		for _, p := range sw.ports {
+			if p.kind != "vm" || p.disabled {
+				continue
+			}
+			hp := inventory.HyperVPort{}
+			m.portVLAN("", p, &hp, res.vlanWhy)
+			if hp.VLANs == nil {
+				return false, fmt.Sprintf("the VLAN of a VM port on switch %q is unknown", sw.name)
+			}
+			for _, v := range hp.VLANs {
+				vmVLANs[v] = true
+			}
+		}
+		for _, p := range sw.ports {
+			if p.kind != "internal" {
+				continue
+			}
+			hp := inventory.HyperVPort{}
+			m.portVLAN("", p, &hp, res.vlanWhy)
+			switch {
+			case hp.VLANMode == nil:
+				return false, fmt.Sprintf("the VLAN of management-OS vNIC %q is unknown", p.name)
+			case mode(hp) != "access" || vmVLANs[*hp.AccessVLAN]:
+				own = false
+			}
+		}
+	}
+	return own, ""
 }
 
 func unionInts(a, b []int64) []int64 {

@@ -104,7 +104,7 @@ func (m *mapper) reader(object, class string, in Instance) reader {
 func (r reader) raw(field, p string) (any, bool) {
 	v, ok := prop(r.in, p)
 	if !ok {
-		r.m.gap(r.object, field, fmt.Sprintf("%s.%s is missing from the instance", r.class, p))
+		r.m.gap(r.object, field, r.m.missingReason(r.class, p, hasKey(r.in, p)))
 	}
 	return v, ok
 }
@@ -148,7 +148,7 @@ func (r reader) ints(field, p string) []int64 {
 		if _, present := r.in[p]; present {
 			return []int64{}
 		}
-		r.m.gap(r.object, field, fmt.Sprintf("%s.%s is missing from the instance", r.class, p))
+		r.m.gap(r.object, field, r.m.missingReason(r.class, p, false))
 		return nil
 	}
 	list, ok := asInts(v)
@@ -203,8 +203,16 @@ func MapInstances(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps [
 		inv.Target.Settings["powershell_version"] = d.PSVersion
 	}
 	m := &mapper{d: d, at: at, inv: inv}
-	if _, why := m.rows("Msvm_ComputerSystem"); why != "" {
+	csRows, why := m.rows("Msvm_ComputerSystem")
+	if why != "" {
 		return nil, fmt.Errorf("Hyper-V's WMI namespace %s could not be read (%s); is the Hyper-V role installed and the account in Hyper-V Administrators?", NSVirtualization, why)
+	}
+	// Every Hyper-V host lists itself in Msvm_ComputerSystem. Without that
+	// row the answer was filtered (an account outside Hyper-V
+	// Administrators, or a UAC-filtered token, sees no instances rather
+	// than an error): the VM list is unknown, not empty.
+	if !hasHostRow(csRows) {
+		return nil, fmt.Errorf("Msvm_ComputerSystem returned %d instances and not the host's own row: the account cannot see Hyper-V's objects (is it in Hyper-V Administrators, and not UAC-filtered?)", len(csRows))
 	}
 	m.mapHost(t)
 	vms := m.mapVMs()
@@ -230,6 +238,17 @@ func MapInstances(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps [
 		return x.Reason < y.Reason
 	})
 	return inv, nil
+}
+
+// hasHostRow reports whether Msvm_ComputerSystem holds the host's own row
+// (its Name is the computer name, not a VM GUID).
+func hasHostRow(rows Instances) bool {
+	for _, in := range rows {
+		if name, ok := asString(unwrapProp(in, "Name")); ok && name != "" && !guidRE.MatchString(name) {
+			return true
+		}
+	}
+	return false
 }
 
 // mapHost fills the host from Win32_OperatingSystem, the UBR, hotfixes,

@@ -2,6 +2,8 @@ package hyperv
 
 import (
 	"fmt"
+	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -84,6 +86,8 @@ func (m *mapper) mapHost(t collectors.SnapshotTarget) {
 	}
 
 	m.mapHotfixes(key)
+	m.mapManagementSubnets(key)
+	m.mapSMB(key)
 	m.mapMigrationService(key)
 	m.mapDeviceGuard(key)
 	m.mapHGS(key)
@@ -202,32 +206,188 @@ func (m *mapper) mapMigrationService(key string) {
 			r.bad("host.hyperv.migration.authentication", "AuthenticationType", *a)
 		}
 	}
+	switch {
+	case mig.Compression == nil:
+	case *mig.Compression:
+		mig.Transport = inventory.Ptr("compression")
+	case mig.SMBTransport == nil:
+	case *mig.SMBTransport:
+		mig.Transport = inventory.Ptr("smb")
+	default:
+		mig.Transport = inventory.Ptr("tcpip")
+	}
+	if mig.Transport == nil {
+		m.gap(key, "host.hyperv.migration.transport", cls+".EnableCompression or .EnableSmbTransport was not read")
+	}
+	m.mapMigrationNetworks(key, mig)
+	m.hv.Migration = mig
+}
+
+// anyTag marks the rows Set-VMHost -UseAnyNetworkForMigration $true adds
+// (0.0.0.0/0 and ::0/0); Add-VMMigrationNetwork's rows carry
+// "Microsoft:UserManaged" (Hyper-V's PowerShell module, VMHost).
+const anyTag = "Microsoft:UserManagedAllNetworks"
+
+// mapMigrationNetworks reads Msvm_VirtualSystemMigrationNetworkSettingData:
+// the networks live migration may use, whether one of them is "any
+// network", and whether one overlaps the management subnets.
+func (m *mapper) mapMigrationNetworks(key string, mig *inventory.HyperVMigrationService) {
 	const ncls = "Msvm_VirtualSystemMigrationNetworkSettingData"
+	fields := []string{"host.hyperv.migration.networks", "host.hyperv.migration.any_network",
+		"host.hyperv.migration.dedicated_networks", "host.hyperv.migration.management_overlap"}
 	nrows, nwhy := m.rows(ncls)
 	if nwhy != "" {
-		m.gap(key, "host.hyperv.migration.networks", nwhy)
-		m.gap(key, "host.hyperv.migration.dedicated_networks", nwhy)
-	} else {
-		mig.Networks = []string{}
-		ok := true
-		for _, in := range nrows {
-			nr := m.reader(key, ncls, in)
-			subnet := nr.str("host.hyperv.migration.networks", "SubnetNumber")
-			prefix := nr.integer("host.hyperv.migration.networks", "PrefixLength")
-			if subnet == nil || prefix == nil {
-				ok = false
-				continue
-			}
-			mig.Networks = append(mig.Networks, fmt.Sprintf("%s/%d", *subnet, *prefix))
+		for _, f := range fields {
+			m.gap(key, f, nwhy)
 		}
-		sort.Strings(mig.Networks)
-		if ok {
-			mig.DedicatedNetworks = inventory.Ptr(len(mig.Networks) > 0)
-		} else {
-			mig.Networks = nil
+		return
+	}
+	var nets []netip.Prefix
+	networks := []string{}
+	anyNet, ok := false, true
+	for _, in := range nrows {
+		nr := m.reader(key, ncls, in)
+		subnet := nr.str("host.hyperv.migration.networks", "SubnetNumber")
+		prefix := nr.integer("host.hyperv.migration.networks", "PrefixLength")
+		if subnet == nil || prefix == nil {
+			ok = false
+			continue
+		}
+		cidr := fmt.Sprintf("%s/%d", *subnet, *prefix)
+		pfx, err := netip.ParsePrefix(cidr)
+		if err != nil {
+			nr.bad("host.hyperv.migration.networks", "SubnetNumber", cidr)
+			ok = false
+			continue
+		}
+		networks = append(networks, cidr)
+		tags := opt(nr, "Tags", asStrings)
+		tagged := tags != nil && slices.ContainsFunc(*tags, func(t string) bool { return strings.EqualFold(t, anyTag) })
+		if pfx.Bits() == 0 || tagged {
+			anyNet = true
+			continue
+		}
+		nets = append(nets, pfx.Masked())
+	}
+	if !ok {
+		for _, f := range fields[1:] {
+			m.gap(key, f, "a "+ncls+" row could not be read")
+		}
+		return
+	}
+	sort.Strings(networks)
+	mig.Networks = networks
+	mig.AnyNetwork = inventory.Ptr(anyNet)
+	mig.DedicatedNetworks = inventory.Ptr(len(nets) > 0)
+	if m.hv.ManagementSubnets == nil {
+		m.gap(key, "host.hyperv.migration.management_overlap", "the host's management subnets are unknown (see host.hyperv.management_subnets)")
+		return
+	}
+	overlap := false
+	for _, n := range nets {
+		for _, s := range m.hv.ManagementSubnets {
+			if mp, err := netip.ParsePrefix(s); err == nil && mp.Overlaps(n) {
+				overlap = true
+			}
 		}
 	}
-	m.hv.Migration = mig
+	mig.ManagementOverlap = inventory.Ptr(overlap)
+}
+
+// mapManagementSubnets reads Win32_NetworkAdapterConfiguration: the
+// subnets of the IP-enabled interfaces that have a default gateway.
+// Microsoft's guidance gives only the management adapter a gateway (the
+// live-migration, cluster and storage networks have none), so these are
+// the subnets live migration must stay off.
+func (m *mapper) mapManagementSubnets(key string) {
+	const cls = "Win32_NetworkAdapterConfiguration"
+	rows, why := m.rows(cls)
+	if why != "" {
+		m.gap(key, "host.hyperv.management_subnets", why)
+		return
+	}
+	subnets := []string{}
+	for _, in := range rows {
+		r := m.reader(key, cls, in)
+		if on := opt(r, "IPEnabled", asBool); on == nil || !*on {
+			continue
+		}
+		gw := opt(r, "DefaultIPGateway", asStrings)
+		if gw == nil || len(*gw) == 0 {
+			continue
+		}
+		addrs, masks := opt(r, "IPAddress", asStrings), opt(r, "IPSubnet", asStrings)
+		if addrs == nil || masks == nil || len(*addrs) != len(*masks) {
+			m.gap(key, "host.hyperv.management_subnets", cls+".IPAddress and .IPSubnet of an interface with a gateway are missing or do not pair up")
+			return
+		}
+		for i, a := range *addrs {
+			p, ok := subnetOf(a, (*masks)[i])
+			if !ok {
+				m.gap(key, "host.hyperv.management_subnets", fmt.Sprintf("%s address %q / %q is not readable", cls, a, (*masks)[i]))
+				return
+			}
+			if p.Addr().IsLinkLocalUnicast() {
+				continue
+			}
+			if s := p.String(); !slices.Contains(subnets, s) {
+				subnets = append(subnets, s)
+			}
+		}
+	}
+	sort.Strings(subnets)
+	m.hv.ManagementSubnets = subnets
+}
+
+// subnetOf turns an address and Win32_NetworkAdapterConfiguration's
+// IPSubnet entry (a dotted mask for IPv4, a prefix length for IPv6) into
+// the network prefix.
+func subnetOf(addr, mask string) (netip.Prefix, bool) {
+	a, err := netip.ParseAddr(strings.TrimSpace(addr))
+	if err != nil {
+		return netip.Prefix{}, false
+	}
+	bits := -1
+	if n, err := strconv.Atoi(strings.TrimSpace(mask)); err == nil {
+		bits = n
+	} else if mk, err := netip.ParseAddr(strings.TrimSpace(mask)); err == nil && mk.Is4() {
+		b := mk.As4()
+		v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+		ones := 0
+		for v&0x80000000 != 0 {
+			ones++
+			v <<= 1
+		}
+		if v != 0 {
+			return netip.Prefix{}, false // not a contiguous mask
+		}
+		bits = ones
+	}
+	p, err := a.Unmap().Prefix(bits)
+	if err != nil {
+		return netip.Prefix{}, false
+	}
+	return p, true
+}
+
+// mapSMB reads MSFT_SmbServerConfiguration: whether the host's SMB server
+// encrypts and signs.
+func (m *mapper) mapSMB(key string) {
+	const cls = "MSFT_SmbServerConfiguration"
+	rows, why := m.rows(cls)
+	if why == "" && len(rows) == 0 {
+		why = cls + " returned no instance"
+	}
+	if why != "" {
+		m.gap(key, "host.hyperv.smb", why)
+		return
+	}
+	r := m.reader(key, cls, rows[0])
+	m.hv.SMB = &inventory.HyperVSMBServer{
+		EncryptData:              r.boolean("host.hyperv.smb.encrypt_data", "EncryptData"),
+		RejectUnencryptedAccess:  r.boolean("host.hyperv.smb.reject_unencrypted_access", "RejectUnencryptedAccess"),
+		RequireSecuritySignature: r.boolean("host.hyperv.smb.require_security_signature", "RequireSecuritySignature"),
+	}
 }
 
 func (m *mapper) mapDeviceGuard(key string) {

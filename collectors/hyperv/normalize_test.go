@@ -101,7 +101,7 @@ func TestCompliantHost(t *testing.T) {
 	if len(app.NICs) != 1 || app.NICs[0].MAC != "00:15:5d:0a:01:01" || app.NICs[0].Network != "External-VM" || boolp(app.NICs[0].OnManagementNetwork) != "false" {
 		t.Errorf("app01 nics %+v", app.NICs)
 	}
-	if p := app.HyperV.Ports[0]; p.VLANMode != "access" || intp(p.AccessVLAN) != "20" || boolp(p.MACSpoofing) != "false" || boolp(p.DHCPGuard) != "true" {
+	if p := app.HyperV.Ports[0]; strp(p.VLANMode) != "access" || intp(p.AccessVLAN) != "20" || boolp(p.MACSpoofing) != "false" || boolp(p.DHCPGuard) != "true" {
 		t.Errorf("app01 port %+v", p)
 	}
 	if s := vmByName(t, inv, "shielded01"); strp(s.Encryption.Confidential) != "shielded" || boolp(s.HyperV.Shielded) != "true" {
@@ -132,7 +132,7 @@ func TestManagementSharesVMSwitchAndVLAN(t *testing.T) {
 		t.Errorf("db01 port security %+v", db)
 	}
 	r := vmByName(t, inv, "router01").HyperV.Ports[0]
-	if r.VLANMode != "trunk" || len(r.TrunkVLANs) != 3 {
+	if strp(r.VLANMode) != "trunk" || len(r.TrunkVLANs) != 3 {
 		t.Errorf("router01 port %+v", r)
 	}
 	sw := netByName(t, inv, "ConvergedSwitch")

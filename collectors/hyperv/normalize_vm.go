@@ -55,7 +55,7 @@ func (m *mapper) mapVMs() vmIndex {
 		}
 		key := inventory.ObjectKey(inventory.KindVM, id)
 		r := m.reader(key, "Msvm_ComputerSystem", in)
-		vm := &inventory.VM{ID: id, Name: id, Host: inventory.Ptr(m.host.ID), Template: inventory.Ptr(false), HyperV: &inventory.HyperVVM{Ports: []inventory.HyperVPort{}}}
+		vm := &inventory.VM{ID: id, Name: id, Host: inventory.Ptr(m.host.ID), Template: inventory.Ptr(false), HyperV: &inventory.HyperVVM{}}
 		if s := r.str("vm.name", "ElementName"); s != nil && *s != "" {
 			vm.Name = *s
 		}
@@ -82,9 +82,26 @@ func (m *mapper) mapVMs() vmIndex {
 		if ms := opt(r, "OnTimeInMilliseconds", asInt); ms != nil {
 			hv.UptimeSeconds = inventory.Ptr(*ms / 1000)
 		}
-		if t := r.when("vm.hyperv.days_in_state", "TimeOfLastStateChange"); t != nil {
-			hv.LastStateChange = t
-			hv.DaysInState = inventory.Ptr(m.days(*t))
+		// InstallDate is when the VM was created; it dates a VM that
+		// never changed state.
+		hv.Created = opt(r, "InstallDate", asTime)
+		if v, ok := r.raw("vm.hyperv.days_in_state", "TimeOfLastStateChange"); ok {
+			switch t, known := asTime(v); {
+			case known:
+				hv.LastStateChange = &t
+				hv.DaysInState = inventory.Ptr(m.days(t))
+			case isCIMZeroDate(v):
+				// WMI's zero date: created and never started.
+				hv.NeverChangedState = true
+				m.gap(key, "vm.hyperv.last_state_change", "never: the VM has not changed state since it was created (Msvm_ComputerSystem.TimeOfLastStateChange is the CIM zero date 1601-01-01)")
+				if hv.Created != nil {
+					hv.DaysInState = inventory.Ptr(m.days(*hv.Created))
+				} else {
+					m.gap(key, "vm.hyperv.days_in_state", "the VM never changed state (Msvm_ComputerSystem.TimeOfLastStateChange is the CIM zero date 1601-01-01) and its creation time, Msvm_ComputerSystem.InstallDate, was not read")
+				}
+			default:
+				r.bad("vm.hyperv.days_in_state", "TimeOfLastStateChange", v)
+			}
 		}
 		vms[id] = vm
 		order = append(order, id)
@@ -115,7 +132,7 @@ func (m *mapper) mapVSSD(vms vmIndex) {
 	const cls = "Msvm_VirtualSystemSettingData"
 	rows, why := m.rows(cls)
 	if why != "" {
-		for _, f := range []string{"vm.firmware", "vm.secure_boot", "vm.snapshots", "vm.oldest_snapshot_days", "vm.hyperv.generation", "vm.hyperv.configuration_version", "vm.hyperv.automatic_checkpoints", "vm.hyperv.debug_port"} {
+		for _, f := range []string{"vm.firmware", "vm.secure_boot", "vm.snapshots", "vm.oldest_snapshot_days", "vm.hyperv.other_snapshots", "vm.hyperv.generation", "vm.hyperv.configuration_version", "vm.hyperv.automatic_checkpoints", "vm.hyperv.debug_port"} {
 			m.gap("vm:*", f, why)
 		}
 		return
@@ -123,6 +140,7 @@ func (m *mapper) mapVSSD(vms vmIndex) {
 	realized := map[string]Instance{}
 	snaps := map[string][]inventory.VMSnapshot{}
 	snapGaps := map[string]string{}
+	others := map[string][]inventory.HyperVSnapshotRow{}
 	for _, in := range rows {
 		typ, _ := asString(unwrapProp(in, "VirtualSystemType"))
 		owner := ""
@@ -139,9 +157,8 @@ func (m *mapper) mapVSSD(vms vmIndex) {
 		if _, isVM := vms[owner]; !isVM {
 			continue
 		}
-		lt := strings.ToLower(typ)
-		switch {
-		case strings.Contains(lt, ":snapshot"):
+		switch kind := settingsKind(typ); kind {
+		case "checkpoint":
 			name, _ := asString(unwrapProp(in, "ElementName"))
 			ct, ok := asTime(unwrapProp(in, "CreationTime"))
 			if !ok {
@@ -149,7 +166,14 @@ func (m *mapper) mapVSSD(vms vmIndex) {
 				continue
 			}
 			snaps[owner] = append(snaps[owner], inventory.VMSnapshot{Name: name, Created: ct})
-		case strings.HasSuffix(lt, ":realized") || typ == "":
+		case "other-snapshot":
+			row := inventory.HyperVSnapshotRow{Type: typ}
+			row.Name, _ = asString(unwrapProp(in, "ElementName"))
+			if ct, ok := asTime(unwrapProp(in, "CreationTime")); ok {
+				row.Created = &ct
+			}
+			others[owner] = append(others[owner], row)
+		case "realized":
 			if _, dup := realized[owner]; !dup {
 				realized[owner] = in
 			}
@@ -157,7 +181,8 @@ func (m *mapper) mapVSSD(vms vmIndex) {
 	}
 	for id, vm := range vms {
 		key := inventory.ObjectKey(inventory.KindVM, id)
-		list := snaps[id]
+		// Read and empty is an empty list, never nil (nil is unknown).
+		list := append([]inventory.VMSnapshot{}, snaps[id]...)
 		sort.Slice(list, func(a, b int) bool { return list[a].Created.Before(list[b].Created) })
 		if reason, bad := snapGaps[id]; bad {
 			m.gap(key, "vm.snapshots", reason)
@@ -170,6 +195,9 @@ func (m *mapper) mapVSSD(vms vmIndex) {
 			}
 			vm.OldestSnapshotDays = &oldest
 		}
+		o := append([]inventory.HyperVSnapshotRow{}, others[id]...)
+		sort.Slice(o, func(a, b int) bool { return o[a].Type+o[a].Name < o[b].Type+o[b].Name })
+		vm.HyperV.OtherSnapshots = o
 		in, ok := realized[id]
 		if !ok {
 			reason := cls + " has no realized configuration for the VM"
@@ -214,6 +242,29 @@ func (m *mapper) mapVSSD(vms vmIndex) {
 			hv.DebugPort = inventory.Ptr(*dp != 0)
 		}
 	}
+}
+
+// settingsKind sorts a Msvm_VirtualSystemSettingData row by
+// VirtualSystemType. Microsoft's class documentation lists
+// System:Realized (a VM's current settings), System:Planned,
+// Snapshot:Realized ("a snapshot of a realized virtual machine": the
+// checkpoints users take, standard or production), Snapshot:Recovery (a
+// backup's recovery snapshot), Snapshot:Planned, Snapshot:Missing and
+// Snapshot:Replica:* (Hyper-V Replica's recovery points). Only
+// Snapshot:Realized counts as a checkpoint; the other snapshot rows are
+// kept as evidence. A row without a type is taken as the VM's own
+// settings (old captures).
+func settingsKind(typ string) string {
+	t := strings.ToLower(strings.TrimSpace(typ))
+	switch {
+	case t == "" || t == "microsoft:hyper-v:system:realized":
+		return "realized"
+	case t == "microsoft:hyper-v:snapshot:realized":
+		return "checkpoint"
+	case strings.HasPrefix(t, "microsoft:hyper-v:snapshot:"):
+		return "other-snapshot"
+	}
+	return "other"
 }
 
 // mapSecurity reads Msvm_SecuritySettingData (configured) and

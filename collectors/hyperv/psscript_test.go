@@ -34,7 +34,7 @@ func TestBuildCommandsEncodesTheCatalog(t *testing.T) {
 			t.Errorf("script lacks %q", line)
 		}
 	}
-	if !strings.Contains(all, `M 19 'root\cimv2' 'StdRegProv' 'GetDWORDValue' @{hDefKey=[uint32]2147483650;sSubKeyName='SOFTWARE\Microsoft\Windows NT\CurrentVersion';sValueName='UBR'} @('ReturnValue','uValue')`) {
+	if !strings.Contains(all, "M "+itoa(int64(len(Catalog)))+` 'root\cimv2' 'StdRegProv' 'GetDWORDValue' @{hDefKey=[uint32]2147483650;sSubKeyName='SOFTWARE\Microsoft\Windows NT\CurrentVersion';sValueName='UBR'} @('ReturnValue','uValue')`) {
 		t.Errorf("UBR call missing:\n%s", all)
 	}
 	// Read-only: only Get-CimInstance and the registry method.

@@ -130,6 +130,7 @@ const (
 	NSCIMv2          = `root\cimv2`
 	NSDeviceGuard    = `root\Microsoft\Windows\DeviceGuard`
 	NSHgs            = `root\Microsoft\Windows\Hgs`
+	NSSMB            = `root\Microsoft\Windows\SMB`
 )
 
 // Registry hive and key of the UBR value.
@@ -144,7 +145,8 @@ const (
 var Catalog = []Query{
 	{Namespace: NSCIMv2, Class: "Win32_OperatingSystem", Properties: []string{"CSName", "Caption", "Version", "BuildNumber", "LastBootUpTime", "ProductType"}},
 	{Namespace: NSCIMv2, Class: "Win32_QuickFixEngineering", Properties: []string{"HotFixID", "Description", "InstalledOn", "InstalledBy"}},
-	{Namespace: NSVirtualization, Class: "Msvm_ComputerSystem", Properties: []string{"Name", "ElementName", "Caption", "EnabledState", "OnTimeInMilliseconds", "TimeOfLastStateChange"}},
+	{Namespace: NSCIMv2, Class: "Win32_NetworkAdapterConfiguration", Properties: []string{"Description", "InterfaceIndex", "IPEnabled", "IPAddress", "IPSubnet", "DefaultIPGateway"}},
+	{Namespace: NSVirtualization, Class: "Msvm_ComputerSystem", Properties: []string{"Name", "ElementName", "Caption", "EnabledState", "OnTimeInMilliseconds", "TimeOfLastStateChange", "InstallDate"}},
 	{Namespace: NSVirtualization, Class: "Msvm_VirtualSystemSettingData", Properties: []string{"InstanceID", "ConfigurationID", "VirtualSystemIdentifier", "VirtualSystemType", "VirtualSystemSubType", "ElementName", "Version", "SecureBootEnabled", "SecureBootTemplateId", "AutomaticSnapshotsEnabled", "CreationTime", "IsAutomaticSnapshot", "DebugPortEnabled"}},
 	{Namespace: NSVirtualization, Class: "Msvm_SecuritySettingData", Properties: []string{"InstanceID", "TpmEnabled", "KsdEnabled", "ShieldingRequested", "DataProtectionRequested", "EncryptStateAndVmMigrationTraffic", "VirtualizationBasedSecurityOptOut", "BindToHostTpm"}},
 	{Namespace: NSVirtualization, Class: "Msvm_SecurityElement", Properties: []string{"SystemName", "Shielded", "EncryptStateAndVmMigrationTrafficEnabled"}},
@@ -157,8 +159,9 @@ var Catalog = []Query{
 	{Namespace: NSVirtualization, Class: "Msvm_EthernetSwitchPortVlanSettingData", Properties: []string{"InstanceID", "OperationMode", "AccessVlanId", "NativeVlanId", "TrunkVlanIdArray", "PrimaryVlanId", "SecondaryVlanId"}},
 	{Namespace: NSVirtualization, Class: "Msvm_EthernetSwitchPortSecuritySettingData", Properties: []string{"InstanceID", "AllowMacSpoofing", "EnableDhcpGuard", "EnableRouterGuard", "MonitorMode"}},
 	{Namespace: NSVirtualization, Class: "Msvm_VirtualSystemMigrationServiceSettingData", Properties: []string{"EnableVirtualSystemMigration", "AuthenticationType", "EnableCompression", "EnableSmbTransport", "MaximumActiveVirtualSystemMigration", "MaximumActiveStorageMigration"}},
-	{Namespace: NSVirtualization, Class: "Msvm_VirtualSystemMigrationNetworkSettingData", Properties: []string{"InstanceID", "SubnetNumber", "PrefixLength", "Metric"}},
+	{Namespace: NSVirtualization, Class: "Msvm_VirtualSystemMigrationNetworkSettingData", Properties: []string{"InstanceID", "SubnetNumber", "PrefixLength", "Metric", "Tags"}},
 	{Namespace: NSVirtualization, Class: "Msvm_VirtualSystemManagementServiceSettingData", Properties: []string{"EnhancedSessionModeEnabled", "DefaultVirtualHardDiskPath", "DefaultExternalDataRoot"}},
+	{Namespace: NSSMB, Class: "MSFT_SmbServerConfiguration", Properties: []string{"EncryptData", "RejectUnencryptedAccess", "RequireSecuritySignature"}},
 	{Namespace: NSDeviceGuard, Class: "Win32_DeviceGuard", Properties: []string{"VirtualizationBasedSecurityStatus", "SecurityServicesConfigured", "SecurityServicesRunning", "RequiredSecurityProperties", "AvailableSecurityProperties"}, Optional: true},
 	{Namespace: NSHgs, Class: "MSFT_HgsClientConfiguration", Properties: []string{"IsHostGuarded", "Mode", "AttestationOperationMode", "AttestationStatus", "AttestationServerUrl", "KeyProtectionServerUrl"}, Optional: true},
 }
@@ -174,7 +177,7 @@ var UBRCall = MethodCall{
 var Methods = []MethodCall{UBRCall}
 
 var (
-	allowedNamespaces = map[string]bool{NSVirtualization: true, NSCIMv2: true, NSDeviceGuard: true, NSHgs: true}
+	allowedNamespaces = map[string]bool{NSVirtualization: true, NSCIMv2: true, NSDeviceGuard: true, NSHgs: true, NSSMB: true}
 	allowedClasses    = func() map[string]bool {
 		m := map[string]bool{}
 		for _, q := range Catalog {

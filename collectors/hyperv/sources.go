@@ -14,6 +14,8 @@ func sources() map[string]string {
 		ep   = "Msvm_EthernetPortAllocationSettingData"
 		vlan = "Msvm_EthernetSwitchPortVlanSettingData"
 		sec  = "Msvm_EthernetSwitchPortSecuritySettingData"
+		mnet = "Msvm_VirtualSystemMigrationNetworkSettingData"
+		smb  = "MSFT_SmbServerConfiguration"
 	)
 	return map[string]string{
 		"target.version":                                    os + ".Version + StdRegProv UBR",
@@ -32,8 +34,17 @@ func sources() map[string]string {
 		"host.hyperv.migration.authentication":              mig + ".AuthenticationType",
 		"host.hyperv.migration.compression":                 mig + ".EnableCompression",
 		"host.hyperv.migration.smb_transport":               mig + ".EnableSmbTransport",
-		"host.hyperv.migration.networks":                    "Msvm_VirtualSystemMigrationNetworkSettingData.SubnetNumber, .PrefixLength",
-		"host.hyperv.migration.dedicated_networks":          "Msvm_VirtualSystemMigrationNetworkSettingData (any row)",
+		"host.hyperv.migration.networks":                    mnet + ".SubnetNumber, .PrefixLength",
+		"host.hyperv.migration.any_network":                 mnet + " rows for a /0 (0.0.0.0/0, ::0/0) or tagged Microsoft:UserManagedAllNetworks",
+		"host.hyperv.migration.dedicated_networks":          mnet + " rows other than a /0",
+		"host.hyperv.migration.management_overlap":          mnet + " rows vs the management subnets (Win32_NetworkAdapterConfiguration interfaces with a DefaultIPGateway)",
+		"host.hyperv.migration.transport":                   mig + ".EnableCompression, .EnableSmbTransport (as Get-VMHost's VirtualMachineMigrationPerformanceOption reads them)",
+		"host.hyperv.management_subnets":                    "Win32_NetworkAdapterConfiguration.IPAddress, .IPSubnet of IP-enabled interfaces with a DefaultIPGateway",
+		"host.hyperv.management_vnics_own_vlan":             ep + " (Msvm_InternalEthernetPort on an external switch with VMs) + " + vlan + ".OperationMode, .AccessVlanId vs the VM ports' VLANs",
+		"host.hyperv.smb":                                   smb,
+		"host.hyperv.smb.encrypt_data":                      smb + ".EncryptData",
+		"host.hyperv.smb.reject_unencrypted_access":         smb + ".RejectUnencryptedAccess",
+		"host.hyperv.smb.require_security_signature":        smb + ".RequireSecuritySignature",
 		"host.hyperv.device_guard":                          dg,
 		"host.hyperv.device_guard.vbs_status":               dg + ".VirtualizationBasedSecurityStatus",
 		"host.hyperv.device_guard.vbs_running":              dg + ".VirtualizationBasedSecurityStatus",
@@ -61,7 +72,11 @@ func sources() map[string]string {
 		"vm.hyperv.state":                                   cs + ".EnabledState",
 		"vm.hyperv.uptime_seconds":                          cs + ".OnTimeInMilliseconds",
 		"vm.hyperv.last_state_change":                       cs + ".TimeOfLastStateChange",
-		"vm.hyperv.days_in_state":                           cs + ".TimeOfLastStateChange",
+		"vm.hyperv.days_in_state":                           cs + ".TimeOfLastStateChange, or .InstallDate for a VM that never changed state",
+		"vm.hyperv.never_changed_state":                     cs + ".TimeOfLastStateChange (the CIM zero date 1601-01-01)",
+		"vm.hyperv.created":                                 cs + ".InstallDate",
+		"vm.hyperv.other_snapshots":                         vssd + " with VirtualSystemType Microsoft:Hyper-V:Snapshot:Recovery, :Planned, :Missing, :Replica:* (not checkpoints)",
+		"vm.hyperv.ports.vlan_mode":                         vlan + ".OperationMode",
 		"vm.hyperv.generation":                              vssd + ".VirtualSystemSubType",
 		"vm.hyperv.configuration_version":                   vssd + ".Version",
 		"vm.hyperv.secure_boot_template":                    vssd + ".SecureBootTemplateId",

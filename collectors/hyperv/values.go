@@ -28,6 +28,19 @@ func prop(in Instance, name string) (any, bool) {
 	return nil, false
 }
 
+// hasKey reports whether an instance has the property at all (null or not).
+func hasKey(in Instance, name string) bool {
+	if _, ok := in[name]; ok {
+		return true
+	}
+	for k := range in {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // unwrap takes PowerShell's ETS wrapper apart: Windows PowerShell 5.1
 // serialises some values as {"value": X, …} (dates and enums as
 // {"value": …, "DisplayHint": …, "DateTime": …}).
@@ -205,12 +218,36 @@ var (
 	isoForms = []string{time.RFC3339Nano, "2006-01-02T15:04:05.9999999", "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"}
 )
 
+// cimZero is WMI's zero date, 1601-01-01T00:00:00Z (FILETIME 0), which it
+// writes for "never" (TimeOfLastStateChange of a VM never started).
+var cimZero = time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// isCIMZeroDate reports whether v is WMI's zero date in any form a capture
+// writes it: "\/Date(-11644473600000)\/" (Windows PowerShell 5.1),
+// "1601-01-01T00:00:00Z" or the same instant in the host's zone
+// ("1601-01-01T01:00:00+01:00", "1600-12-31T16:00:00-08:00": PowerShell
+// 7 writes CIM dates as local time), or DMTF "16010101000000.000000+000".
+func isCIMZeroDate(v any) bool {
+	t, ok := parseTime(v)
+	return ok && t.Equal(cimZero)
+}
+
 // asTime reads a date as captures write it: "\/Date(ms)\/" (Windows
 // PowerShell 5.1's ConvertTo-Json), ISO-8601 (PowerShell 7), DMTF
 // "20240101120000.000000+000" (WMI itself), or a PowerShell
 // {"value": …, "DateTime": …} wrapper of any of these. A time without a
-// zone is UTC. Dates before 1601 (WMI's "never") are !ok.
+// zone is UTC. Dates up to 1601 (WMI's zero date, "never") are !ok:
+// callers that give "never" a meaning test isCIMZeroDate.
 func asTime(v any) (time.Time, bool) {
+	t, ok := parseTime(v)
+	if !ok || !t.After(cimZero.AddDate(1, 0, 0)) {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// parseTime reads any of asTime's forms, zero date included.
+func parseTime(v any) (time.Time, bool) {
 	s, ok := asString(v)
 	if !ok {
 		return time.Time{}, false
@@ -251,9 +288,6 @@ func asTime(v any) (time.Time, bool) {
 		if !parsed {
 			return time.Time{}, false
 		}
-	}
-	if t.Year() <= 1601 {
-		return time.Time{}, false
 	}
 	return t, true
 }

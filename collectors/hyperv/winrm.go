@@ -32,6 +32,9 @@ import (
 // plain HTTP: the masterzen client encrypts no message body itself.
 const DefaultWinRMPort = 5986
 
+// errRedirect is returned when the listener redirects.
+var errRedirect = errors.New("WinRM listener redirected and hvaudit does not follow redirects (they would send the request and the authentication elsewhere)")
+
 // maxResponse bounds one SOAP response body.
 const maxResponse = 64 << 20
 
@@ -164,6 +167,12 @@ func NewWinRMSource(c WinRMConfig) (*WinRMSource, error) {
 		return nil, fmt.Errorf("auth %q is not supported (ntlm or kerberos)", c.Auth)
 	}
 	p.client.Timeout = 0 // commands are long-polled; the context bounds them
+	// Never follow a redirect: the client would re-send the SOAP body and
+	// run the NTLM exchange wherever the listener points, plain HTTP
+	// included. A WinRM listener has no reason to redirect.
+	p.client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		return fmt.Errorf("%w: %s answered with a redirect to %s", errRedirect, redactText(via[0].URL.String(), c.Password), redactText(req.URL.Redacted(), c.Password))
+	}
 	params := *winrm.DefaultParameters
 	params.Timeout = "PT60S"
 	params.TransportDecorator = func() winrm.Transporter { return p }

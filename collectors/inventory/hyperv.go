@@ -51,6 +51,33 @@ type HyperVHost struct {
 	// configuration go by default.
 	DefaultVHDPath  *string `json:"default_vhd_path,omitempty"`
 	DefaultDataRoot *string `json:"default_data_root,omitempty"`
+	// ManagementVNICsOwnVLAN is derived for Microsoft's converged design
+	// (host vNICs on a VM switch, usually a SET team): every management-OS
+	// vNIC on an external switch that carries VMs is in access mode on a
+	// tagged VLAN that no VM port on that switch reaches. True when no
+	// vNIC shares a VM switch.
+	ManagementVNICsOwnVLAN *bool `json:"management_vnics_own_vlan,omitempty"`
+	// ManagementSubnets are the subnets (CIDR) of the host's IP interfaces
+	// that carry a default gateway (Win32_NetworkAdapterConfiguration):
+	// the management network in Microsoft's guidance, where only the
+	// management adapter has a gateway. Link-local addresses are left out.
+	ManagementSubnets []string `json:"management_subnets"`
+	// SMB is the host's SMB server configuration (MSFT_SmbServerConfiguration),
+	// which protects live migration over SMB and the host's shares.
+	SMB *HyperVSMBServer `json:"smb,omitempty"`
+}
+
+// HyperVSMBServer is MSFT_SmbServerConfiguration (root\Microsoft\Windows\SMB),
+// what Get-SmbServerConfiguration shows.
+type HyperVSMBServer struct {
+	// EncryptData: the server encrypts every session (SMB 3 encryption).
+	EncryptData *bool `json:"encrypt_data,omitempty"`
+	// RejectUnencryptedAccess: clients that cannot encrypt are refused
+	// when encryption is required.
+	RejectUnencryptedAccess *bool `json:"reject_unencrypted_access,omitempty"`
+	// RequireSecuritySignature: every session must be signed
+	// ("Microsoft network server: Digitally sign communications (always)").
+	RequireSecuritySignature *bool `json:"require_security_signature,omitempty"`
 }
 
 // HyperVHotfix is one installed update.
@@ -73,15 +100,29 @@ type HyperVMigrationService struct {
 	Authentication *string `json:"authentication,omitempty"`
 	Compression    *bool   `json:"compression,omitempty"`
 	// SMBTransport: migration data goes over SMB (EnableSmbTransport).
-	SMBTransport               *bool  `json:"smb_transport,omitempty"`
-	MaxActiveMigrations        *int64 `json:"max_active_migrations,omitempty"`
-	MaxActiveStorageMigrations *int64 `json:"max_active_storage_migrations,omitempty"`
+	SMBTransport *bool `json:"smb_transport,omitempty"`
+	// Transport is derived as Hyper-V's PowerShell module reads it
+	// (VirtualMachineMigrationPerformanceOption): "compression" when
+	// EnableCompression is set, else "smb" when EnableSmbTransport is set,
+	// else "tcpip".
+	Transport                  *string `json:"transport,omitempty"`
+	MaxActiveMigrations        *int64  `json:"max_active_migrations,omitempty"`
+	MaxActiveStorageMigrations *int64  `json:"max_active_storage_migrations,omitempty"`
 	// Networks are the networks live migration may use, as CIDR
-	// ("10.20.0.0/24"); empty when none is configured.
+	// ("10.20.0.0/24"), the "use any network" rows (0.0.0.0/0, ::/0)
+	// included; empty when none is configured.
 	Networks []string `json:"networks"`
-	// DedicatedNetworks is derived: at least one migration network is
-	// configured (migration is restricted to listed subnets).
+	// AnyNetwork is derived: migration may use any network
+	// (Set-VMHost -UseAnyNetworkForMigration, which Hyper-V records as
+	// 0.0.0.0/0 and ::0/0 rows tagged Microsoft:UserManagedAllNetworks);
+	// any /0 row counts, whatever its tag.
+	AnyNetwork *bool `json:"any_network,omitempty"`
+	// DedicatedNetworks is derived: at least one migration network that is
+	// not a /0 is configured (migration is restricted to listed subnets).
 	DedicatedNetworks *bool `json:"dedicated_networks,omitempty"`
+	// ManagementOverlap is derived: a migration network (other than /0)
+	// overlaps one of the host's management subnets.
+	ManagementOverlap *bool `json:"management_overlap,omitempty"`
 }
 
 // HyperVDeviceGuard is Win32_DeviceGuard. The arrays use Microsoft's
@@ -122,10 +163,17 @@ type HyperVVM struct {
 	State        string `json:"state"`
 	EnabledState *int64 `json:"enabled_state,omitempty"`
 	// UptimeSeconds is OnTimeInMilliseconds / 1000.
-	UptimeSeconds   *int64     `json:"uptime_seconds,omitempty"`
-	LastStateChange *time.Time `json:"last_state_change,omitempty"`
+	UptimeSeconds *int64 `json:"uptime_seconds,omitempty"`
+	// LastStateChange is Msvm_ComputerSystem.TimeOfLastStateChange; nil
+	// when the VM never changed state (WMI writes the CIM zero date,
+	// 1601-01-01, for a VM created and never started: NeverChangedState).
+	LastStateChange   *time.Time `json:"last_state_change,omitempty"`
+	NeverChangedState bool       `json:"never_changed_state,omitempty"`
+	// Created is Msvm_ComputerSystem.InstallDate, when the VM was created.
+	Created *time.Time `json:"created,omitempty"`
 	// DaysInState is derived: whole days since LastStateChange at
-	// collection time (a long-off VM has State Off and a large value).
+	// collection time, or since Created for a VM that never changed state
+	// (a long-off VM has State Off and a large value).
 	DaysInState *int64 `json:"days_in_state,omitempty"`
 	// Generation is 1 or 2 (VirtualSystemSubType Microsoft:Hyper-V:SubType:N).
 	Generation *int64 `json:"generation,omitempty"`
@@ -156,8 +204,22 @@ type HyperVVM struct {
 	NestedVirtualization        *bool  `json:"nested_virtualization,omitempty"`
 	SpeculationControlsDisabled *bool  `json:"speculation_controls_disabled,omitempty"`
 	HwThreadsPerCore            *int64 `json:"hw_threads_per_core,omitempty"`
-	// Ports are the VM's switch ports (one per synthetic network adapter).
+	// Ports are the VM's switch ports (one per synthetic network adapter);
+	// nil when the port allocations could not be read.
 	Ports []HyperVPort `json:"ports"`
+	// OtherSnapshots are Msvm_VirtualSystemSettingData rows of the VM that
+	// Microsoft does not document as checkpoints (VirtualSystemType
+	// Snapshot:Recovery, :Planned, :Missing, :Replica:*): kept as evidence,
+	// not counted in Snapshots.
+	OtherSnapshots []HyperVSnapshotRow `json:"other_snapshots,omitempty"`
+}
+
+// HyperVSnapshotRow is one snapshot-type settings row that is not a checkpoint.
+type HyperVSnapshotRow struct {
+	Name string `json:"name"`
+	// Type is VirtualSystemType ("Microsoft:Hyper-V:Snapshot:Recovery").
+	Type    string     `json:"type"`
+	Created *time.Time `json:"created,omitempty"`
 }
 
 // HyperVPort is one VM network adapter's switch port: its connection,
@@ -170,8 +232,9 @@ type HyperVPort struct {
 	SwitchID string `json:"switch_id"`
 	// Connected: the adapter is connected to a switch.
 	Connected bool `json:"connected"`
-	// VLANMode is untagged | access | trunk | private | unknown.
-	VLANMode   string  `json:"vlan_mode"`
+	// VLANMode is untagged | access | trunk | private; nil when the VLAN
+	// settings could not be read.
+	VLANMode   *string `json:"vlan_mode,omitempty"`
 	AccessVLAN *int64  `json:"access_vlan,omitempty"`
 	NativeVLAN *int64  `json:"native_vlan,omitempty"`
 	TrunkVLANs []int64 `json:"trunk_vlans,omitempty"`

@@ -73,6 +73,8 @@ type Target struct {
 	Settings map[string]string `json:"settings,omitempty"`
 	// Transport is absent when the snapshot audited did not record it.
 	Transport *Transport `json:"transport,omitempty"`
+	// ESXi holds vCenter facts (esxi.go); nil on other platforms.
+	ESXi *ESXiTarget `json:"esxi,omitempty"`
 }
 
 // Transport records how hvaudit itself reached the target (area audit-transport).
@@ -140,13 +142,18 @@ type Host struct {
 	KVM *KVMHost `json:"kvm,omitempty"`
 	// HyperV holds Hyper-V host facts (hyperv.go); nil on other platforms.
 	HyperV *HyperVHost `json:"hyperv,omitempty"`
+	// ESXi holds ESXi host facts (esxi.go); nil on other platforms.
+	ESXi *ESXiHost `json:"esxi,omitempty"`
 }
 
 // Certificate is an X.509 certificate as the platform presented it.
 type Certificate struct {
-	Subject  string    `json:"subject"`
-	Issuer   string    `json:"issuer"`
-	NotAfter time.Time `json:"not_after"`
+	Subject string `json:"subject"`
+	Issuer  string `json:"issuer"`
+	// IssuerOrganization is the issuer's O attribute (the first one), ""
+	// when it has none.
+	IssuerOrganization string    `json:"issuer_organization"`
+	NotAfter           time.Time `json:"not_after"`
 	// DaysLeft is derived from NotAfter and the collection time.
 	DaysLeft int `json:"days_left"`
 }
@@ -246,10 +253,15 @@ type VM struct {
 	// snapshot at collection time, 0 when there is none.
 	OldestSnapshotDays *int64 `json:"oldest_snapshot_days,omitempty"`
 	LoggingEnabled     *bool  `json:"logging_enabled,omitempty"`
+	// Patch is the level of the patchable software the platform reports
+	// inside the VM: VMware Tools on ESXi (product "vmware-tools").
+	Patch *PatchLevel `json:"patch,omitempty"`
 	// KVM holds libvirt domain facts (kvm.go); nil on other platforms.
 	KVM *KVMDomain `json:"kvm,omitempty"`
 	// HyperV holds Hyper-V VM facts (hyperv.go); nil on other platforms.
 	HyperV *HyperVVM `json:"hyperv,omitempty"`
+	// ESXi holds vSphere VM facts (esxi.go); nil on other platforms.
+	ESXi *ESXiVM `json:"esxi,omitempty"`
 }
 
 // VMEncryption describes encryption of the VM's files and disks.
@@ -348,6 +360,8 @@ type Network struct {
 	KVM *KVMNetwork `json:"kvm,omitempty"`
 	// HyperV holds Hyper-V switch facts (hyperv.go); nil on other platforms.
 	HyperV *HyperVSwitch `json:"hyperv,omitempty"`
+	// ESXi holds distributed port group facts (esxi.go); nil elsewhere.
+	ESXi *ESXiNetwork `json:"esxi,omitempty"`
 }
 
 // Ptr returns a pointer to v; collectors use it to record a read value.

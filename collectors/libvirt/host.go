@@ -119,8 +119,10 @@ func mapHost(d *Data, hostID string, gaps *[]inventory.Gap) (inventory.Host, hos
 		}
 		if s, ok := hf.Files[pathDpkgStatus]; ok {
 			k.Packages = ParseDpkgStatus(s)
+		} else if pk, ok := rpmPackages(hf); ok {
+			k.Packages = pk
 		} else {
-			g.add("host.kvm.packages", fileReason(hf, pathDpkgStatus)+" (only dpkg's status file is read; RPM databases are not)")
+			g.add("host.kvm.packages", fileReason(hf, pathDpkgStatus)+", and no RPM database was found under "+hf.Root)
 		}
 	}
 
@@ -212,7 +214,7 @@ var (
 )
 
 func patchLevels(d *Data, k *inventory.KVMHost, osr *inventory.HostOS) (qemu, libv *inventory.PatchLevel) {
-	scheme := inventory.SchemeDpkg
+	scheme := packageScheme(d.Host)
 	line := releaseLine(osr)
 	pick := func(product string, names []string, upstream uint64, upstreamOK bool) *inventory.PatchLevel {
 		for _, n := range names {

@@ -73,6 +73,7 @@ func ReadHostFiles(root string, session bool) *HostFiles {
 	h.readFile(pathSMTActive, nil)
 	h.readFile(pathKSMRun, nil)
 	h.readDpkgStatus()
+	h.readRPMDatabase()
 	if !h.readFile(pathOSRelease, nil) {
 		h.readFile(pathOSReleaseLib, nil)
 	}

@@ -10,6 +10,7 @@
   var search = document.getElementById("f-text");
   var severity = document.getElementById("f-severity");
   var area = document.getElementById("f-area");
+  var platform = document.getElementById("f-platform");
   var statusBoxes = Array.prototype.slice.call(form.querySelectorAll("input[name=status]"));
 
   function apply() {
@@ -17,6 +18,7 @@
     statusBoxes.forEach(function (b) { wanted[b.value] = b.checked; });
     var minSev = severity.value === "" ? -1 : parseInt(severity.value, 10);
     var a = area.value;
+    var pl = platform.value;
     var words = search.value.toLowerCase().split(/\s+/).filter(function (w) { return w !== ""; });
     var n = 0;
     bodies.forEach(function (tb) {
@@ -24,6 +26,7 @@
       var ok = wanted[d.status] === true &&
         parseInt(d.sevRank, 10) >= minSev &&
         (a === "" || d.area === a) &&
+        (pl === "" || d.platform === pl) &&
         words.every(function (w) { return d.search.indexOf(w) !== -1; });
       tb.hidden = !ok;
       if (ok) { n++; }

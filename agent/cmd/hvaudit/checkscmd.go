@@ -100,7 +100,61 @@ func newChecksCmd() *cobra.Command {
 			return usageError(fmt.Errorf("no check %q in baseline %s (see 'hvaudit checks list')", args[0], b.ID))
 		},
 	}
-	cmd.AddCommand(list, show)
+	var threatsFormat string
+	threats := &cobra.Command{
+		Use:   "threats",
+		Short: "Show which checks guard against each threat, per platform",
+		Long: `For every threat of the vocabulary, the enabled checks that guard against
+it on each platform: where a cell is empty or short, coverage is thin.
+--format markdown prints the table the README carries.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, err := load()
+			if err != nil {
+				return err
+			}
+			platforms := []string{"esxi", "kvm", "hyperv"}
+			cov := b.ThreatCoverage(platforms)
+			w := cmd.OutOrStdout()
+			switch threatsFormat {
+			case "json":
+				type row struct {
+					Threat      string              `json:"threat"`
+					Description string              `json:"description"`
+					Checks      map[string][]string `json:"checks"`
+				}
+				rows := make([]row, 0, len(checks.Threats))
+				for _, th := range checks.Threats {
+					rows = append(rows, row{th, checks.ThreatDescriptions[th], cov[th]})
+				}
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				return enc.Encode(rows)
+			case "markdown":
+				fmt.Fprintln(w, "| threat | what it means | ESXi/vCenter | KVM/QEMU | Hyper-V |")
+				fmt.Fprintln(w, "|---|---|---|---|---|")
+				for _, th := range checks.Threats {
+					fmt.Fprintf(w, "| `%s` | %s |", th, checks.ThreatDescriptions[th])
+					for _, p := range platforms {
+						fmt.Fprintf(w, " %s |", coverageCell(cov[th][p]))
+					}
+					fmt.Fprintln(w)
+				}
+				return nil
+			case "table", "":
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "THREAT\tESXI\tKVM\tHYPERV\tWHAT IT MEANS")
+				for _, th := range checks.Threats {
+					fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", th, len(cov[th]["esxi"]), len(cov[th]["kvm"]), len(cov[th]["hyperv"]), checks.ThreatDescriptions[th])
+				}
+				return tw.Flush()
+			default:
+				return usageError(fmt.Errorf("--format %q: use table, json or markdown", threatsFormat))
+			}
+		},
+	}
+	threats.Flags().StringVar(&threatsFormat, "format", "table", "table (counts), json or markdown (with the check ids)")
+	cmd.AddCommand(list, show, threats)
 	return cmd
 }
 
@@ -127,4 +181,12 @@ func printCheck(cmd *cobra.Command, c checks.Check) {
 			fmt.Fprintf(w, "  %-12s %s\n", r.name+":", strings.Join(r.ids, ", "))
 		}
 	}
+}
+
+// coverageCell is a markdown cell: how many checks, then their ids.
+func coverageCell(ids []string) string {
+	if len(ids) == 0 {
+		return "**none**"
+	}
+	return fmt.Sprintf("%d: %s", len(ids), strings.Join(ids, ", "))
 }

@@ -23,7 +23,7 @@ func newRootCmd() *cobra.Command {
 		return &agent.ExitError{Code: agent.ExitUsage, Err: fmt.Errorf("%v\nrun '%s --help' for usage", err, c.CommandPath())}
 	})
 	root.AddCommand(newAuditCmd(), newCollectCmd(), newChecksCmd(), newDemoCmd(), newVersionCmd())
-	root.AddCommand(newReportCmd(), newDiffCmd(), newWaiversCmd(), newVerifyCmd(), newKeygenCmd())
+	root.AddCommand(newReportCmd(), newDiffCmd(), newWaiversCmd(), newVerifyCmd(), newKeygenCmd(), newAdvisoriesCmd())
 	root.AddCommand(newServeCmd(), newHistoryCmd())
 	return root
 }

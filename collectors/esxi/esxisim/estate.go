@@ -20,6 +20,7 @@ type Estate struct {
 	VMs     []VM    `toml:"vm"`
 	// DVPortgroups reconfigure the simulator's distributed port groups in order.
 	DVPortgroups []DVPortgroup `toml:"dvportgroup"`
+	EstateSecurity
 }
 
 // VCenter is the management server's identity and key management.
@@ -27,6 +28,7 @@ type VCenter struct {
 	Version     string `toml:"version"`
 	Build       string `toml:"build"`
 	KeyProvider string `toml:"key_provider"` // registered and made default when set
+	VCenterSecurity
 }
 
 // Host is one ESXi host. Unset fields keep the simulator's defaults, so a
@@ -47,6 +49,7 @@ type Host struct {
 	// FirewallAllowedIPs, when set, limits every enabled firewall ruleset
 	// to these networks (the simulator's default opens them to all).
 	FirewallAllowedIPs []string `toml:"firewall_allowed_networks"`
+	HostSecurity
 }
 
 // Service is a host service's state.
@@ -98,6 +101,7 @@ type VM struct {
 	// Logging sets config.flags.enableLogging; unset, the simulator's
 	// default (not returned) stays.
 	Logging *bool `toml:"logging"`
+	VMSecurity
 }
 
 // DVPortgroup reconfigures a distributed port group.
@@ -105,6 +109,7 @@ type DVPortgroup struct {
 	Name     string    `toml:"name"`
 	VLAN     int32     `toml:"vlan"`
 	Security *Security `toml:"security"`
+	PortgroupPolicy
 }
 
 // LoadEstate reads an estate file; unknown keys are errors naming the file
@@ -157,7 +162,9 @@ func Scaled(hosts, vms int) *Estate {
 				{Device: "vmk1", Portgroup: "vMotion", NetStack: "vmotion", IP: fmt.Sprintf("10.1.%d.%d", i/250, i%250+1), Services: []string{"vmotion"}},
 			},
 		}
+		h.AcceptanceLevel, h.LockdownExceptions = "partner", &[]string{}
 		if i%4 == 1 {
+			h.AcceptanceLevel = "community"
 			h.Build = "22380479" // 8.0.2 line, behind
 			h.Version = "8.0.2"
 			h.VMKNICs[0].Services = []string{"management", "vmotion"}

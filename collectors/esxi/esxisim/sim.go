@@ -267,7 +267,7 @@ func (s *Sim) apply(e *Estate, standalone bool) error {
 		}
 		sctx.WithLock(svm, func() { applyVM(svm, v, hostRef, e.VCenter.KeyProvider, dvpgs, now, i) })
 	}
-	return nil
+	return s.applySecurity(e)
 }
 
 // entities returns references sorted by name for a stable mapping.
@@ -510,12 +510,17 @@ func applyVM(svm *simulator.VirtualMachine, v VM, host types.ManagedObjectRefere
 
 // selfSigned makes a host certificate expiring at notAfter.
 func selfSigned(cn string, notAfter time.Time) ([]byte, error) {
+	return selfSignedAs(cn, "VMware", notAfter)
+}
+
+// selfSignedAs makes a host certificate in org's name.
+func selfSignedAs(cn, org string, notAfter time.Time) ([]byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn, Organization: []string{"VMware"}},
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn, Organization: []string{org}},
 		NotBefore: notAfter.AddDate(-2, 0, 0), NotAfter: notAfter, DNSNames: []string{cn},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)

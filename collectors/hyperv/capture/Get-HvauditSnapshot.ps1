@@ -42,7 +42,7 @@ Set-StrictMode -Version 2
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 
-$ScriptVersion = '1'
+$ScriptVersion = '2'
 $Schema = 'hvaudit/snapshot/v1'
 $Platform = 'hyperv'
 
@@ -50,7 +50,8 @@ $Platform = 'hyperv'
 $Queries = @(
     @{ Namespace = 'root\cimv2'; Class = 'Win32_OperatingSystem'; Properties = @('CSName','Caption','Version','BuildNumber','LastBootUpTime','ProductType') }
     @{ Namespace = 'root\cimv2'; Class = 'Win32_QuickFixEngineering'; Properties = @('HotFixID','Description','InstalledOn','InstalledBy') }
-    @{ Namespace = 'root\virtualization\v2'; Class = 'Msvm_ComputerSystem'; Properties = @('Name','ElementName','Caption','EnabledState','OnTimeInMilliseconds','TimeOfLastStateChange') }
+    @{ Namespace = 'root\cimv2'; Class = 'Win32_NetworkAdapterConfiguration'; Properties = @('Description','InterfaceIndex','IPEnabled','IPAddress','IPSubnet','DefaultIPGateway') }
+    @{ Namespace = 'root\virtualization\v2'; Class = 'Msvm_ComputerSystem'; Properties = @('Name','ElementName','Caption','EnabledState','OnTimeInMilliseconds','TimeOfLastStateChange','InstallDate') }
     @{ Namespace = 'root\virtualization\v2'; Class = 'Msvm_VirtualSystemSettingData'; Properties = @('InstanceID','ConfigurationID','VirtualSystemIdentifier','VirtualSystemType','VirtualSystemSubType','ElementName','Version','SecureBootEnabled','SecureBootTemplateId','AutomaticSnapshotsEnabled','CreationTime','IsAutomaticSnapshot','DebugPortEnabled') }
     @{ Namespace = 'root\virtualization\v2'; Class = 'Msvm_SecuritySettingData'; Properties = @('InstanceID','TpmEnabled','KsdEnabled','ShieldingRequested','DataProtectionRequested','EncryptStateAndVmMigrationTraffic','VirtualizationBasedSecurityOptOut','BindToHostTpm') }
     @{ Namespace = 'root\virtualization\v2'; Class = 'Msvm_SecurityElement'; Properties = @('SystemName','Shielded','EncryptStateAndVmMigrationTrafficEnabled') }
@@ -63,8 +64,9 @@ $Queries = @(
     @{ Namespace = 'root\virtualization\v2'; Class = 'Msvm_EthernetSwitchPortVlanSettingData'; Properties = @('InstanceID','OperationMode','AccessVlanId','NativeVlanId','TrunkVlanIdArray','PrimaryVlanId','SecondaryVlanId') }
     @{ Namespace = 'root\virtualization\v2'; Class = 'Msvm_EthernetSwitchPortSecuritySettingData'; Properties = @('InstanceID','AllowMacSpoofing','EnableDhcpGuard','EnableRouterGuard','MonitorMode') }
     @{ Namespace = 'root\virtualization\v2'; Class = 'Msvm_VirtualSystemMigrationServiceSettingData'; Properties = @('EnableVirtualSystemMigration','AuthenticationType','EnableCompression','EnableSmbTransport','MaximumActiveVirtualSystemMigration','MaximumActiveStorageMigration') }
-    @{ Namespace = 'root\virtualization\v2'; Class = 'Msvm_VirtualSystemMigrationNetworkSettingData'; Properties = @('InstanceID','SubnetNumber','PrefixLength','Metric') }
+    @{ Namespace = 'root\virtualization\v2'; Class = 'Msvm_VirtualSystemMigrationNetworkSettingData'; Properties = @('InstanceID','SubnetNumber','PrefixLength','Metric','Tags') }
     @{ Namespace = 'root\virtualization\v2'; Class = 'Msvm_VirtualSystemManagementServiceSettingData'; Properties = @('EnhancedSessionModeEnabled','DefaultVirtualHardDiskPath','DefaultExternalDataRoot') }
+    @{ Namespace = 'root\Microsoft\Windows\SMB'; Class = 'MSFT_SmbServerConfiguration'; Properties = @('EncryptData','RejectUnencryptedAccess','RequireSecuritySignature') }
     @{ Namespace = 'root\Microsoft\Windows\DeviceGuard'; Class = 'Win32_DeviceGuard'; Properties = @('VirtualizationBasedSecurityStatus','SecurityServicesConfigured','SecurityServicesRunning','RequiredSecurityProperties','AvailableSecurityProperties'); Optional = $true }
     @{ Namespace = 'root\Microsoft\Windows\Hgs'; Class = 'MSFT_HgsClientConfiguration'; Properties = @('IsHostGuarded','Mode','AttestationOperationMode','AttestationStatus','AttestationServerUrl','KeyProtectionServerUrl'); Optional = $true }
 )
