@@ -119,4 +119,22 @@ func TestAuditHistoryDriftAndTextfile(t *testing.T) {
 		t.Errorf("history trend: exit %d\n%s%s", tr.code, tr.stdout, tr.stderr)
 	}
 	t.Logf("history trend:\n%s", tr.stdout)
+
+	if r := runHV(t, nil, "history", "prune", "--history", hist, "--older-than", "1d"); r.code != 0 || !strings.HasPrefix(r.stdout, "pruned 0 runs") {
+		t.Errorf("prune of nothing old: %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, bad := range [][]string{
+		{"history", "prune", "--history", hist, "--older-than", "soon"},
+		{"history", "show", "ffffffff", "--history", hist},
+		{"history", "list", "--history", filepath.Join(dir, "missing.db")},
+		{"history", "list", "--history", hist, "--format", "yaml"},
+		{"history", "list", "--history", "postgres://u:pw@127.0.0.1:1/db"},
+	} {
+		if r := runHV(t, nil, bad...); r.code != 2 || r.stderr == "" || strings.Contains(r.stderr, ":pw@") {
+			t.Errorf("%v: exit %d, stderr %q; want 2 with a reason (and no password)", bad, r.code, r.stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "missing.db")); !os.IsNotExist(err) {
+		t.Error("reading a missing history created it")
+	}
 }

@@ -112,3 +112,45 @@ func TestServeKill9MidRun(t *testing.T) {
 	}
 	t.Logf("a run took %.1f s against the slowed simulator; killed 1 s into the second", runs[0].DurationSeconds)
 }
+
+// TestServeBoundsConcurrencyAndCancelsAfterGrace: with concurrency = 1 two
+// targets due at every tick never run at once; SIGTERM during a run that
+// outlasts shutdown_grace cancels it, stores and writes nothing for it,
+// and exits 0.
+func TestServeBoundsConcurrencyAndCancelsAfterGrace(t *testing.T) {
+	sim := startSim(t, esxisim.Options{Delay: 150 * time.Millisecond})
+	dir := t.TempDir()
+	cfg := writeServeConfig(t, dir, sim, serveConfig{listen: freeAddr(t), history: "history.db", cron: "@every 1s",
+		concurrency: 1, grace: "1s", moreTargets: []string{"vc01-again"}, outputs: []string{"json=reports/{target}-{run_id}.json"}})
+	hist := filepath.Join(dir, "history.db")
+	p := startServe(t, cfg)
+	p.waitRuns(t, 3, 2*time.Minute)
+	collecting := p.logs.messages("collecting")
+	p.waitFor(t, "the next run to start", time.Minute, func() bool { return p.logs.messages("collecting") > collecting })
+	finishedBefore := len(p.logs.events("run"))
+	if code := p.stop(t, time.Minute); code != 0 {
+		t.Fatalf("exit %d on SIGTERM", code)
+	}
+	if n := p.logs.messages("run cancelled by shutdown: nothing written or stored"); n != 1 || len(p.logs.events("run")) != finishedBefore {
+		t.Errorf("%d cancelled runs logged, %d runs finished after SIGTERM; want 1 and 0", n, len(p.logs.events("run"))-finishedBefore)
+	}
+	runs := historyList(t, hist)
+	if len(runs) != finishedBefore {
+		t.Errorf("%d stored runs, %d finished ones logged", len(runs), finishedBefore)
+	}
+	targets := map[string]int{}
+	for i, r := range runs {
+		targets[r.Target]++
+		if i > 0 && r.Started.Before(runs[i-1].Finished) {
+			t.Errorf("with concurrency 1, %s (%s) started before %s (%s) finished", r.RunID[:8], r.Target, runs[i-1].RunID[:8], runs[i-1].Target)
+		}
+	}
+	if len(targets) != 2 {
+		t.Errorf("runs per target: %v", targets)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "reports", "*"))
+	hidden, _ := filepath.Glob(filepath.Join(dir, "reports", ".*"))
+	if len(files) != len(runs) || len(hidden) != 0 {
+		t.Errorf("%d report files (%d partial) for %d runs", len(files), len(hidden), len(runs))
+	}
+}

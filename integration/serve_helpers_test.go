@@ -37,6 +37,9 @@ type serveConfig struct {
 	outputs               []string
 	extra                 string // appended to [serve]
 	targetTimeout         string // default 2m
+	grace                 string // shutdown_grace, default 30s
+	concurrency           int
+	moreTargets           []string // more names for the same simulator, all in the schedule
 }
 
 // writeServeConfig writes an agent config for serve in dir, with the
@@ -47,7 +50,14 @@ func writeServeConfig(t *testing.T, dir string, sim *esxisim.Sim, c serveConfig)
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "log_format = \"json\"\nlog_level = \"info\"\n\n[serve]\nlisten = %q\nhistory = %q\nshutdown_grace = \"30s\"\nretention_days = 400\n", c.listen, c.history)
+	if c.grace == "" {
+		c.grace = "30s"
+	}
+	if c.concurrency == 0 {
+		c.concurrency = 4
+	}
+	fmt.Fprintf(&b, "log_format = \"json\"\nlog_level = \"info\"\nconcurrency = %d\n\n[serve]\nlisten = %q\nhistory = %q\nshutdown_grace = %q\nretention_days = 400\n",
+		c.concurrency, c.listen, c.history, c.grace)
 	if c.webhookURL != "" {
 		fmt.Fprintf(&b, "webhook_url = %q\n", c.webhookURL)
 	}
@@ -58,12 +68,15 @@ func writeServeConfig(t *testing.T, dir string, sim *esxisim.Sim, c serveConfig)
 		b.WriteString("webhook_secret_file = \"webhook.secret\"\n")
 	}
 	b.WriteString(c.extra)
-	fmt.Fprintf(&b, "\n[[schedule]]\nname = \"test\"\ncron = %q\ntargets = [\"vc01\"]\n", c.cron)
+	names := append([]string{"vc01"}, c.moreTargets...)
+	fmt.Fprintf(&b, "\n[[schedule]]\nname = \"test\"\ncron = %q\ntargets = [\"%s\"]\n", c.cron, strings.Join(names, `", "`))
 	if c.targetTimeout == "" {
 		c.targetTimeout = "2m"
 	}
-	fmt.Fprintf(&b, "\n[[target]]\nname = \"vc01\"\nuri = %q\npassword_file = \"vc01.password\"\nthumbprint = %q\ntimeout = %q\n",
-		targetURI(sim), sim.Thumbprint, c.targetTimeout)
+	for _, name := range names {
+		fmt.Fprintf(&b, "\n[[target]]\nname = %q\nuri = %q\npassword_file = \"vc01.password\"\nthumbprint = %q\ntimeout = %q\n",
+			name, targetURI(sim), sim.Thumbprint, c.targetTimeout)
+	}
 	for _, o := range c.outputs {
 		format, path, _ := strings.Cut(o, "=")
 		fmt.Fprintf(&b, "\n[[output]]\nformat = %q\npath = %q\n", format, path)
