@@ -120,6 +120,12 @@ func TestAuditHistoryDriftAndTextfile(t *testing.T) {
 	}
 	t.Logf("history trend:\n%s", tr.stdout)
 
+	// Without --history, audit still logs its outcome line per target.
+	plain := runHVIn(t, elsewhere, "audit", "--config", cfg, "--log-format", "json")
+	if plain.code != 3 || !strings.Contains(plain.stderr, `"event":"run","target":"vc01"`) || !strings.Contains(plain.stderr, `"message":"audit run finished"`) {
+		t.Errorf("audit without --history: exit %d, no outcome line:\n%s", plain.code, plain.stderr)
+	}
+
 	if r := runHV(t, nil, "history", "prune", "--history", hist, "--older-than", "1d"); r.code != 0 || !strings.HasPrefix(r.stdout, "pruned 0 runs") {
 		t.Errorf("prune of nothing old: %d %s%s", r.code, r.stdout, r.stderr)
 	}
