@@ -53,6 +53,9 @@ func ValidateOutputs(outs []Output) error {
 		if _, err := report.For(o.Format, report.Options{}); err != nil {
 			return &ConfigError{Err: err}
 		}
+		if err := ValidatePlaceholders(o.Path); err != nil {
+			return &ConfigError{Err: err}
+		}
 	}
 	return nil
 }

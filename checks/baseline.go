@@ -38,6 +38,12 @@ type Check struct {
 	Rationale   string   `toml:"rationale" json:"rationale"`
 	Remediation string   `toml:"remediation" json:"remediation"`
 	Refs        Refs     `toml:"refs" json:"refs"`
+	// WhenUnavailable is the status when a value the check reads is absent
+	// because the object's API release predates it (a gap with Since):
+	// "error" (the default: the requirement stands, hvaudit cannot read it)
+	// or "not_applicable" (the benchmark for that release has no such
+	// requirement). Never pass.
+	WhenUnavailable Status `toml:"when_unavailable" json:"when_unavailable,omitempty"`
 
 	// Enabled is false when a tailoring file turned the check off.
 	Enabled bool `toml:"-" json:"enabled"`
@@ -215,7 +221,7 @@ func loadChain(ref, dir string, seen []string) (*Baseline, error) {
 	for i, c := range bf.Checks {
 		c.File, c.Line, c.Enabled = name, loc.tableLine("check", i), true
 		c.lines = map[string]int{}
-		for _, key := range []string{"id", "title", "platform", "scope", "area", "threats", "aliases", "severity", "applies", "expr", "expected", "evidence", "remediation", "refs"} {
+		for _, key := range []string{"id", "title", "platform", "scope", "area", "threats", "aliases", "severity", "applies", "expr", "expected", "evidence", "remediation", "refs", "when_unavailable"} {
 			c.lines[key] = loc.blockKeyLine(c.Line, key)
 		}
 		if err := c.validate(); err != nil {
@@ -310,6 +316,11 @@ func (c *Check) validate() error {
 		if !slices.Contains(Threats, t) {
 			return c.errorf("threats", "threat %q is not one of %s", t, strings.Join(Threats, ", "))
 		}
+	}
+	switch c.WhenUnavailable {
+	case "", StatusError, StatusNotApplicable:
+	default:
+		return c.errorf("when_unavailable", "when_unavailable %q is not error or not_applicable", c.WhenUnavailable)
 	}
 	for _, a := range c.Aliases {
 		if strings.TrimSpace(a) == "" || a == c.ID {

@@ -276,19 +276,19 @@ func (e *Engine) runCheck(ctx *evalCtx, j *job, act *activation, c *engineCheck,
 	}
 	status, msg := Status(""), ""
 	if c.prog.applies != nil {
-		ok, errMsg := e.evalBool(ctx, j, act, c.prog.applies, "applies")
+		ok, errMsg, gap := e.evalBool(ctx, j, act, c.prog.applies, "applies")
 		switch {
 		case errMsg != "":
-			status, msg = StatusError, errMsg
+			status, msg = unavailable(c, gap, errMsg)
 		case !ok:
 			status, msg = StatusNotApplicable, "does not apply: "+c.Applies
 		}
 	}
 	if status == "" {
-		ok, errMsg := e.evalBool(ctx, j, act, c.prog.expr, "expr")
+		ok, errMsg, gap := e.evalBool(ctx, j, act, c.prog.expr, "expr")
 		switch {
 		case errMsg != "":
-			status, msg = StatusError, errMsg
+			status, msg = unavailable(c, gap, errMsg)
 		case ok:
 			status = StatusPass
 		default:
@@ -307,17 +307,32 @@ func (e *Engine) runCheck(ctx *evalCtx, j *job, act *activation, c *engineCheck,
 	return f
 }
 
-// evalBool evaluates a bool program; a non-empty message means error.
-func (e *Engine) evalBool(ctx *evalCtx, j *job, act *activation, prg cel.Program, key string) (bool, string) {
+// evalBool evaluates a bool program; a non-empty message means error, and
+// gap is the collector's gap behind it, when an absent value caused it.
+func (e *Engine) evalBool(ctx *evalCtx, j *job, act *activation, prg cel.Program, key string) (bool, string, *inventory.Gap) {
 	v, _, err := prg.Eval(act)
 	if err != nil {
-		return false, e.errorMessage(ctx, j, err)
+		var gap *inventory.Gap
+		if p, ok := absentPath(err); ok {
+			gap = ctx.gapFor(j, p)
+		}
+		return false, e.errorMessage(ctx, j, err), gap
 	}
 	b, ok := v.(types.Bool)
 	if !ok {
-		return false, fmt.Sprintf("%s returned %s, not a bool", key, v.Type().TypeName())
+		return false, fmt.Sprintf("%s returned %s, not a bool", key, v.Type().TypeName()), nil
 	}
-	return bool(b), ""
+	return bool(b), "", nil
+}
+
+// unavailable decides an evaluation error: a value the object's API release
+// predates makes the check not_applicable when the check says so (its
+// benchmark has no such requirement for that release), else error.
+func unavailable(c *engineCheck, gap *inventory.Gap, errMsg string) (Status, string) {
+	if gap != nil && gap.Since != "" && c.WhenUnavailable == StatusNotApplicable {
+		return StatusNotApplicable, "does not apply: " + gap.Reason
+	}
+	return StatusError, errMsg
 }
 
 // errorMessage explains an evaluation error: an absent field names the
@@ -385,10 +400,18 @@ func under(path, prefix string) bool {
 // recorded vm.migration.encryption and the expression stopped at
 // vm.migration).
 func (ctx *evalCtx) gapReason(j *job, path string) string {
+	if g := ctx.gapFor(j, path); g != nil {
+		return g.Reason
+	}
+	return "the collector recorded no reason"
+}
+
+// gapFor finds the gap gapReason explains path with, nil when none.
+func (ctx *evalCtx) gapFor(j *job, path string) *inventory.Gap {
 	path = normalizePath(path)
 	root, _, _ := strings.Cut(path, ".")
 	if root == "patch" && j.patchGap != "" {
-		return j.patchGap
+		return &inventory.Gap{Object: inventory.ObjectKey(j.kind, j.id), Field: "patch", Reason: j.patchGap}
 	}
 	var keys []string
 	switch root {
@@ -416,13 +439,10 @@ func (ctx *evalCtx) gapReason(j *job, path string) string {
 			}
 		}
 	}
-	switch {
-	case above != nil:
-		return above.Reason
-	case below != nil:
-		return below.Reason
+	if above != nil {
+		return above
 	}
-	return "the collector recorded no reason"
+	return below
 }
 
 // source is the Sources entry of the longest prefix of path.

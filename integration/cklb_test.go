@@ -77,7 +77,7 @@ func TestCKLBPerAsset(t *testing.T) {
 		// The target's name as given (--target's host here), the vCenter.
 		strings.Split(strings.TrimPrefix(targetURI(sim), "vsphere://auditor@"), "/")[0]: vc,
 		"esx-prod-01": esxi, "esx-prod-02": esxi, "esx-legacy-01": esxi,
-		"db-01": vm, "web-01": vm, "app-01": vm, "jump-01": vm, "tmpl-rhel9": vm,
+		"db-01": vm, "web-01": vm, "web-02": vm, "app-01": vm, "jump-01": vm, "tmpl-rhel9": vm,
 	}
 	var names []string
 	for n := range got {

@@ -313,7 +313,7 @@ func TestDemoReportsNameWhatWasRead(t *testing.T) {
 		files = append(files, e.Name())
 	}
 	want := []string{"app-01.cklb", "db-01.cklb", "esx-legacy-01.cklb", "esx-prod-01.cklb", "esx-prod-02.cklb",
-		"jump-01.cklb", "tmpl-rhel9.cklb", "vcsa-demo.cklb", "web-01.cklb"}
+		"jump-01.cklb", "tmpl-rhel9.cklb", "vcsa-demo.cklb", "web-01.cklb", "web-02.cklb"}
 	if strings.Join(files, " ") != strings.Join(want, " ") {
 		t.Errorf("hvaudit-demo/cklb holds %v, want %v (no KVM checklist: DISA has no KVM STIG)", files, want)
 	}

@@ -21,13 +21,25 @@ type productData struct {
 }
 
 // Build turns a verified feed set into advisory files, by file name. Only
-// the products whose feed is in the set are built.
+// the products whose feeds are in the set are built: esxi, vcenter and
+// vmware-tools from cvelist (VMware's CVE records); windows-server from
+// msrc-cvrf and msrc-cvelist; qemu and libvirt from debian-tracker and
+// debian-changelog.
 func Build(set *FeedSet) (map[string][]byte, error) {
 	cur, err := loadCurated()
 	if err != nil {
 		return nil, err
 	}
 	out := map[string][]byte{}
+	for _, build := range []func(*FeedSet) (string, []byte, bool, error){buildWindows, buildKVM} {
+		name, data, ok, err := build(set)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[name] = data
+		}
+	}
 	feed, ok := set.Feeds["cvelist"]
 	if !ok {
 		return out, nil

@@ -25,8 +25,8 @@ func TestShippedDataIsWhatTheUpdaterBuilds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(built) != 3 {
-		t.Fatalf("built %d files, want esxi, vcenter and vmware-tools", len(built))
+	if len(built) != 5 {
+		t.Fatalf("built %d files, want esxi, vcenter, vmware-tools, hyperv and kvm", len(built))
 	}
 	for name, want := range built {
 		if *regenerate {

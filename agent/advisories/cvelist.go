@@ -25,8 +25,9 @@ type cveRecord struct {
 	} `json:"cveMetadata"`
 	Containers struct {
 		CNA struct {
-			Title    string `json:"title"`
-			Affected []struct {
+			Title      string `json:"title"`
+			DatePublic string `json:"datePublic"`
+			Affected   []struct {
 				Vendor   string `json:"vendor"`
 				Product  string `json:"product"`
 				Versions []struct {

@@ -5,6 +5,7 @@
 package advisories
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -58,7 +59,7 @@ func Update(set *FeedSet, dir string, dryRun bool) ([]Change, error) {
 		return nil, err
 	}
 	if len(built) == 0 {
-		return nil, errors.New("the feed directory holds no feed this version can build from (known: cvelist)")
+		return nil, errors.New("the feed directory holds no feed this version can build from (known: cvelist, msrc-cvrf, msrc-cvelist, debian-tracker, debian-changelog)")
 	}
 	base, err := currentFiles(dir)
 	if err != nil {
@@ -279,4 +280,26 @@ func PrintStatus(w io.Writer, a *checks.Advisories, now time.Time) {
 		age := int(now.Sub(pr.CompleteThrough) / (24 * time.Hour))
 		fmt.Fprintf(w, "%-14s %-16s %7dd %8d %8d %6d  %s\n", p, date(pr.CompleteThrough), age, n, v, l, pr.File)
 	}
+}
+
+// FetchAndUpdate fetches the feeds with f into feedsDir (a temporary
+// directory, removed afterwards, when "") and updates dir from them. A
+// failed download stops it before dir is touched.
+func FetchAndUpdate(ctx context.Context, f *Fetcher, feedsDir, dir string, dryRun bool) ([]Change, error) {
+	if feedsDir == "" {
+		tmp, err := os.MkdirTemp("", "hvaudit-feeds-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		feedsDir = filepath.Join(tmp, "feeds")
+	}
+	if err := f.Fetch(ctx, feedsDir); err != nil {
+		return nil, fmt.Errorf("fetching the feeds, nothing written: %w", err)
+	}
+	set, err := OpenFeeds(feedsDir, nil)
+	if err != nil {
+		return nil, err
+	}
+	return Update(set, dir, dryRun)
 }

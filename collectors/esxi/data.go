@@ -12,7 +12,10 @@ import (
 // Data is the snapshot's raw evidence: the ServiceContent's about info and
 // every ObjectContent the property collector returned, exactly as returned
 // (including MissingSet faults), in govmomi's own JSON form with type
-// discriminators so interface-typed values survive a round trip.
+// discriminators so interface-typed values survive a round trip. An object
+// the server refused as a whole (ManagedObjectNotFound, NoPermission) is
+// recorded as an ObjectContent whose every requested property is missing
+// with that fault.
 type Data struct {
 	About       types.AboutInfo       `json:"about"`
 	RetrievedAt time.Time             `json:"retrievedAt"`
@@ -20,6 +23,20 @@ type Data struct {
 	// Queries are the answers of read methods that have no property
 	// (retrieve_security.go), one per object and method.
 	Queries []Query `json:"queries,omitempty"`
+	// Skipped are the properties not asked for because the server's API
+	// release predates them or the server refused them as unknown.
+	Skipped []SkippedProperty `json:"skipped,omitempty"`
+	// Recovered says what went wrong during collection and was survived
+	// (an expired session, a dropped connection): everything was read again.
+	Recovered []string `json:"recovered,omitempty"`
+}
+
+// SkippedProperty is a property path hvaudit did not read, and why.
+type SkippedProperty struct {
+	Type   string `json:"type"`
+	Path   string `json:"path"`
+	Since  string `json:"since,omitempty"`
+	Reason string `json:"reason"`
 }
 
 func encodeData(d *Data) (json.RawMessage, error) {
@@ -41,11 +58,14 @@ func decodeData(raw []byte) (*Data, error) {
 		RetrievedAt time.Time         `json:"retrievedAt"`
 		Objects     []json.RawMessage `json:"objects"`
 		Queries     []Query           `json:"queries"`
+		Skipped     []SkippedProperty `json:"skipped"`
+		Recovered   []string          `json:"recovered"`
 	}
 	if err := json.Unmarshal(raw, &parts); err != nil {
 		return nil, fmt.Errorf("decoding vSphere snapshot data: %w", err)
 	}
-	d := &Data{RetrievedAt: parts.RetrievedAt, Objects: make([]types.ObjectContent, len(parts.Objects)), Queries: parts.Queries}
+	d := &Data{RetrievedAt: parts.RetrievedAt, Objects: make([]types.ObjectContent, len(parts.Objects)),
+		Queries: parts.Queries, Skipped: parts.Skipped, Recovered: parts.Recovered}
 	if len(parts.About) > 0 {
 		if err := types.NewJSONDecoder(bytes.NewReader(parts.About)).Decode(&d.About); err != nil {
 			return nil, fmt.Errorf("decoding vSphere snapshot data: about: %w", err)

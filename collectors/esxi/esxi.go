@@ -78,7 +78,7 @@ func (c *Collector) Fetch(ctx context.Context, t collectors.Target) (*collectors
 		_ = session.NewManager(vc).Logout(lctx)
 	}()
 	collectedAt := time.Now().UTC()
-	data, err := retrieve(ctx, vc, c.opts.PageSize)
+	data, err := c.retrieveRecovering(ctx, vc, func() error { return login(ctx, vc, u.Host, user, t.Password) })
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", u.Host, err)
 	}
@@ -95,6 +95,37 @@ func (c *Collector) Fetch(ctx context.Context, t collectors.Target) (*collectors
 		Data:        raw,
 		Stats:       collectors.Stats{DurationMS: time.Since(start).Milliseconds(), Calls: int(counter.n.Load())},
 	}, nil
+}
+
+// retrieveRecovering reads the estate, surviving what a long collection on
+// a real vCenter meets: a session that expires or is terminated (log in
+// again, once) and a connection cut mid-page (start again, once). Either
+// way the whole retrieval is redone: views and continuation tokens belong
+// to the lost session or page, so nothing half-read is kept.
+func (c *Collector) retrieveRecovering(ctx context.Context, vc *vim25.Client, relogin func() error) (*Data, error) {
+	var recovered []string
+	relogged, restarted := false, false
+	for {
+		data, err := retrieve(ctx, vc, c.opts.PageSize)
+		switch {
+		case err == nil:
+			data.Recovered = recovered
+			return data, nil
+		case ctx.Err() != nil:
+			return nil, err
+		case isSessionLost(err) && !relogged:
+			relogged = true
+			if lerr := relogin(); lerr != nil {
+				return nil, fmt.Errorf("the session ended during collection (%v) and logging in again failed: %w", err, lerr)
+			}
+			recovered = append(recovered, "the session ended during collection ("+rootCause(err).Error()+"); logged in again and read everything again")
+		case isTransient(err) && !restarted:
+			restarted = true
+			recovered = append(recovered, "the connection broke during collection ("+rootCause(err).Error()+"); read everything again")
+		default:
+			return nil, err
+		}
+	}
 }
 
 // endpoint turns vsphere://user@host[:port] into the SDK URL.

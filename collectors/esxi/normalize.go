@@ -22,7 +22,7 @@ func (c *Collector) Normalize(s *collectors.Snapshot) (*inventory.Inventory, err
 	if err != nil {
 		return nil, err
 	}
-	n := &normalizer{data: d, at: s.CollectedAt, objs: map[types.ManagedObjectReference]props{}}
+	n := &normalizer{data: d, at: s.CollectedAt, objs: map[types.ManagedObjectReference]props{}, skipped: map[string]SkippedProperty{}}
 	n.inv = &inventory.Inventory{
 		Platform: Platform, CollectedAt: s.CollectedAt,
 		Hosts: []inventory.Host{}, VMs: []inventory.VM{}, Networks: []inventory.Network{},
@@ -31,12 +31,20 @@ func (c *Collector) Normalize(s *collectors.Snapshot) (*inventory.Inventory, err
 	for _, o := range d.Objects {
 		earlier, seen := n.objs[o.Obj]
 		n.objs[o.Obj] = newProps(o).mergedWith(earlier, seen)
+		if !seen {
+			n.order = append(n.order, o.Obj)
+		}
+	}
+	for _, sk := range d.Skipped {
+		n.skipped[sk.Type+" "+sk.Path] = sk
 	}
 	n.target(s)
 	n.dvPortgroups()
+	n.segments()
 	n.hosts()
 	n.vms()
 	n.networks()
+	n.salts()
 	n.esxiTarget()
 	return n.inv, nil
 }
@@ -59,6 +67,9 @@ func newProps(o types.ObjectContent) props {
 		if m.Fault.Fault != nil {
 			reason = fmt.Sprintf("%T", m.Fault.Fault)
 			reason = strings.TrimPrefix(reason, "*types.")
+			if np, ok := m.Fault.Fault.(*types.NoPermission); ok && np.PrivilegeId != "" {
+				reason += " (the audit account lacks privilege " + np.PrivilegeId + ")"
+			}
 		}
 		if m.Fault.LocalizedMessage != "" {
 			reason += ": " + m.Fault.LocalizedMessage
@@ -66,6 +77,13 @@ func newProps(o types.ObjectContent) props {
 		p.missing[m.Path] = reason
 	}
 	return p
+}
+
+// faulted reports that the server answered path with a fault (NoPermission,
+// …): absent then means unknown, never "not set".
+func (p props) faulted(path string) bool {
+	_, bad := p.missing[path]
+	return bad
 }
 
 // why explains an absent property: the server's fault, or that it was not returned.
@@ -107,36 +125,87 @@ func stringish(v any) (string, bool) {
 }
 
 type normalizer struct {
-	data *Data
-	at   time.Time
-	inv  *inventory.Inventory
-	objs map[types.ManagedObjectReference]props
+	data    *Data
+	at      time.Time
+	inv     *inventory.Inventory
+	objs    map[types.ManagedObjectReference]props
+	order   []types.ManagedObjectReference
+	skipped map[string]SkippedProperty // "Type path" → why it was not read
 
-	hostIDs    map[string]string             // moref value → host id
-	vmIDs      map[string]string             // moref value → VM id
-	dvpgs      map[string]*inventory.Network // dvpg key → network
-	hostMgmtPG map[string]map[string]bool    // host id → standard portgroups with a management vmk
-	hostKnown  map[string]bool               // host id → its network layout was read
-	mgmtDVPG   map[string]bool               // dvpg keys a management vmk uses
-	stdPGs     map[string]*inventory.Network // host id + "/" + portgroup → network
-	stdPGOrder []string
-	queries    map[string]Query // method + "/" + object → answer (normalize_security.go)
+	hostIDs   map[string]string // moref value → host id
+	hostAPI   map[string]string // host id → its API release
+	staleHost map[string]string // host id → why its configuration is not judged
+	vmIDs     map[string]string // moref value → VM id
+	vmKnown   map[string]bool   // VM ids
+
+	// Networks and where they sit (normalize_network.go).
+	switchNames map[string]string             // distributed switch moref → name
+	dvpgs       map[string]*portgroup         // dvpg key → port group
+	stdPGs      map[string]*portgroup         // host id + "/" + port group → port group
+	stdPGOrder  []string                      //
+	segs        map[string]*inventory.Network // NSX segment id → network
+	segOrder    []string                      //
+	hostMgmtPG  map[string]map[string]bool    // host id → standard port groups with a management vmk
+	hostKnown   map[string]bool               // host id → its network layout was read
+	mgmtDVPG    map[string]bool               // dvpg keys a management vmk uses
+	// mgmtL2 is where every management vmknic sits; mgmtUnknown names those
+	// that could not be placed, unknownHosts the hosts whose layout was not read.
+	mgmtL2          []mgmtPlace
+	mgmtUnknown     []string
+	mgmtUnknownHost map[string]bool
+	unknownHosts    []string
+	queries         map[string]Query // method + "/" + object → answer (normalize_security.go)
 }
 
 func (n *normalizer) gap(kind, id, field, reason string) {
 	n.inv.Gaps = append(n.inv.Gaps, inventory.Gap{Object: inventory.ObjectKey(kind, id), Field: field, Reason: reason})
 }
 
-func (n *normalizer) byType(typ string) []props {
+// kindTypes lists every type name an object kind takes: a real vCenter's
+// distributed switches are VmwareDistributedVirtualSwitch.
+var kindTypes = map[string][]string{
+	"DistributedVirtualSwitch": {"DistributedVirtualSwitch", "VmwareDistributedVirtualSwitch"},
+}
+
+// byType returns the objects of a kind, each once, in retrieval order.
+func (n *normalizer) byType(kind string) []props {
+	names := kindTypes[kind]
+	if names == nil {
+		names = []string{kind}
+	}
 	var out []props
-	seen := map[types.ManagedObjectReference]bool{}
-	for _, o := range n.data.Objects {
-		if o.Obj.Type == typ && !seen[o.Obj] {
-			seen[o.Obj] = true
-			out = append(out, n.objs[o.Obj])
+	for _, ref := range n.order {
+		for _, t := range names {
+			if ref.Type == t {
+				out = append(out, n.objs[ref])
+			}
 		}
 	}
 	return out
+}
+
+// absent records the gap for a property the object does not have, with the
+// most precise reason known: the server's fault; the server's API release
+// predating it (not asked for); the object's own API release (objAPI, as
+// who reports it) predating it; else that the server did not return it.
+func (n *normalizer) absent(kind, id, field string, p props, path, objAPI, who string) {
+	g := inventory.Gap{Object: inventory.ObjectKey(kind, id), Field: field}
+	since := propertySince(p.ref.Type, path)
+	sk, skipped := n.skipped[p.ref.Type+" "+path]
+	switch {
+	case p.faulted(path):
+		g.Reason = p.why(path)
+	case skipped:
+		g.Reason, g.Since = p.ref.Type+" "+path+": "+sk.Reason, sk.Since
+	case since != "" && objAPI != "" && apiBefore(objAPI, since):
+		g.Reason, g.Since = p.ref.Type+" "+path+" is "+unavailableReason(since, who, objAPI), shortAPI(since)
+	default:
+		g.Reason = p.why(path)
+	}
+	if g.Since != "" {
+		g.Since = shortAPI(g.Since)
+	}
+	n.inv.Gaps = append(n.inv.Gaps, g)
 }
 
 // target fills the endpoint's own facts: vCenter or a standalone host.

@@ -364,10 +364,8 @@ func (n *normalizer) esxiTarget() {
 		return
 	}
 	e := &inventory.ESXiTarget{DistributedSwitches: []inventory.DistributedSwitch{}}
-	for _, typ := range []string{"VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch"} {
-		for _, sw := range n.byType(typ) {
-			e.DistributedSwitches = append(e.DistributedSwitches, n.distributedSwitch(sw))
-		}
+	for _, sw := range n.byType("DistributedVirtualSwitch") { // both type names (kindTypes)
+		e.DistributedSwitches = append(e.DistributedSwitches, n.distributedSwitch(sw))
 	}
 	sort.Slice(e.DistributedSwitches, func(a, b int) bool { return e.DistributedSwitches[a].Name < e.DistributedSwitches[b].Name })
 	e.VSANClusters = n.vsanClusters()

@@ -12,6 +12,7 @@ import (
 
 func (n *normalizer) vms() {
 	n.vmIDs = map[string]string{}
+	n.vmKnown = map[string]bool{}
 	for _, p := range n.byType("VirtualMachine") {
 		name, _ := p.str("name")
 		id := p.ref.Value
@@ -21,13 +22,19 @@ func (n *normalizer) vms() {
 			id = s
 		}
 		n.vmIDs[p.ref.Value] = id
+		n.vmKnown[id] = true
 		vm := inventory.VM{ID: id, Name: name}
-		miss := func(field, path string) { n.gap(inventory.KindVM, id, field, p.why(path)) }
 		if r, ok := p.vals["runtime.host"].(types.ManagedObjectReference); ok {
 			if hid, ok := n.hostIDs[r.Value]; ok {
 				vm.Host = inventory.Ptr(hid)
 			}
 		}
+		// What a VM's configuration has depends on its host's release.
+		api := ""
+		if vm.Host != nil {
+			api = n.hostAPI[*vm.Host]
+		}
+		miss := func(field, path string) { n.absent(inventory.KindVM, id, field, p, path, api, "its host is at") }
 		if s, ok := p.str("runtime.powerState"); ok {
 			vm.PowerState = inventory.Ptr(map[string]string{"poweredOn": "on", "poweredOff": "off", "suspended": "suspended"}[s])
 		} else {
@@ -61,9 +68,9 @@ func (n *normalizer) vms() {
 		} else {
 			miss("vm.logging_enabled", "config.flags.enableLogging")
 		}
-		n.vmMigration(p, &vm)
+		n.vmMigration(p, &vm, miss)
 		n.vmSettings(p, &vm)
-		n.vmDevices(p, &vm)
+		n.vmDevices(p, &vm, miss)
 		n.vmSnapshots(p, &vm)
 		n.vmTools(p, &vm)
 		n.esxiVM(p, &vm)
@@ -78,17 +85,17 @@ var migrationWords = map[string]string{
 	"ftEncryptionDisabled": "disabled", "ftEncryptionOpportunistic": "opportunistic", "ftEncryptionRequired": "required",
 }
 
-func (n *normalizer) vmMigration(p props, vm *inventory.VM) {
+func (n *normalizer) vmMigration(p props, vm *inventory.VM, miss func(field, path string)) {
 	m := &inventory.VMMigration{}
 	if s, ok := p.str("config.migrateEncryption"); ok && s != "" {
 		m.Encryption = inventory.Ptr(word(migrationWords, s))
 	} else {
-		n.gap(inventory.KindVM, vm.ID, "vm.migration.encryption", p.why("config.migrateEncryption"))
+		miss("vm.migration.encryption", "config.migrateEncryption")
 	}
 	if s, ok := p.str("config.ftEncryptionMode"); ok && s != "" {
 		m.FTEncryption = inventory.Ptr(word(migrationWords, s))
 	} else {
-		n.gap(inventory.KindVM, vm.ID, "vm.migration.ft_encryption", p.why("config.ftEncryptionMode"))
+		miss("vm.migration.ft_encryption", "config.ftEncryptionMode")
 	}
 	vm.Migration = m
 }
@@ -107,7 +114,10 @@ var settingPrefixes = []string{"isolation.", "tools.", "RemoteDisplay.", "mks.",
 func (n *normalizer) vmSettings(p props, vm *inventory.VM) {
 	arr, ok := p.vals["config.extraConfig"].(types.ArrayOfOptionValue)
 	if !ok {
-		if _, present := p.vals["config.extraConfig"]; !present {
+		// An empty extraConfig is not returned; that is only "no settings"
+		// when the VM's configuration itself was readable.
+		_, cfg := p.vals["config.hardware.device"]
+		if _, present := p.vals["config.extraConfig"]; !present && (p.faulted("config.extraConfig") || !cfg) {
 			n.gap(inventory.KindVM, vm.ID, "vm.settings", p.why("config.extraConfig"))
 			return
 		}
@@ -127,10 +137,15 @@ func (n *normalizer) vmSettings(p props, vm *inventory.VM) {
 	}
 }
 
-func (n *normalizer) vmDevices(p props, vm *inventory.VM) {
-	enc := &inventory.VMEncryption{Confidential: inventory.Ptr("none")}
+func (n *normalizer) vmDevices(p props, vm *inventory.VM, miss func(field, path string)) {
+	enc := &inventory.VMEncryption{}
 	if b, ok := p.vals["config.sevEnabled"].(bool); ok && b {
 		enc.Confidential = inventory.Ptr("sev")
+	} else if p.faulted("config.sevEnabled") {
+		miss("vm.encryption.confidential", "config.sevEnabled")
+	} else {
+		// Unset, or a release before SEV support (7.0.1): no SEV either way.
+		enc.Confidential = inventory.Ptr("none")
 	}
 	k, ok := p.vals["config.keyId"].(*types.CryptoKeyId)
 	if kv, isVal := p.vals["config.keyId"].(types.CryptoKeyId); isVal {
@@ -144,7 +159,7 @@ func (n *normalizer) vmDevices(p props, vm *inventory.VM) {
 	} else if _, present := p.vals["config.keyId"]; !present {
 		// An unencrypted VM has no keyId: absent here is the answer, as
 		// long as the VM's configuration itself was readable.
-		if _, cfg := p.vals["config.hardware.device"]; cfg {
+		if _, cfg := p.vals["config.hardware.device"]; cfg && !p.faulted("config.keyId") {
 			enc.HomeEncrypted = inventory.Ptr(false)
 			n.gap(inventory.KindVM, vm.ID, "vm.encryption.key_provider", "the VM is not encrypted, so it has no key provider")
 		} else {
@@ -154,9 +169,8 @@ func (n *normalizer) vmDevices(p props, vm *inventory.VM) {
 	vm.Encryption = enc
 	arr, ok := p.vals["config.hardware.device"].(types.ArrayOfVirtualDevice)
 	if !ok {
-		reason := p.why("config.hardware.device")
 		for _, f := range []string{"vm.devices", "vm.disks", "vm.nics", "vm.vtpm", "vm.encryption.all_disks"} {
-			n.gap(inventory.KindVM, vm.ID, f, reason)
+			miss(f, "config.hardware.device")
 		}
 		return
 	}
@@ -214,11 +228,18 @@ func (n *normalizer) vmDevices(p props, vm *inventory.VM) {
 		case types.BaseVirtualEthernetCard:
 			card := x.GetVirtualEthernetCard()
 			nic := inventory.VMNIC{Name: label, MAC: card.MacAddress}
+			// Placeholders ("dvpg:KEY", "nsx:ID") are resolved to names in
+			// networks(), once every network is known.
 			switch b := card.Backing.(type) {
 			case *types.VirtualEthernetCardNetworkBackingInfo:
 				nic.Network = b.DeviceName
 			case *types.VirtualEthernetCardDistributedVirtualPortBackingInfo:
 				nic.Network = "dvpg:" + b.Port.PortgroupKey
+			case *types.VirtualEthernetCardOpaqueNetworkBackingInfo:
+				nic.Network = "nsx:" + b.OpaqueNetworkId
+			default:
+				nic.Network = ""
+				n.gap(inventory.KindVM, vm.ID, "vm.nics.on_management_network", fmt.Sprintf("NIC %s: its backing %T is not one hvaudit places", label, card.Backing))
 			}
 			vm.NICs = append(vm.NICs, nic)
 		}
@@ -261,3 +282,40 @@ func (n *normalizer) vmSnapshots(p props, vm *inventory.VM) {
 
 // networks resolves NIC placement: which networks VMs attach to and which
 // of those carry a host's management traffic.
+
+// saltKey is the VM setting that picks the page-sharing salt.
+const saltKey = "sched.mem.pshare.salt"
+
+// salts derives which VMs share a page-sharing salt. By default every VM's
+// salt is its own (vc.uuid); a salt set on two VMs lets them share memory
+// pages again, which is the side channel salting closes. A salt is only
+// known unique when every VM's settings were read.
+func (n *normalizer) salts() {
+	bySalt := map[string][]string{}
+	var unread []string
+	for _, vm := range n.inv.VMs {
+		if vm.Settings == nil {
+			unread = append(unread, vm.Name)
+			continue
+		}
+		if s, ok := vm.Settings[saltKey]; ok {
+			bySalt[s] = append(bySalt[s], vm.Name)
+		}
+	}
+	for i := range n.inv.VMs {
+		vm := &n.inv.VMs[i]
+		if vm.Settings == nil {
+			n.gap(inventory.KindVM, vm.ID, "vm.salt_shared_with", "the VM's settings (config.extraConfig) were not read")
+			continue
+		}
+		s, ok := vm.Settings[saltKey]
+		switch {
+		case !ok:
+			vm.SaltSharedWith = []string{}
+		case len(unread) > 0:
+			n.gap(inventory.KindVM, vm.ID, "vm.salt_shared_with", "the settings of "+strings.Join(unread, ", ")+" were not read, so whether they carry the same salt is unknown")
+		default:
+			vm.SaltSharedWith = without(bySalt[s], vm.Name)
+		}
+	}
+}

@@ -130,7 +130,7 @@ func TestSecurityFactsOfDemoVCenter(t *testing.T) {
 			ft[v.Name] = *v.ESXi.FaultTolerance
 		}
 	}
-	if want := map[string]string{"db-01": "running", "web-01": "notConfigured", "app-01": "notConfigured", "jump-01": "notConfigured", "tmpl-rhel9": "notConfigured"}; !reflect.DeepEqual(ft, want) {
+	if want := map[string]string{"db-01": "running", "web-01": "notConfigured", "web-02": "notConfigured", "app-01": "notConfigured", "jump-01": "notConfigured", "tmpl-rhel9": "notConfigured"}; !reflect.DeepEqual(ft, want) {
 		t.Errorf("fault tolerance states %v, want %v", ft, want)
 	}
 	web := vmNamed(t, inv, "web-01")
@@ -184,7 +184,7 @@ func TestVSANFaultIsAGap(t *testing.T) {
 	if r := gapFor(inv, "target:"+inv.Target.Name, "target.esxi.vsan_clusters"); !strings.Contains(r, "cluster DC0_C0: VsanVcClusterConfigSystem.VsanClusterGetConfig failed") {
 		t.Errorf("vSAN gap %q", r)
 	}
-	if len(inv.Hosts) != 3 || len(inv.VMs) != 5 {
+	if len(inv.Hosts) != 3 || len(inv.VMs) != 6 {
 		t.Errorf("the rest of the estate was not read: %d hosts, %d VMs", len(inv.Hosts), len(inv.VMs))
 	}
 }

@@ -47,6 +47,10 @@ type Gap struct {
 	Object string `json:"object"`
 	Field  string `json:"field"`
 	Reason string `json:"reason"`
+	// Since is set when the value is absent because the object's API
+	// release predates the field: the release that introduced it ("7.0.2").
+	// Checks choose whether that makes them not_applicable or error.
+	Since string `json:"since,omitempty"`
 }
 
 // ObjectKey builds the Gap.Object form for one object.
@@ -111,11 +115,14 @@ type PatchLevel struct {
 
 // Host is one hypervisor host.
 type Host struct {
-	ID              string      `json:"id"`
-	Name            string      `json:"name"`
-	Cluster         *string     `json:"cluster,omitempty"`
-	ConnectionState *string     `json:"connection_state,omitempty"`
-	Patch           *PatchLevel `json:"patch,omitempty"`
+	ID              string  `json:"id"`
+	Name            string  `json:"name"`
+	Cluster         *string `json:"cluster,omitempty"`
+	ConnectionState *string `json:"connection_state,omitempty"`
+	// APIVersion is the management API release the host speaks (vSphere
+	// API "7.0.3.0"), where the platform has one.
+	APIVersion *string     `json:"api_version,omitempty"`
+	Patch      *PatchLevel `json:"patch,omitempty"`
 	// Certificate of the host's management endpoint.
 	Certificate *Certificate `json:"certificate,omitempty"`
 	// LockdownMode uses the platform's words ("lockdownDisabled", …).
@@ -175,18 +182,39 @@ type NTP struct {
 // Firewall is the host firewall's state.
 type Firewall struct {
 	IncomingBlocked bool `json:"incoming_blocked"`
-	// OpenRulesets are enabled rulesets that accept any source address.
+	// OpenRulesets are the enabled rulesets that accept inbound traffic from
+	// any address and whose allowed addresses the user can restrict (where
+	// the platform says which those are): the inbound exposure a user can fix.
 	OpenRulesets []string `json:"open_rulesets"`
+	// Rulesets are every ruleset as the host reports it.
+	Rulesets []FirewallRuleset `json:"rulesets,omitempty"`
+}
+
+// FirewallRuleset is one host firewall ruleset (a service's ports).
+type FirewallRuleset struct {
+	Key     string `json:"key"`
+	Enabled bool   `json:"enabled"`
+	// Inbound and Outbound say which directions its rules open.
+	Inbound  bool `json:"inbound"`
+	Outbound bool `json:"outbound"`
+	// AllIP: any address may connect (no allowed-address list).
+	AllIP bool `json:"all_ip"`
+	// UserConfigurable says whether the user may set the allowed addresses;
+	// absent where the platform does not say (vSphere before 8.0 U2).
+	UserConfigurable *bool `json:"user_configurable,omitempty"`
 }
 
 // HostNIC is a host interface that carries host traffic (a vmknic on ESXi).
 type HostNIC struct {
-	Device    string `json:"device"`
+	Device string `json:"device"`
+	// Portgroup is the port group's (or NSX segment's) name.
 	Portgroup string `json:"portgroup"`
 	Switch    string `json:"switch"`
-	VLAN      *int64 `json:"vlan,omitempty"`
-	NetStack  string `json:"netstack"`
-	IP        string `json:"ip"`
+	// Segment is the NSX segment (opaque network) id, when on one.
+	Segment  string `json:"segment,omitempty"`
+	VLAN     *int64 `json:"vlan,omitempty"`
+	NetStack string `json:"netstack"`
+	IP       string `json:"ip"`
 	// Services are the traffic types tagged on it, in neutral words:
 	// management, vmotion, provisioning, ft-logging, vsan, replication, …
 	Services []string `json:"services"`
@@ -253,6 +281,10 @@ type VM struct {
 	// snapshot at collection time, 0 when there is none.
 	OldestSnapshotDays *int64 `json:"oldest_snapshot_days,omitempty"`
 	LoggingEnabled     *bool  `json:"logging_enabled,omitempty"`
+	// SaltSharedWith names the other VMs that carry the same page-sharing
+	// salt (vSphere sched.mem.pshare.salt), so may share memory pages with
+	// this one; empty when the VM has no salt or a salt of its own.
+	SaltSharedWith []string `json:"salt_shared_with,omitempty"`
 	// Patch is the level of the patchable software the platform reports
 	// inside the VM: VMware Tools on ESXi (product "vmware-tools").
 	Patch *PatchLevel `json:"patch,omitempty"`
@@ -312,9 +344,16 @@ type Disk struct {
 
 // VMNIC is one guest network adapter.
 type VMNIC struct {
-	Name    string `json:"name"`
-	MAC     string `json:"mac"`
+	Name string `json:"name"`
+	MAC  string `json:"mac"`
+	// Network is the name of the port group, segment or bridge, never ""
+	// for an attached NIC.
 	Network string `json:"network"`
+	// Switch and VLAN locate the NIC's layer-2 segment (VLAN absent on a
+	// trunk or an NSX segment); Segment is the NSX segment id.
+	Switch  string `json:"switch,omitempty"`
+	VLAN    *int64 `json:"vlan,omitempty"`
+	Segment string `json:"segment,omitempty"`
 	// OnManagementNetwork is derived in Normalize: the NIC reaches the
 	// network that carries the host's management traffic.
 	OnManagementNetwork *bool `json:"on_management_network,omitempty"`
@@ -339,16 +378,20 @@ type VMSnapshot struct {
 type Network struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
-	// Kind: standard-portgroup | distributed-portgroup | libvirt-network |
-	// hyperv-switch.
+	// Kind: standard-portgroup | distributed-portgroup | nsx-segment |
+	// libvirt-network | hyperv-switch.
 	Kind string `json:"kind"`
 	// Host is the owning host's id for host-local networks.
 	Host   *string `json:"host,omitempty"`
 	Switch string  `json:"switch"`
 	// VLAN is the access VLAN id; 4095 on vSphere standard switches means
 	// guest tagging. Trunk is true when the port group passes several VLANs.
-	VLAN     *int64          `json:"vlan,omitempty"`
-	Trunk    *bool           `json:"trunk,omitempty"`
+	VLAN  *int64 `json:"vlan,omitempty"`
+	Trunk *bool  `json:"trunk,omitempty"`
+	// VLANRanges are the VLANs a trunk passes.
+	VLANRanges []VLANRange `json:"vlan_ranges,omitempty"`
+	// Segment is the NSX segment id of an NSX-backed network.
+	Segment  string          `json:"segment,omitempty"`
 	Security *SecurityPolicy `json:"security,omitempty"`
 	// Uplink marks the uplink port group of a distributed switch.
 	Uplink bool `json:"uplink"`
@@ -362,6 +405,12 @@ type Network struct {
 	HyperV *HyperVSwitch `json:"hyperv,omitempty"`
 	// ESXi holds distributed port group facts (esxi.go); nil elsewhere.
 	ESXi *ESXiNetwork `json:"esxi,omitempty"`
+}
+
+// VLANRange is an inclusive range of VLAN ids.
+type VLANRange struct {
+	Start int64 `json:"start"`
+	End   int64 `json:"end"`
 }
 
 // Ptr returns a pointer to v; collectors use it to record a read value.

@@ -20,23 +20,38 @@ type Estate struct {
 	VMs     []VM    `toml:"vm"`
 	// DVPortgroups reconfigure the simulator's distributed port groups in order.
 	DVPortgroups []DVPortgroup `toml:"dvportgroup"`
+	// Segments are NSX segments (opaque networks).
+	Segments []Segment `toml:"segment"`
 	EstateSecurity
 }
 
 // VCenter is the management server's identity and key management.
 type VCenter struct {
-	Version     string `toml:"version"`
-	Build       string `toml:"build"`
+	Version string `toml:"version"`
+	Build   string `toml:"build"`
+	// APIVersion is the API release the server speaks ("7.0.1.1"); by
+	// default Version plus ".0". Properties newer than it are unknown to
+	// the server, which refuses them as a real one does (InvalidProperty).
+	APIVersion  string `toml:"api_version"`
 	KeyProvider string `toml:"key_provider"` // registered and made default when set
+	// DVSType is the distributed switch's managed object type: a real
+	// vCenter's "VmwareDistributedVirtualSwitch" (the default) or the
+	// simulator's own "DistributedVirtualSwitch".
+	DVSType string `toml:"dvs_type"`
 	VCenterSecurity
 }
 
 // Host is one ESXi host. Unset fields keep the simulator's defaults, so a
 // property the simulator does not return stays unreturned.
 type Host struct {
-	Name            string             `toml:"name"`
-	Version         string             `toml:"version"`
-	Build           string             `toml:"build"`
+	Name    string `toml:"name"`
+	Version string `toml:"version"`
+	Build   string `toml:"build"`
+	// APIVersion the host speaks; by default Version plus ".0".
+	APIVersion string `toml:"api_version"`
+	// ConnectionState as vCenter reports it ("notResponding",
+	// "disconnected"); unset, the host is connected.
+	ConnectionState string             `toml:"connection_state"`
 	Lockdown        string             `toml:"lockdown"`
 	SecureBoot      *bool              `toml:"secure_boot"`
 	NTP             []string           `toml:"ntp"`
@@ -46,9 +61,17 @@ type Host struct {
 	VSwitchSecurity *Security          `toml:"vswitch_security"`
 	Portgroups      []Portgroup        `toml:"portgroup"`
 	VMKNICs         []VMKNIC           `toml:"vmk"`
-	// FirewallAllowedIPs, when set, limits every enabled firewall ruleset
-	// to these networks (the simulator's default opens them to all).
+	// FirewallAllowedIPs, when set, limits every enabled ruleset that
+	// accepts inbound connections to these networks (the simulator's
+	// default opens them to all).
 	FirewallAllowedIPs []string `toml:"firewall_allowed_networks"`
+	// FirewallSystemRulesets are the rulesets whose allowed addresses only
+	// the system sets (ipListUserConfigurable false); a host at API 8.0.2 or
+	// later marks every other ruleset user-configurable, an older one says
+	// nothing, as real hosts do.
+	FirewallSystemRulesets []string `toml:"firewall_system_rulesets"`
+	// Segments lists the NSX segments the host's N-VDS carries (by name).
+	Segments []string `toml:"segments"`
 	HostSecurity
 }
 
@@ -67,18 +90,23 @@ type Security struct {
 
 // Portgroup is a standard port group.
 type Portgroup struct {
-	Name     string    `toml:"name"`
-	VLAN     int32     `toml:"vlan"`
+	Name string `toml:"name"`
+	VLAN int32  `toml:"vlan"`
+	// VSwitch is the standard switch it belongs to (default: the first).
+	VSwitch  string    `toml:"vswitch"`
 	Security *Security `toml:"security"`
 }
 
-// VMKNIC is a VMkernel interface with its service tags (vSphere nicTypes).
+// VMKNIC is a VMkernel interface with its service tags (vSphere nicTypes),
+// on a standard port group, a distributed port group or an NSX segment.
 type VMKNIC struct {
-	Device    string   `toml:"device"`
-	Portgroup string   `toml:"portgroup"`
-	NetStack  string   `toml:"netstack"`
-	IP        string   `toml:"ip"`
-	Services  []string `toml:"services"`
+	Device      string   `toml:"device"`
+	Portgroup   string   `toml:"portgroup"`
+	DVPortgroup string   `toml:"dvportgroup"`
+	Segment     string   `toml:"segment"`
+	NetStack    string   `toml:"netstack"`
+	IP          string   `toml:"ip"`
+	Services    []string `toml:"services"`
 }
 
 // VM is one virtual machine.
@@ -106,10 +134,24 @@ type VM struct {
 
 // DVPortgroup reconfigures a distributed port group.
 type DVPortgroup struct {
-	Name     string    `toml:"name"`
-	VLAN     int32     `toml:"vlan"`
-	Security *Security `toml:"security"`
+	Name string `toml:"name"`
+	VLAN int32  `toml:"vlan"`
+	// Trunk, when set, makes it a VLAN trunk of these [start, end] ranges.
+	Trunk    [][2]int32 `toml:"trunk"`
+	Security *Security  `toml:"security"`
+	// NSXSegment, when set, backs the port group with that NSX segment id
+	// (NSX-T on a vSphere 7 distributed switch): backingType "nsx".
+	NSXSegment string `toml:"nsx_segment"`
 	PortgroupPolicy
+}
+
+// Segment is an NSX segment. vCenter lists it as an OpaqueNetwork unless
+// Hidden (VMware Cloud keeps its management segments out of the customer's
+// inventory; only the hosts know them).
+type Segment struct {
+	Name   string `toml:"name"`
+	ID     string `toml:"id"`
+	Hidden bool   `toml:"hidden"`
 }
 
 // LoadEstate reads an estate file; unknown keys are errors naming the file
@@ -127,19 +169,39 @@ func LoadEstate(fsys fs.FS, path string) (*Estate, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		return nil, fmt.Errorf("%s: unknown key %q", path, und[0].String())
 	}
+	if err := e.validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &e, nil
+}
+
+// validate checks the references inside an estate.
+func (e *Estate) validate() error {
+	segs := map[string]bool{}
+	for _, s := range e.Segments {
+		if s.Name == "" || s.ID == "" || segs[s.Name] {
+			return fmt.Errorf("every segment needs a unique name and an id (got %q)", s.Name)
+		}
+		segs[s.Name] = true
+	}
 	names := map[string]bool{}
 	for _, h := range e.Hosts {
 		if h.Name == "" || names[h.Name] {
-			return nil, fmt.Errorf("%s: every host needs a unique name (got %q)", path, h.Name)
+			return fmt.Errorf("every host needs a unique name (got %q)", h.Name)
 		}
 		names[h.Name] = true
+		for _, k := range h.VMKNICs {
+			if k.Segment != "" && !segs[k.Segment] {
+				return fmt.Errorf("host %s: %s is on unknown segment %q", h.Name, k.Device, k.Segment)
+			}
+		}
 	}
 	for _, v := range e.VMs {
 		if v.Host != "" && !names[v.Host] {
-			return nil, fmt.Errorf("%s: VM %s is on unknown host %q", path, v.Name, v.Host)
+			return fmt.Errorf("VM %s is on unknown host %q", v.Name, v.Host)
 		}
 	}
-	return &e, nil
+	return nil
 }
 
 // Scaled is a uniform estate for benchmarks: hosts alternate between a

@@ -194,7 +194,9 @@ func (s *Sim) applySecurity(e *Estate) error {
 		}
 	}
 	if sw := e.DVSwitch; sw != nil {
-		for _, ent := range reg.All("DistributedVirtualSwitch") {
+		// The switch has a real vCenter's type name unless the estate keeps
+		// the simulator's (applyDistributed).
+		for _, ent := range append(reg.All("VmwareDistributedVirtualSwitch"), reg.All("DistributedVirtualSwitch")...) {
 			dvs := reg.Get(ent.Reference()).(*simulator.DistributedVirtualSwitch)
 			var err error
 			sctx.WithLock(dvs, func() { err = applySwitch(dvs, sw) })

@@ -19,6 +19,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,6 +37,8 @@ type Options struct {
 	Standalone bool
 	// Delay is added to every SOAP method (timeout tests).
 	Delay time.Duration
+	// Faults the server injects (fault tests).
+	Faults Faults
 }
 
 // Sim is a running simulator.
@@ -48,6 +51,7 @@ type Sim struct {
 
 	model  *simulator.Model
 	server *simulator.Server
+	behave *server
 
 	mu      sync.Mutex
 	methods []string
@@ -56,32 +60,39 @@ type Sim struct {
 // Start builds the model, starts its HTTPS server and applies the estate.
 func Start(ctx context.Context, e *Estate, o Options) (*Sim, error) {
 	var m *simulator.Model
+	api := apiOf(e.VCenter.APIVersion, e.VCenter.Version)
 	if o.Standalone {
 		m = simulator.ESX()
 		m.Machine = len(e.VMs)
+		if len(e.Hosts) > 0 && e.Hosts[0].Version != "" {
+			h := e.Hosts[0]
+			api = apiOf(h.APIVersion, h.Version)
+			m.ServiceContent.About.Version, m.ServiceContent.About.Build = h.Version, h.Build
+			m.ServiceContent.About.FullName = fmt.Sprintf("VMware ESXi %s build-%s", h.Version, h.Build)
+		}
 	} else {
 		m = simulator.VPX()
-		m.Host, m.Cluster, m.ClusterHost = 0, 1, len(e.Hosts)
+		m.Host, m.Cluster, m.ClusterHost = 0, 1, max(1, len(e.Hosts))
 		m.Machine = len(e.VMs)
+		m.Portgroup = max(1, len(e.DVPortgroups))
 		if e.VCenter.Version != "" {
 			m.ServiceContent.About.Version = e.VCenter.Version
 			m.ServiceContent.About.Build = e.VCenter.Build
 			m.ServiceContent.About.FullName = fmt.Sprintf("VMware vCenter Server %s build-%s", e.VCenter.Version, e.VCenter.Build)
-			m.ServiceContent.About.ApiVersion = "8.0.3.0"
 		}
 	}
-	if m.ClusterHost == 0 && !o.Standalone {
-		m.ClusterHost = 1
-	}
+	m.ServiceContent.About.ApiVersion = api
 	m.Autostart = false
 	if err := m.Create(); err != nil {
 		return nil, fmt.Errorf("creating the simulator model: %w", err)
 	}
 	s := &Sim{model: m, Username: "auditor", Password: randomPassword()}
+	s.behave = &server{api: api, faults: o.Faults, pc: m.ServiceContent.PropertyCollector}
 	if err := s.apply(e, o.Standalone); err != nil {
 		m.Remove()
 		return nil, err
 	}
+	s.install()
 	if o.Delay > 0 {
 		m.DelayConfig.Delay = int(o.Delay / time.Millisecond)
 	}
@@ -90,20 +101,59 @@ func Start(ctx context.Context, e *Estate, o Options) (*Sim, error) {
 	s.server = m.Service.NewServer()
 	// Record every SOAP method server-side: the read-only proof must not
 	// depend on the client's own bookkeeping.
-	s.server.Config.Handler = s.record(s.server.Config.Handler)
+	s.server.Config.Handler = s.record(s.behave.resetting(s.server.Config.Handler))
 	// govmomi tries a verified handshake before falling back to a pinned
 	// thumbprint, so the server sees a refused handshake per connection;
 	// its log line would only clutter the demo's output.
 	s.server.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.remove()
 	s.URL = &url.URL{Scheme: "https", Host: s.server.URL.Host, Path: "/sdk"}
 	sum := sha256Hex(s.server.Certificate().Raw)
 	s.Thumbprint = sum
 	return s, nil
 }
 
+// apiOf is the API release declared, else the product version's.
+func apiOf(api, version string) string {
+	switch {
+	case api != "":
+		return api
+	case version != "":
+		return version + ".0"
+	}
+	return "8.0.3.0"
+}
+
+// install makes the server behave like vCenter where the simulator does
+// not (server.go).
+func (s *Sim) install() {
+	reg := s.model.Map()
+	servers.Store(reg, s.behave)
+	pc := &propertyCollector{}
+	pc.Self = s.model.ServiceContent.PropertyCollector
+	reg.Put(pc)
+}
+
+// remove deletes the objects the faults ask to remove, once the server
+// (which needs some of them to start) is running.
+func (s *Sim) remove() {
+	reg, sctx := s.model.Map(), s.model.Service.Context
+	for _, typ := range s.behave.faults.Remove {
+		for _, obj := range reg.AllReference(typ) {
+			reg.Remove(sctx, obj.Reference())
+		}
+	}
+}
+
+// PEM is the server certificate, to trust it as a CA (--ca-file tests).
+func (s *Sim) PEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.server.Certificate().Raw})
+}
+
 // Close stops the server and releases the model.
 func (s *Sim) Close() {
 	s.server.Close()
+	servers.Delete(s.model.Map())
 	s.model.Remove()
 }
 
@@ -175,28 +225,6 @@ func (s *Sim) apply(e *Estate, standalone bool) error {
 	if len(hosts) < len(e.Hosts) && !(standalone && len(hosts) == 1) {
 		return fmt.Errorf("the simulator has %d hosts for %d declared", len(hosts), len(e.Hosts))
 	}
-	hostRefs := map[string]types.ManagedObjectReference{}
-	now := time.Now()
-	for i, h := range e.Hosts {
-		if i >= len(hosts) {
-			break
-		}
-		sh := reg.Get(hosts[i]).(*simulator.HostSystem)
-		var err error
-		sctx.WithLock(sh, func() { err = applyHost(sh, h, now) })
-		if err != nil {
-			return fmt.Errorf("host %s: %w", h.Name, err)
-		}
-		hostRefs[h.Name] = sh.Reference()
-		if len(h.FirewallAllowedIPs) > 0 {
-			// The simulator's hosts share one firewall object; a host with
-			// its own rules gets its own.
-			fw := simulator.NewHostFirewallSystem(&sh.HostSystem)
-			restrictFirewall(fw, h.FirewallAllowedIPs)
-			ref := reg.Put(fw).Reference()
-			sctx.WithLock(sh, func() { sh.ConfigManager.FirewallSystem = &ref })
-		}
-	}
 	if e.VCenter.KeyProvider != "" && !standalone {
 		if ref := s.model.ServiceContent.CryptoManager; ref != nil {
 			if cm, ok := reg.Get(*ref).(*simulator.CryptoManagerKmip); ok {
@@ -209,51 +237,27 @@ func (s *Sim) apply(e *Estate, standalone bool) error {
 			}
 		}
 	}
-	dvpgs := map[string]string{} // name → key
-	pgs := entities(reg.All("DistributedVirtualPortgroup"))
-	di := 0
-	for _, ref := range pgs {
-		pg := reg.Get(ref).(*simulator.DistributedVirtualPortgroup)
-		if (pg.Config.Uplink != nil && *pg.Config.Uplink) || strings.Contains(pg.Name, "DVUplinks") {
-			continue
-		}
-		dvpgs[pg.Name] = pg.Key
-		if di < len(e.DVPortgroups) {
-			d := e.DVPortgroups[di]
-			di++
-			sctx.WithLock(pg, func() {
-				if d.Name != "" {
-					pg.Name, pg.Config.Name = d.Name, d.Name
-					dvpgs[d.Name] = pg.Key
-				}
-				set := &types.VMwareDVSPortSetting{Vlan: &types.VmwareDistributedVirtualSwitchVlanIdSpec{VlanId: d.VLAN}}
-				if d.Security != nil {
-					set.SecurityPolicy = &types.DVSSecurityPolicy{
-						AllowPromiscuous: &types.BoolPolicy{Value: ptr(d.Security.AllowPromiscuous)},
-						ForgedTransmits:  &types.BoolPolicy{Value: ptr(d.Security.ForgedTransmits)},
-						MacChanges:       &types.BoolPolicy{Value: ptr(d.Security.MACChanges)},
-					}
-				}
-				pg.Config.DefaultPortConfig = set
-			})
-		}
+	dv, err := s.applyDistributed(e, standalone)
+	if err != nil {
+		return err
 	}
-	// vcsim leaves config.uplinkPortgroup empty; a real vCenter lists the
-	// uplink port group there, which is how the collector recognises it.
-	for _, ref := range entities(reg.All("DistributedVirtualSwitch")) {
-		dvs := reg.Get(ref).(*simulator.DistributedVirtualSwitch)
-		var uplinks []types.ManagedObjectReference
-		for _, pref := range pgs {
-			pg := reg.Get(pref).(*simulator.DistributedVirtualPortgroup)
-			if strings.Contains(pg.Name, "DVUplinks") {
-				uplinks = append(uplinks, pref)
-			}
+	segs, err := s.applySegments(e, standalone)
+	if err != nil {
+		return err
+	}
+	hostRefs := map[string]types.ManagedObjectReference{}
+	now := time.Now()
+	for i, h := range e.Hosts {
+		if i >= len(hosts) {
+			break
 		}
-		sctx.WithLock(dvs, func() {
-			if cfg := dvs.Config; cfg != nil {
-				cfg.GetDVSConfigInfo().UplinkPortgroup = uplinks
-			}
-		})
+		sh := reg.Get(hosts[i]).(*simulator.HostSystem)
+		var err error
+		sctx.WithLock(sh, func() { err = applyHost(sh, h, dv, segs, now) })
+		if err != nil {
+			return fmt.Errorf("host %s: %w", h.Name, err)
+		}
+		hostRefs[h.Name] = sh.Reference()
 	}
 	vms := entities(reg.All("VirtualMachine"))
 	if len(vms) < len(e.VMs) {
@@ -265,9 +269,155 @@ func (s *Sim) apply(e *Estate, standalone bool) error {
 		if !ok && len(hosts) > 0 {
 			hostRef = hosts[0]
 		}
-		sctx.WithLock(svm, func() { applyVM(svm, v, hostRef, e.VCenter.KeyProvider, dvpgs, now, i) })
+		sctx.WithLock(svm, func() { applyVM(svm, v, hostRef, e.VCenter.KeyProvider, dv, segs, now, i) })
+		if seg, ok := segs.byName[v.Network]; ok && seg.net != nil {
+			sctx.WithLock(seg.net, func() { seg.net.Vm = append(seg.net.Vm, svm.Reference()) })
+		}
 	}
 	return s.applySecurity(e)
+}
+
+// distributed is what hosts and VMs need to attach to distributed port groups.
+type distributed struct {
+	switchUUID string
+	keys       map[string]string // port group name → key
+}
+
+// applyDistributed reconfigures the simulator's distributed port groups as
+// declared and gives the switch the type a real vCenter gives it.
+func (s *Sim) applyDistributed(e *Estate, standalone bool) (distributed, error) {
+	sctx := s.model.Service.Context
+	reg := sctx.Map
+	dv := distributed{keys: map[string]string{}}
+	pgs := entities(reg.All("DistributedVirtualPortgroup"))
+	di := 0
+	for _, ref := range pgs {
+		pg := reg.Get(ref).(*simulator.DistributedVirtualPortgroup)
+		if (pg.Config.Uplink != nil && *pg.Config.Uplink) || strings.Contains(pg.Name, "DVUplinks") {
+			continue
+		}
+		dv.keys[pg.Name] = pg.Key
+		if di >= len(e.DVPortgroups) {
+			continue
+		}
+		d := e.DVPortgroups[di]
+		di++
+		sctx.WithLock(pg, func() {
+			if d.Name != "" {
+				pg.Name, pg.Config.Name = d.Name, d.Name
+				dv.keys[d.Name] = pg.Key
+			}
+			set := &types.VMwareDVSPortSetting{Vlan: &types.VmwareDistributedVirtualSwitchVlanIdSpec{VlanId: d.VLAN}}
+			if len(d.Trunk) > 0 {
+				trunk := &types.VmwareDistributedVirtualSwitchTrunkVlanSpec{}
+				for _, r := range d.Trunk {
+					trunk.VlanId = append(trunk.VlanId, types.NumericRange{Start: r[0], End: r[1]})
+				}
+				set.Vlan = trunk
+			}
+			if d.Security != nil {
+				set.SecurityPolicy = &types.DVSSecurityPolicy{
+					AllowPromiscuous: &types.BoolPolicy{Value: ptr(d.Security.AllowPromiscuous)},
+					ForgedTransmits:  &types.BoolPolicy{Value: ptr(d.Security.ForgedTransmits)},
+					MacChanges:       &types.BoolPolicy{Value: ptr(d.Security.MACChanges)},
+				}
+			}
+			pg.Config.DefaultPortConfig = set
+			if d.NSXSegment != "" {
+				pg.Config.BackingType, pg.Config.LogicalSwitchUuid = "nsx", d.NSXSegment
+			}
+		})
+	}
+	if di < len(e.DVPortgroups) && !standalone {
+		return dv, fmt.Errorf("the simulator has %d distributed port groups for %d declared", di, len(e.DVPortgroups))
+	}
+	for _, obj := range reg.AllReference("DistributedVirtualSwitch") {
+		dvs := obj.(*simulator.DistributedVirtualSwitch)
+		var uplinks []types.ManagedObjectReference
+		for _, pref := range pgs {
+			pg := reg.Get(pref).(*simulator.DistributedVirtualPortgroup)
+			if strings.Contains(pg.Name, "DVUplinks") {
+				uplinks = append(uplinks, pref)
+			}
+		}
+		sctx.WithLock(dvs, func() {
+			// vcsim leaves config.uplinkPortgroup empty; a real vCenter lists
+			// the uplink port group there (and marks it config.uplink).
+			if cfg := dvs.Config; cfg != nil {
+				cfg.GetDVSConfigInfo().UplinkPortgroup = uplinks
+			}
+			dv.switchUUID = dvs.Uuid
+		})
+		if e.VCenter.DVSType != "DistributedVirtualSwitch" {
+			retype(sctx, dvs, "VmwareDistributedVirtualSwitch")
+		}
+	}
+	return dv, nil
+}
+
+// retype re-registers a distributed switch under another managed object
+// type. Port groups point at the switch's own Self, so they follow.
+func retype(sctx *simulator.Context, dvs *simulator.DistributedVirtualSwitch, typ string) {
+	reg := sctx.Map
+	old := dvs.Self
+	reg.Remove(sctx, old)
+	dvs.Self = types.ManagedObjectReference{Type: typ, Value: old.Value}
+	reg.Put(dvs)
+	if dvs.Parent != nil {
+		if f, ok := reg.Get(*dvs.Parent).(*simulator.Folder); ok {
+			sctx.WithLock(f, func() {
+				for i, c := range f.ChildEntity {
+					if c == old {
+						f.ChildEntity[i] = dvs.Self
+					}
+				}
+			})
+		}
+	}
+}
+
+// segment is one NSX segment of the estate.
+type segment struct {
+	Segment
+	net *mo.OpaqueNetwork // nil when hidden
+}
+
+type segments struct{ byName map[string]*segment }
+
+// applySegments lists the visible NSX segments as opaque networks in the
+// datacenter's network folder, as vCenter does for NSX-T.
+func (s *Sim) applySegments(e *Estate, standalone bool) (segments, error) {
+	sctx := s.model.Service.Context
+	reg := sctx.Map
+	out := segments{byName: map[string]*segment{}}
+	var folder *simulator.Folder
+	for _, dc := range reg.All("Datacenter") {
+		if d, ok := dc.(*simulator.Datacenter); ok {
+			folder, _ = reg.Get(d.NetworkFolder).(*simulator.Folder)
+			break
+		}
+	}
+	for _, sg := range e.Segments {
+		seg := &segment{Segment: sg}
+		out.byName[sg.Name] = seg
+		if sg.Hidden || standalone {
+			continue
+		}
+		if folder == nil {
+			return out, fmt.Errorf("segment %s: the simulator has no network folder", sg.Name)
+		}
+		if err := folder.AddOpaqueNetwork(sctx, types.OpaqueNetworkSummary{NetworkSummary: types.NetworkSummary{Name: sg.Name}, OpaqueNetworkId: sg.ID, OpaqueNetworkType: "nsx.LogicalSwitch"}); err != nil {
+			return out, fmt.Errorf("segment %s: %w", sg.Name, err)
+		}
+		for _, obj := range reg.AllReference("OpaqueNetwork") {
+			if on, ok := obj.(*mo.OpaqueNetwork); ok {
+				if sum, ok := on.Summary.(*types.OpaqueNetworkSummary); ok && sum.OpaqueNetworkId == sg.ID {
+					seg.net = on
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // entities returns references sorted by name for a stable mapping.
@@ -280,42 +430,71 @@ func entities(list []mo.Entity) []types.ManagedObjectReference {
 	return out
 }
 
-// restrictFirewall limits every enabled ruleset to the given networks
-// ("10.0.10.0/24") and blocks incoming traffic by default.
-func restrictFirewall(fw *simulator.HostFirewallSystem, networks []string) {
-	if fw.FirewallInfo == nil {
+// hostFirewall gives the host its own copy of the firewall (the simulator's
+// hosts share one), restricted as declared, with the ruleset ownership a
+// host at API 8.0.2 or later reports.
+func hostFirewall(sh *simulator.HostSystem, h Host, api string) {
+	if sh.Config.Firewall == nil {
 		return
 	}
-	// The simulator's firewall info is one shared value: copy before changing.
-	info := *fw.FirewallInfo
+	info := *sh.Config.Firewall
 	info.Ruleset = append([]types.HostFirewallRuleset(nil), info.Ruleset...)
-	fw.FirewallInfo = &info
-	fw.FirewallInfo.DefaultPolicy.IncomingBlocked = ptr(true)
-	for i := range fw.FirewallInfo.Ruleset {
-		rs := &fw.FirewallInfo.Ruleset[i]
-		if !rs.Enabled {
-			continue
+	if len(h.FirewallAllowedIPs) > 0 {
+		info.DefaultPolicy.IncomingBlocked = ptr(true)
+	}
+	for i := range info.Ruleset {
+		rs := &info.Ruleset[i]
+		if !older(api, "8.0.2.0") {
+			rs.IpListUserConfigurable = ptr(!slices.Contains(h.FirewallSystemRulesets, rs.Key))
+		}
+		inbound := slices.ContainsFunc(rs.Rule, func(r types.HostFirewallRule) bool { return r.Direction == types.HostFirewallRuleDirectionInbound })
+		if !rs.Enabled || !inbound || len(h.FirewallAllowedIPs) == 0 {
+			continue // outbound-only rulesets stay open to all, as admins leave them
 		}
 		allowed := &types.HostFirewallRulesetIpList{AllIp: false}
-		for _, n := range networks {
+		for _, n := range h.FirewallAllowedIPs {
 			addr, bits, _ := strings.Cut(n, "/")
 			prefix, _ := strconv.Atoi(bits)
 			allowed.IpNetwork = append(allowed.IpNetwork, types.HostFirewallRulesetIpNetwork{Network: addr, PrefixLength: int32(prefix)})
 		}
 		rs.AllowedHosts = allowed
 	}
+	sh.Config.Firewall = &info
 }
 
-func applyHost(sh *simulator.HostSystem, h Host, now time.Time) error {
+// intOptions are the advanced options real hosts type xsd:int (IntOption);
+// the rest of the integers hvaudit reads are xsd:long (LongOption). Seen in
+// govc object.save recordings of ESXi 6.7 and 7.0 hosts.
+var intOptions = map[string]bool{
+	"Security.AccountLockFailures": true, "Security.AccountUnlockTime": true, "Security.PasswordHistory": true,
+	"Security.PasswordMaxDays": true, "Security.SshSessionLimit": true, "Config.HostAgent.vmacore.soap.sessionTimeout": true,
+	"Config.HostAgent.vmacore.soap.maxSessionCount": true, "Syslog.global.defaultRotate": true, "Syslog.global.defaultSize": true,
+}
+
+// optionValue types a declared option as a real host would send it.
+func optionValue(key string, v any) any {
+	if n, ok := v.(int64); ok && intOptions[key] {
+		return int32(n)
+	}
+	return v
+}
+
+func applyHost(sh *simulator.HostSystem, h Host, dv distributed, segs segments, now time.Time) error {
 	sh.Name = h.Name
 	sh.Summary.Config.Name = h.Name
+	api := apiOf(h.APIVersion, h.Version)
 	if h.Build != "" {
 		p := sh.Config.Product
-		p.Version, p.Build = h.Version, h.Build
+		p.Version, p.Build, p.ApiVersion = h.Version, h.Build, api
 		p.FullName = fmt.Sprintf("VMware ESXi %s build-%s", h.Version, h.Build)
 		sh.Config.Product = p
 		cp := p
 		sh.Summary.Config.Product = &cp
+	}
+	if h.ConnectionState != "" {
+		st := types.HostSystemConnectionState(h.ConnectionState)
+		sh.Runtime.ConnectionState = st
+		sh.Summary.Runtime.ConnectionState = st
 	}
 	if h.Lockdown != "" {
 		sh.Config.LockdownMode = types.HostLockdownMode(h.Lockdown)
@@ -336,6 +515,7 @@ func applyHost(sh *simulator.HostSystem, h Host, now time.Time) error {
 		}
 		sh.Config.Certificate = pemBytes
 	}
+	hostFirewall(sh, h, api)
 	if sh.Config.Service != nil {
 		known := map[string]bool{}
 		for i, svc := range sh.Config.Service.Service {
@@ -365,18 +545,43 @@ func applyHost(sh *simulator.HostSystem, h Host, now time.Time) error {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		sh.Config.Option = append(sh.Config.Option, &types.OptionValue{Key: k, Value: h.Options[k]})
+		sh.Config.Option = append(sh.Config.Option, &types.OptionValue{Key: k, Value: optionValue(k, h.Options[k])})
 	}
-	net := sh.Config.Network
-	if net == nil {
+	if sh.Config.Network == nil {
 		return nil
 	}
+	net := *sh.Config.Network // the simulator's hosts share one value: copy
+	sh.Config.Network = &net
+	if err := applyHostNetwork(&net, h, dv, segs); err != nil {
+		return err
+	}
+	if len(h.VMKNICs) > 0 {
+		sh.Config.VirtualNicManagerInfo = vnicManagerInfo(net.Vnic, h.VMKNICs)
+	}
+	return nil
+}
+
+func applyHostNetwork(net *types.HostNetworkInfo, h Host, dv distributed, segs segments) error {
+	net.Vswitch = append([]types.HostVirtualSwitch(nil), net.Vswitch...)
 	if h.VSwitchSecurity != nil && len(net.Vswitch) > 0 {
 		sec := &types.HostNetworkSecurityPolicy{AllowPromiscuous: ptr(h.VSwitchSecurity.AllowPromiscuous), ForgedTransmits: ptr(h.VSwitchSecurity.ForgedTransmits), MacChanges: ptr(h.VSwitchSecurity.MACChanges)}
-		if net.Vswitch[0].Spec.Policy == nil {
-			net.Vswitch[0].Spec.Policy = &types.HostNetworkPolicy{}
+		vs := net.Vswitch[0]
+		pol := types.HostNetworkPolicy{}
+		if vs.Spec.Policy != nil {
+			pol = *vs.Spec.Policy
 		}
-		net.Vswitch[0].Spec.Policy.Security = sec
+		pol.Security = sec
+		vs.Spec.Policy = &pol
+		net.Vswitch[0] = vs
+	}
+	if len(h.Segments) > 0 && len(h.Portgroups) == 0 {
+		// An N-VDS host (VMware Cloud): no standard switching at all.
+		net.Vswitch, net.Portgroup = nil, nil
+	}
+	for _, name := range h.Segments {
+		if seg := segs.byName[name]; seg != nil {
+			net.OpaqueNetwork = append(net.OpaqueNetwork, types.HostOpaqueNetworkInfo{OpaqueNetworkId: seg.ID, OpaqueNetworkName: seg.Name, OpaqueNetworkType: "nsx.LogicalSwitch"})
+		}
 	}
 	if len(h.Portgroups) > 0 {
 		vs := "vSwitch0"
@@ -392,42 +597,67 @@ func applyHost(sh *simulator.HostSystem, h Host, now time.Time) error {
 			if pg.Security != nil {
 				sec = &types.HostNetworkSecurityPolicy{AllowPromiscuous: ptr(pg.Security.AllowPromiscuous), ForgedTransmits: ptr(pg.Security.ForgedTransmits), MacChanges: ptr(pg.Security.MACChanges)}
 			}
+			sw := vs
+			if pg.VSwitch != "" {
+				sw = pg.VSwitch
+			}
 			net.Portgroup = append(net.Portgroup, types.HostPortGroup{
 				Key:            "key-vim.host.PortGroup-" + pg.Name,
-				Spec:           types.HostPortGroupSpec{Name: pg.Name, VlanId: pg.VLAN, VswitchName: vs, Policy: types.HostNetworkPolicy{Security: sec}},
+				Spec:           types.HostPortGroupSpec{Name: pg.Name, VlanId: pg.VLAN, VswitchName: sw, Policy: types.HostNetworkPolicy{Security: sec}},
 				ComputedPolicy: types.HostNetworkPolicy{Security: sec},
 			})
 		}
 	}
-	if len(h.VMKNICs) > 0 {
-		net.Vnic = nil
-		byType := map[string][]string{}
-		var candidates []types.HostVirtualNic
-		for _, k := range h.VMKNICs {
-			ns := k.NetStack
-			if ns == "" {
-				ns = "defaultTcpipStack"
+	if len(h.VMKNICs) == 0 {
+		return nil
+	}
+	net.Vnic = nil
+	for _, k := range h.VMKNICs {
+		ns := k.NetStack
+		if ns == "" {
+			ns = "defaultTcpipStack"
+		}
+		vn := types.HostVirtualNic{
+			Device: k.Device, Key: "key-vim.host.VirtualNic-" + k.Device, Portgroup: k.Portgroup,
+			Spec: types.HostVirtualNicSpec{Ip: &types.HostIpConfig{IpAddress: k.IP, SubnetMask: "255.255.255.0"}, NetStackInstanceKey: ns},
+		}
+		switch {
+		case k.DVPortgroup != "":
+			key, ok := dv.keys[k.DVPortgroup]
+			if !ok {
+				return fmt.Errorf("%s: no distributed port group %q", k.Device, k.DVPortgroup)
 			}
-			vn := types.HostVirtualNic{
-				Device: k.Device, Key: "key-vim.host.VirtualNic-" + k.Device, Portgroup: k.Portgroup,
-				Spec: types.HostVirtualNicSpec{Ip: &types.HostIpConfig{IpAddress: k.IP, SubnetMask: "255.255.255.0"}, NetStackInstanceKey: ns},
-			}
-			net.Vnic = append(net.Vnic, vn)
-			candidates = append(candidates, vn)
-			for _, svc := range k.Services {
-				byType[svc] = append(byType[svc], svc+"."+vn.Key)
+			vn.Portgroup = ""
+			vn.Spec.DistributedVirtualPort = &types.DistributedVirtualSwitchPortConnection{SwitchUuid: dv.switchUUID, PortgroupKey: key}
+		case k.Segment != "":
+			seg := segs.byName[k.Segment]
+			vn.Portgroup = "" // as real hosts report it
+			vn.Spec.OpaqueNetwork = &types.HostVirtualNicOpaqueNetworkSpec{OpaqueNetworkId: seg.ID, OpaqueNetworkType: "nsx.LogicalSwitch"}
+			if !slices.Contains(h.Segments, k.Segment) {
+				net.OpaqueNetwork = append(net.OpaqueNetwork, types.HostOpaqueNetworkInfo{OpaqueNetworkId: seg.ID, OpaqueNetworkName: seg.Name, OpaqueNetworkType: "nsx.LogicalSwitch"})
 			}
 		}
-		info := types.HostVirtualNicManagerInfo{}
-		for _, nt := range []string{"management", "vmotion", "faultToleranceLogging", "vSphereProvisioning", "vSphereReplication", "vSphereReplicationNFC", "vsan", "vSphereBackupNFC"} {
-			info.NetConfig = append(info.NetConfig, types.VirtualNicManagerNetConfig{NicType: nt, MultiSelectAllowed: true, CandidateVnic: candidates, SelectedVnic: byType[nt]})
-		}
-		sh.Config.VirtualNicManagerInfo = &info
+		net.Vnic = append(net.Vnic, vn)
 	}
 	return nil
 }
 
-func applyVM(svm *simulator.VirtualMachine, v VM, host types.ManagedObjectReference, kp string, dvpgs map[string]string, now time.Time, i int) {
+// vnicManagerInfo tags the vmknics with their services.
+func vnicManagerInfo(vnics []types.HostVirtualNic, decl []VMKNIC) *types.HostVirtualNicManagerInfo {
+	byType := map[string][]string{}
+	for i, k := range decl {
+		for _, svc := range k.Services {
+			byType[svc] = append(byType[svc], svc+"."+vnics[i].Key)
+		}
+	}
+	info := types.HostVirtualNicManagerInfo{}
+	for _, nt := range []string{"management", "vmotion", "faultToleranceLogging", "vSphereProvisioning", "vSphereReplication", "vSphereReplicationNFC", "vsan", "vSphereBackupNFC"} {
+		info.NetConfig = append(info.NetConfig, types.VirtualNicManagerNetConfig{NicType: nt, MultiSelectAllowed: true, CandidateVnic: vnics, SelectedVnic: byType[nt]})
+	}
+	return &info
+}
+
+func applyVM(svm *simulator.VirtualMachine, v VM, host types.ManagedObjectReference, kp string, dv distributed, segs segments, now time.Time, i int) {
 	svm.Name = v.Name
 	svm.Config.Name = v.Name
 	if svm.Summary.Config.Name != "" {
@@ -478,8 +708,10 @@ func applyVM(svm *simulator.VirtualMachine, v VM, host types.ManagedObjectRefere
 				continue
 			}
 			card := x.GetVirtualEthernetCard()
-			if key, ok := dvpgs[v.Network]; ok {
-				card.Backing = &types.VirtualEthernetCardDistributedVirtualPortBackingInfo{Port: types.DistributedVirtualSwitchPortConnection{PortgroupKey: key}}
+			if seg, ok := segs.byName[v.Network]; ok {
+				card.Backing = &types.VirtualEthernetCardOpaqueNetworkBackingInfo{OpaqueNetworkId: seg.ID, OpaqueNetworkType: "nsx.LogicalSwitch"}
+			} else if key, ok := dv.keys[v.Network]; ok {
+				card.Backing = &types.VirtualEthernetCardDistributedVirtualPortBackingInfo{Port: types.DistributedVirtualSwitchPortConnection{SwitchUuid: dv.switchUUID, PortgroupKey: key}}
 			} else {
 				card.Backing = &types.VirtualEthernetCardNetworkBackingInfo{VirtualDeviceDeviceBackingInfo: types.VirtualDeviceDeviceBackingInfo{DeviceName: v.Network}}
 			}
