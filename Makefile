@@ -7,10 +7,11 @@ PKGS     := ./...
 # libvirtd adds the test against a real libvirtd + QEMU (it needs root).
 TAGS     ?= libvirt_dlopen,libvirtd
 # Debian packages the tests use: libvirt's client library (test driver, demo),
-# a real daemon with QEMU (under emulation; no KVM needed), Chromium for the
-# HTML report and trend page tests, and PostgreSQL for the shared history
+# a real daemon with QEMU (under emulation; no KVM needed), the OVMF firmware
+# and its descriptors (Secure Boot tests, UEFI guests), Chromium for the HTML
+# report and trend page tests, and PostgreSQL for the shared history
 # (.ci/postgres.sh starts a throwaway server).
-DEBS     := libvirt0 libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 chromium postgresql
+DEBS     := libvirt0 libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 ovmf chromium postgresql
 export GOFLAGS := $(GOFLAGS) -tags=$(TAGS)
 
 .PHONY: help build deps test demo bench lint cross clean
