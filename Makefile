@@ -7,9 +7,11 @@ PKGS     := ./...
 # libvirtd adds the test against a real libvirtd + QEMU (it needs root).
 TAGS     ?= libvirt_dlopen,libvirtd
 # Debian packages the tests use: libvirt's client library (test driver, demo),
-# a real daemon with QEMU (under emulation; no KVM needed), and Chromium for the
-# HTML report test.
-DEBS     := libvirt0 libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 chromium
+# a real daemon with QEMU (under emulation; no KVM needed), the OVMF firmware
+# and its descriptors (Secure Boot tests, UEFI guests), Chromium for the HTML
+# report and trend page tests, and PostgreSQL for the shared history
+# (.ci/postgres.sh starts a throwaway server).
+DEBS     := libvirt0 libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 ovmf chromium postgresql
 export GOFLAGS := $(GOFLAGS) -tags=$(TAGS)
 # Packages whose code runs concurrently (bounded target collection, the
 # parallel engine, paged ESXi retrieval, per-domain libvirt reads): `make

@@ -117,11 +117,22 @@ func Audit(ctx context.Context, req Request) (*report.Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	return judge.Audit(ctx, req)
+}
+
+// Audit runs an audit with evaluation inputs loaded once, as `serve` does
+// for every scheduled run; req's baseline, tailoring, waivers and
+// advisories are not read again.
+func (j *Judge) Audit(ctx context.Context, req Request) (*report.Run, error) {
+	if req.Now == nil {
+		req.Now = time.Now
+	}
 	if len(req.Targets) == 0 && len(req.Snapshots) == 0 {
 		return nil, configErrorf("no target: give --target URI, --snapshot FILE or targets in --config")
 	}
 	started := req.Now().UTC()
 	var results []targetOutcome
+	var err error
 	if len(req.Snapshots) > 0 {
 		results, err = loadSnapshots(req.Snapshots, req.Timeout)
 		if err != nil {
@@ -130,7 +141,7 @@ func Audit(ctx context.Context, req Request) (*report.Run, error) {
 	} else {
 		results = collectAll(ctx, req)
 	}
-	run := judge.judge(ctx, results, req.Now, req.Log)
+	run := j.judge(ctx, results, req.Now, req.Log)
 	run.Run.Started = started
 	run.Run.Finished = req.Now().UTC()
 	return run, nil

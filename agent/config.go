@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -24,6 +25,11 @@ type Config struct {
 	FailOn      string         `toml:"fail_on"`
 	Outputs     []OutputConfig `toml:"output"`
 	Targets     []TargetConfig `toml:"target"`
+	// Serve and Schedules are read by `hvaudit serve` (serveconfig.go).
+	Serve     ServeConfig      `toml:"serve"`
+	Schedules []ScheduleConfig `toml:"schedule"`
+	// Path is the absolute path of the file this config was read from.
+	Path string `toml:"-"`
 }
 
 // OutputConfig is one report to write.
@@ -92,6 +98,10 @@ func LoadConfig(path string) (*Config, error) {
 	if err := c.validate(); err != nil {
 		return nil, configErrorf("%s: %v", path, err)
 	}
+	if c.Path, err = filepath.Abs(path); err != nil {
+		return nil, configErrorf("config: %v", err)
+	}
+	c.resolvePaths(filepath.Dir(c.Path))
 	return &c, nil
 }
 
@@ -115,6 +125,9 @@ func (c *Config) validate() error {
 	for i, o := range c.Outputs {
 		if o.Format == "" {
 			return fmt.Errorf("output %d: format is required", i+1)
+		}
+		if err := ValidatePlaceholders(o.Path); err != nil {
+			return fmt.Errorf("output %d: %v", i+1, err)
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -89,6 +90,34 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	return nil
 }
 
+// demoSymlinks creates the symbolic links the host tree's /proc needs
+// (exe and fd entries), which go:embed cannot hold, from the manifest
+// hostroot.symlinks ("path target" per line).
+func demoSymlinks(sub fs.FS, dir string) error {
+	b, err := fs.ReadFile(sub, "hostroot.symlinks")
+	if err != nil {
+		return err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		p, target, ok := strings.Cut(l, " ")
+		if !ok || strings.Contains(p, "..") {
+			return fmt.Errorf("hostroot.symlinks: bad line %q", l)
+		}
+		full := filepath.Join(dir, "hostroot", filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			return err
+		}
+		if err := os.Symlink(target, full); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // demoKVMTarget unpacks the embedded libvirt test-driver estate (a node XML
 // and a host_root tree of qemu.conf, libvirtd.conf, /sys files) into dir,
 // next to the reports, and returns its target, or nil with a hint when
@@ -113,6 +142,9 @@ func demoKVMTarget(out io.Writer, dir string) (*collectors.Target, error) {
 		return nil, err
 	}
 	if err := os.CopyFS(dir, sub); err != nil {
+		return nil, fmt.Errorf("unpacking the KVM demo estate: %w", err)
+	}
+	if err := demoSymlinks(sub, dir); err != nil {
 		return nil, fmt.Errorf("unpacking the KVM demo estate: %w", err)
 	}
 	t := &collectors.Target{

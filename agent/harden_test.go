@@ -294,3 +294,21 @@ func TestProgressLineNeutralizes(t *testing.T) {
 		t.Errorf("progress line: %q", out)
 	}
 }
+
+// serve creates report directories as runs need them: a missing one is
+// fine for it when it can be made, and still refused for `audit`.
+func TestValidateDaemonOutputs(t *testing.T) {
+	dir := t.TempDir()
+	nested := []Output{{Format: "json", Path: filepath.Join(dir, "reports", "{date}", "{target}.json")},
+		{Format: "csv", Path: filepath.Join(dir, "reports", "all-{date}.csv")}}
+	if err := ValidateDaemonOutputs(nested); err != nil {
+		t.Errorf("serve refused directories it can make: %v", err)
+	}
+	if err := ValidateOutputs(nested[1:]); err == nil {
+		t.Error("audit accepted an output whose directory does not exist")
+	}
+	file := writeFile(t, filepath.Join(dir, "plain"), "x", 0o600)
+	if err := ValidateDaemonOutputs([]Output{{Format: "json", Path: filepath.Join(file, "sub", "r.json")}}); err == nil {
+		t.Error("serve accepted a directory under a regular file")
+	}
+}

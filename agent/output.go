@@ -60,11 +60,21 @@ func PairOutputs(formats, paths []string) ([]Output, error) {
 // output or to a path that is not a directory, whose directory exists and
 // takes new files; no two outputs share a path or standard output. Every
 // error is a ConfigError.
-func ValidateOutputs(outs []Output) error {
+func ValidateOutputs(outs []Output) error { return validateOutputs(outs, false) }
+
+// ValidateDaemonOutputs is ValidateOutputs for `serve`, which creates a
+// report's directory when a run needs it: a directory that does not exist
+// yet passes when its nearest existing ancestor is a writable directory.
+func ValidateDaemonOutputs(outs []Output) error { return validateOutputs(outs, true) }
+
+func validateOutputs(outs []Output, makeDirs bool) error {
 	seen := map[string]int{}
 	stdout := -1
 	for i, o := range outs {
 		if _, err := report.For(o.Format, report.Options{}); err != nil {
+			return &ConfigError{Err: err}
+		}
+		if err := ValidatePlaceholders(o.Path); err != nil {
 			return &ConfigError{Err: err}
 		}
 		dir := report.TakesDirectory(o.Format, o.Path)
@@ -75,8 +85,13 @@ func ValidateOutputs(outs []Output) error {
 			stdout = i
 			continue
 		}
-		if _, err := report.InspectDestination(o.Path, dir); err != nil {
-			return configErrorf("--output for --format %s: %v", o.Format, err)
+		if sample, ok := inspectablePath(o.Path); ok {
+			if makeDirs {
+				sample = creatablePath(sample)
+			}
+			if _, err := report.InspectDestination(sample, dir); err != nil {
+				return configErrorf("--output for --format %s: %v", o.Format, err)
+			}
 		}
 		key := filepath.Clean(o.Path)
 		if j, dup := seen[key]; dup {
@@ -85,6 +100,42 @@ func ValidateOutputs(outs []Output) error {
 		seen[key] = i
 	}
 	return nil
+}
+
+// inspectablePath is the path ValidateOutputs can check before the run:
+// the path itself, or, when placeholders ({date}, {target}…) fill only its
+// last element, that element filled with sample values (the directory
+// must exist and take new files either way). Placeholders in a directory
+// name the run creates: nothing to check yet.
+func inspectablePath(path string) (string, bool) {
+	if !placeholderRE.MatchString(path) {
+		return path, true
+	}
+	dir, base := filepath.Split(path)
+	if placeholderRE.MatchString(dir) {
+		return "", false
+	}
+	return filepath.Join(dir, placeholderRE.ReplaceAllString(base, "hvaudit-check")), true
+}
+
+// creatablePath is path when its directory exists; otherwise a new file
+// name in the nearest existing ancestor, so inspecting it checks that the
+// missing directories can be made there.
+func creatablePath(path string) string {
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); err == nil {
+		return path
+	}
+	for d := dir; ; {
+		parent := filepath.Dir(d)
+		if parent == d {
+			return path
+		}
+		if _, err := os.Stat(parent); err == nil {
+			return filepath.Join(parent, ".hvaudit-new-directory")
+		}
+		d = parent
+	}
 }
 
 // OutputError is a report that could not be written after the audit ran:
@@ -109,21 +160,28 @@ func (e *OutputError) Error() string {
 // atomically, devices and FIFOs in place (report.WriteDestination); colour
 // is used only on a terminal.
 func WriteOutputs(run *report.Run, outs []Output, stdout io.Writer) ([]string, error) {
-	var files []string
 	oe := &OutputError{}
+	files := writeAll(run, outs, stdout, oe)
+	if len(oe.Failed) > 0 {
+		return files, oe
+	}
+	return files, nil
+}
+
+// writeAll writes every output, recording each in oe as written or failed,
+// and returns the regular files written.
+func writeAll(run *report.Run, outs []Output, stdout io.Writer, oe *OutputError) []string {
+	var files []string
 	for _, o := range outs {
-		what, files1, err := writeOutput(run, o, stdout)
-		files = append(files, files1...)
+		what, written, err := writeOutput(run, o, stdout)
+		files = append(files, written...)
 		if err != nil {
 			oe.Failed = append(oe.Failed, what+": "+report.Neutralize(err.Error(), false))
 			continue
 		}
 		oe.Written = append(oe.Written, what)
 	}
-	if len(oe.Failed) > 0 {
-		return files, oe
-	}
-	return files, nil
+	return files
 }
 
 // writeOutput writes one output; what describes it for messages.

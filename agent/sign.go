@@ -135,7 +135,11 @@ func PrepareSigning(keyPath string, outs []Output) (ed25519.PrivateKey, error) {
 		if o.ToStdout() {
 			continue
 		}
-		if d, err := report.InspectDestination(o.Path, report.TakesDirectory(o.Format, o.Path)); err != nil || d.Kind != report.DestStream {
+		sample, ok := inspectablePath(o.Path)
+		if !ok {
+			return key, nil // placeholders in the directory: files, never a device
+		}
+		if d, err := report.InspectDestination(sample, report.TakesDirectory(o.Format, o.Path)); err != nil || d.Kind != report.DestStream {
 			return key, nil
 		}
 	}

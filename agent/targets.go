@@ -61,22 +61,30 @@ type TargetSource struct {
 }
 
 // BuildTargets builds every target and refuses two with the same name
-// (compared without case): reports, scores, waivers and diff all key on
-// the name, so two hosts called qemu:///system would merge into one.
+// (compared without case): reports, scores, waivers, diff and history all
+// key on the name, so two hosts called qemu:///system would merge into
+// one. Names are compared before each target is built, so a clash is
+// reported first, whatever else is wrong with the second target.
 func BuildTargets(srcs []TargetSource, defaultTimeout time.Duration) ([]collectors.Target, error) {
-	var out []collectors.Target
 	byName := map[string]int{}
 	for i, src := range srcs {
+		name := src.Config.Name
+		if name == "" {
+			name = collectors.DefaultName(src.Config.URI)
+		}
+		key := strings.ToLower(name)
+		if j, dup := byName[key]; dup {
+			return nil, configErrorf("two targets are named %q: %s (%s) and %s (%s); give each a distinct name (the config's [[target]] name = \"…\")",
+				name, srcs[j].Origin, collectors.Redact(srcs[j].Config.URI), src.Origin, collectors.Redact(src.Config.URI))
+		}
+		byName[key] = i
+	}
+	out := make([]collectors.Target, 0, len(srcs))
+	for _, src := range srcs {
 		t, err := BuildTarget(src.Config, defaultTimeout)
 		if err != nil {
 			return nil, err
 		}
-		key := strings.ToLower(t.Name)
-		if j, dup := byName[key]; dup {
-			return nil, configErrorf("two targets are named %q: %s (%s) and %s (%s); give each a distinct name (the config's [[target]] name = \"…\")",
-				t.Name, srcs[j].Origin, collectors.Redact(srcs[j].Config.URI), src.Origin, collectors.Redact(src.Config.URI))
-		}
-		byName[key] = i
 		out = append(out, t)
 	}
 	return out, nil

@@ -45,15 +45,7 @@ type corpusCase struct {
 // conditionDebt lists checks whose case files do not yet hold a fail case
 // per condition. It only shrinks: the test fails when a listed check is
 // covered, so the entry must go.
-var conditionDebt = map[string]bool{
-	"KVM-CON-03":   true,
-	"KVM-ENC-06":   true,
-	"KVM-ENC-07":   true,
-	"KVM-ISO-02":   true,
-	"KVM-ISO-04":   true,
-	"KVM-NET-04":   true,
-	"KVM-PATCH-04": true,
-}
+var conditionDebt = map[string]bool{}
 
 func TestCorpusBuiltinDefault(t *testing.T) {
 	b, err := LoadBaseline("builtin:default")

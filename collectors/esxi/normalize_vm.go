@@ -161,6 +161,7 @@ func (n *normalizer) vmDevices(p props, vm *inventory.VM, miss func(field, path 
 		// long as the VM's configuration itself was readable.
 		if _, cfg := p.vals["config.hardware.device"]; cfg && !p.faulted("config.keyId") {
 			enc.HomeEncrypted = inventory.Ptr(false)
+			n.gap(inventory.KindVM, vm.ID, "vm.encryption.key_provider", "the VM is not encrypted, so it has no key provider")
 		} else {
 			n.gap(inventory.KindVM, vm.ID, "vm.encryption.home_encrypted", p.why("config.keyId"))
 		}

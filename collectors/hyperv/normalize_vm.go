@@ -188,6 +188,9 @@ func (m *mapper) mapVSSD(vms vmIndex) {
 			m.gap(key, "vm.snapshots", reason)
 			m.gap(key, "vm.oldest_snapshot_days", reason)
 		} else {
+			if list == nil {
+				list = []inventory.VMSnapshot{} // read, and there are none
+			}
 			vm.Snapshots = list
 			oldest := int64(0)
 			if len(list) > 0 {

@@ -3,6 +3,7 @@ package inventory
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // KVM/QEMU facts read through libvirt. The neutral fields (VM.Encryption,
@@ -65,6 +66,56 @@ type KVMHost struct {
 	Packages map[string]string `json:"packages"`
 	// OS is the host's /etc/os-release.
 	OS *HostOS `json:"os,omitempty"`
+	// Nested: the loaded kvm_intel or kvm_amd module lets guests run
+	// their own hypervisors (/sys/module/kvm_{intel,amd}/parameters/nested);
+	// false when neither module is loaded.
+	Nested *bool `json:"nested,omitempty"`
+	// KernelAuditEnabled: the kernel's audit subsystem is on, so the
+	// records libvirt writes are kept rather than dropped.
+	KernelAuditEnabled *bool `json:"kernel_audit_enabled,omitempty"`
+	// KernelAuditSource says how KernelAuditEnabled was decided (the
+	// kernel's AUDIT_GET reply, the audit= boot parameter, auditd).
+	KernelAuditSource string `json:"kernel_audit_source,omitempty"`
+	// QEMUDriverDaemon is the running daemon that starts the guests and
+	// reads qemu.conf: "libvirtd" (monolithic) or "virtqemud"; "" when
+	// neither runs (the next one to start reads qemu.conf as it is now).
+	QEMUDriverDaemon string `json:"qemu_driver_daemon"`
+	// Firmware are the firmware descriptors libvirt picks UEFI firmware
+	// from (/usr/share/qemu/firmware, overridden by same-named files in
+	// /etc/qemu/firmware), in libvirt's order of preference.
+	Firmware []KVMFirmware `json:"firmware"`
+	// MigrationTLS is the directory of X.509 credentials QEMU uses for
+	// TLS migration (qemu.conf migrate_tls_x509_cert_dir, else
+	// default_tls_x509_cert_dir).
+	MigrationTLS *KVMTLSCredentials `json:"migration_tls,omitempty"`
+}
+
+// KVMFirmware is one firmware descriptor (QEMU's firmware.json schema).
+type KVMFirmware struct {
+	// Name is the descriptor's file name, which orders them
+	// ("40-edk2-x86_64-secure-enrolled.json"); Path where it was read.
+	Name string `json:"name"`
+	Path string `json:"path"`
+	// Executable and NVRAMTemplate are the flash images it maps.
+	Executable    string `json:"executable"`
+	NVRAMTemplate string `json:"nvram_template"`
+	// Features as the descriptor lists them ("secure-boot",
+	// "enrolled-keys", "requires-smm", "amd-sev" …).
+	Features []string `json:"features"`
+}
+
+// KVMTLSCredentials is a QEMU TLS credentials directory.
+type KVMTLSCredentials struct {
+	Dir string `json:"dir"`
+	// Present lists the files found of ca-cert.pem, server-cert.pem,
+	// server-key.pem, client-cert.pem and client-key.pem.
+	Present []string `json:"present"`
+	// Complete: the CA certificate and the server's and client's
+	// certificate and key are all there (a host both receives and sends
+	// migrations).
+	Complete bool `json:"complete"`
+	// KeysPrivate: no private key is readable or writable by other users.
+	KeysPrivate bool `json:"keys_private"`
 }
 
 // HostOS is the interesting part of /etc/os-release.
@@ -129,43 +180,66 @@ type QEMUConfig struct {
 	RelaxedACSCheck  bool   `json:"relaxed_acs_check"`
 }
 
-// LibvirtDaemon is one libvirt daemon's configuration file with defaults
-// applied, and whether its TCP/TLS listeners are enabled.
+// LibvirtDaemon is one libvirt daemon: the process that runs (if any),
+// the sockets it listens on, and the configuration it runs with.
+//
+// The configuration fields (ListenTCP … AuditLogging) hold the file's
+// value or libvirt's default; they are nil when what the daemon runs with
+// cannot be told: the file changed after the daemon started, or could not
+// be read.
 type LibvirtDaemon struct {
-	Name     string            `json:"name"` // libvirtd | virtproxyd | virtqemud
+	Name string `json:"name"` // libvirtd | virtproxyd | virtqemud
+	// Path is the configuration file the daemon reads: -f/--config from
+	// its command line, else /etc/libvirt/NAME.conf.
 	Path     string            `json:"path"`
 	Settings map[string]string `json:"settings"`
 
-	ListenTCP  bool   `json:"listen_tcp"` // default off
-	ListenTLS  bool   `json:"listen_tls"` // default on (only with --listen)
-	ListenAddr string `json:"listen_addr"`
-	AuthTCP    string `json:"auth_tcp"` // default "sasl"
-	AuthTLS    string `json:"auth_tls"` // default "none" (certificates)
+	// Running: a process of this daemon runs (PID, Started, Args).
+	Running bool       `json:"running"`
+	PID     int64      `json:"pid,omitempty"`
+	Started *time.Time `json:"started,omitempty"`
+	// Args is the running daemon's command line.
+	Args []string `json:"args,omitempty"`
+	// Listeners are the TCP addresses ("0.0.0.0:16509") the daemon and, for
+	// its socket units, systemd listen on; nil when they could not be read.
+	Listeners []string `json:"listeners"`
+	// SocketUnitsActive are NAME-tcp.socket / NAME-tls.socket units for
+	// which systemd holds a listening socket.
+	SocketUnitsActive []string `json:"socket_units_active"`
+
+	ListenTCP  *bool   `json:"listen_tcp,omitempty"` // default off
+	ListenTLS  *bool   `json:"listen_tls,omitempty"` // default on (only with --listen)
+	ListenAddr *string `json:"listen_addr,omitempty"`
+	AuthTCP    *string `json:"auth_tcp,omitempty"` // default "sasl"
+	AuthTLS    *string `json:"auth_tls,omitempty"` // default "none" (certificates)
 	// AuthUnixRO and AuthUnixRW default to "polkit" where the distro builds
 	// with polkit (Debian, Ubuntu, RHEL family, SUSE), "" when not known.
-	AuthUnixRO      string `json:"auth_unix_ro"`
-	AuthUnixRW      string `json:"auth_unix_rw"`
-	UnixSockGroup   string `json:"unix_sock_group"`    // default "root"
-	UnixSockROPerms string `json:"unix_sock_ro_perms"` // default "0777"
+	AuthUnixRO      *string `json:"auth_unix_ro,omitempty"`
+	AuthUnixRW      *string `json:"auth_unix_rw,omitempty"`
+	UnixSockGroup   *string `json:"unix_sock_group,omitempty"`    // default "root"
+	UnixSockROPerms *string `json:"unix_sock_ro_perms,omitempty"` // default "0777"
 	// UnixSockRWPerms defaults to "0777" with polkit, else "0700".
-	UnixSockRWPerms         string   `json:"unix_sock_rw_perms"`
-	TLSNoVerifyCertificate  bool     `json:"tls_no_verify_certificate"`
+	UnixSockRWPerms         *string  `json:"unix_sock_rw_perms,omitempty"`
+	TLSNoVerifyCertificate  *bool    `json:"tls_no_verify_certificate,omitempty"`
 	TLSAllowedDNList        []string `json:"tls_allowed_dn_list"`
 	SASLAllowedUsernameList []string `json:"sasl_allowed_username_list"`
-	AuditLevel              int64    `json:"audit_level"` // default 1
-	AuditLogging            bool     `json:"audit_logging"`
-	// ListenFlag: --listen is in the daemon's arguments
-	// (/etc/default/NAME or /etc/sysconfig/NAME).
+	AuditLevel              *int64   `json:"audit_level,omitempty"` // default 1
+	AuditLogging            *bool    `json:"audit_logging,omitempty"`
+	// ListenFlag: --listen is on the running daemon's command line, or,
+	// for a daemon not running, in its start arguments (/etc/default/NAME,
+	// /etc/sysconfig/NAME).
 	ListenFlag bool `json:"listen_flag"`
 	// TCPSocketUnit / TLSSocketUnit: systemd NAME-tcp.socket / NAME-tls.socket
 	// is enabled (linked under /etc/systemd/system/sockets.target.wants).
 	TCPSocketUnit bool `json:"tcp_socket_unit"`
 	TLSSocketUnit bool `json:"tls_socket_unit"`
 	// TCPEnabled and TLSEnabled are derived: the daemon accepts plain TCP
-	// (or TLS) connections, through socket activation or --listen with
-	// listen_tcp (listen_tls).
-	TCPEnabled bool `json:"tcp_enabled"`
-	TLSEnabled bool `json:"tls_enabled"`
+	// (or TLS) connections now (a listener on that port, its own or
+	// systemd's) or will when it starts (an enabled socket unit, or
+	// --listen with listen_tcp / listen_tls). Nil when the listeners could
+	// not be read and the configuration does not show one.
+	TCPEnabled *bool `json:"tcp_enabled,omitempty"`
+	TLSEnabled *bool `json:"tls_enabled,omitempty"`
 }
 
 // KVMDomain is what one libvirt domain's XML (and the API) says beyond the
@@ -200,6 +274,55 @@ type KVMDomain struct {
 	// Tainting are the libvirt taint messages of a running domain
 	// (virDomainGetMessages); empty when none, nil when not read.
 	Tainting []string `json:"tainting"`
+	// Shmems are the domain's shared-memory devices (<shmem>: ivshmem,
+	// ivshmem-plain, ivshmem-doorbell).
+	Shmems []KVMShmem `json:"shmems"`
+
+	// Runtime is what the running QEMU process of the domain shows (local
+	// URIs only); nil for a domain that is not running or whose process
+	// could not be read (a gap says why).
+	Runtime *KVMRuntime `json:"runtime,omitempty"`
+	// RunsAsRoot, Sandbox and DumpGuestCore are effective: for a running
+	// guest, what its QEMU process got (user and group from
+	// /proc/PID/status, -sandbox and -machine dump-guest-core from its
+	// command line); for a stopped one, what the domain XML and qemu.conf
+	// will give it. EffectiveSource names which.
+	RunsAsRoot    *bool `json:"runs_as_root,omitempty"`
+	Sandbox       *bool `json:"sandbox,omitempty"`
+	DumpGuestCore *bool `json:"dump_guest_core,omitempty"`
+	// MACConfined is effective too: the host has an SELinux or AppArmor
+	// security driver and this guest runs (or will run) under its label.
+	// On a host with neither, every guest is unconfined, whatever its XML.
+	MACConfined     *bool  `json:"mac_confined,omitempty"`
+	EffectiveSource string `json:"effective_source"`
+}
+
+// KVMRuntime is a running domain's QEMU process.
+type KVMRuntime struct {
+	PID int64 `json:"pid"`
+	// Source names the process and what of it was read.
+	Source string `json:"source"`
+	// Executable is /proc/PID/exe; ExecutableDeleted: it ends in
+	// "(deleted)", i.e. the binary was replaced (a package upgrade) after
+	// the process started, which still runs the old code.
+	Executable        string     `json:"executable"`
+	ExecutableDeleted bool       `json:"executable_deleted"`
+	UID               int64      `json:"uid"`
+	GID               int64      `json:"gid"`
+	Started           *time.Time `json:"started,omitempty"`
+	// Args are the options hvaudit reads from the command line (-name,
+	// -machine, -sandbox, -vnc, -spice, TLS credential objects), secrets
+	// removed.
+	Args []string `json:"args"`
+}
+
+// KVMShmem is one <shmem> device: memory shared with the host and with
+// other guests that map the same name.
+type KVMShmem struct {
+	Name  string `json:"name"`
+	Model string `json:"model"` // ivshmem | ivshmem-plain | ivshmem-doorbell
+	// Server: a doorbell device connected to an ivshmem server socket.
+	Server string `json:"server,omitempty"`
 }
 
 // KVMSecLabel is one <seclabel>.
@@ -248,6 +371,16 @@ type KVMGraphics struct {
 	// TLS: VNC with qemu.conf vnc_tls; SPICE with spice_tls and a TLS port.
 	TLS  *bool `json:"tls,omitempty"`
 	SASL *bool `json:"sasl,omitempty"`
+	// ListenScope says where the display can be reached from: "local"
+	// (loopback, a UNIX socket, no listener), "management" (an address of
+	// the host's management interface), "all" (every interface: 0.0.0.0,
+	// ::, or no address at all) or "other" (another address of the host).
+	// Nil when the address is not known.
+	ListenScope *string `json:"listen_scope,omitempty"`
+	// Source names where these facts were read: the QEMU process's command
+	// line for a running guest on a local URI, else the domain XML and
+	// qemu.conf.
+	Source string `json:"source"`
 }
 
 // KVMHostdev is a host device passed through to the guest.
@@ -277,9 +410,13 @@ type KVMNetwork struct {
 	// ForwardDevs are forward/@dev, forward/interface/@dev and forward/pf/@dev.
 	ForwardDevs []string `json:"forward_devs"`
 	Bridge      string   `json:"bridge"`
-	Active      *bool    `json:"active,omitempty"`
-	Autostart   *bool    `json:"autostart,omitempty"`
-	Persistent  *bool    `json:"persistent,omitempty"`
+	// Egress are the host interfaces a NAT, routed or open network's
+	// traffic leaves through: forward/@dev, else the interfaces of the
+	// host's default route. Empty for other modes; nil when unknown.
+	Egress     []string `json:"egress"`
+	Active     *bool    `json:"active,omitempty"`
+	Autostart  *bool    `json:"autostart,omitempty"`
+	Persistent *bool    `json:"persistent,omitempty"`
 }
 
 // Version comparison schemes for PatchLevel.Scheme.

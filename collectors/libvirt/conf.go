@@ -1,6 +1,7 @@
 package libvirt
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -8,14 +9,37 @@ import (
 	"strings"
 )
 
-// ConfValue is one value of a libvirt configuration file (virconf syntax):
-// an integer, a string, or a list of strings.
+// This file reads libvirt's configuration files (qemu.conf, libvirtd.conf,
+// virtqemud.conf …) the way libvirt's own parser does (src/util/virconf.c,
+// libvirt 9.0), so hvaudit judges the values the daemon reads:
+//
+//   - "name = value" statements, separated by a newline or ';'; a name
+//     starts with a letter and continues with letters, digits and '_';
+//   - a value is an integer (optional sign, digits), a string in '…' or
+//     "…" that ends on its line, a """triple-quoted""" string that may
+//     span lines (no escapes in any of them), or a [ list ] of values
+//     that may span lines and end with a trailing comma;
+//   - '#' starts a comment, also after a value;
+//   - a name set twice: the first statement counts (virConfGetValue
+//     returns the first entry);
+//   - typed reads are strict: a flag must be the integer 0 or 1, a string
+//     setting must be a string. Anything else makes libvirt refuse the
+//     file, and hvaudit reports the file as unreadable.
+//
+// Errors name the line and what was expected, never text from the file:
+// a value may be a password.
+
+// ConfValue is one value of a libvirt configuration file.
 type ConfValue struct {
 	IsInt  bool
 	IsList bool
-	Int    int64
-	Str    string
-	List   []string
+	// Negative: the integer was written with a '-' (libvirt types it as
+	// signed, which its unsigned and boolean reads refuse).
+	Negative bool
+	Int      int64
+	Str      string
+	// List holds the items of a list, each a value of its own.
+	List []ConfValue
 }
 
 // String renders the value the way Settings maps show it: integers and
@@ -28,112 +52,192 @@ func (v ConfValue) String() string {
 	case v.IsList:
 		q := make([]string, len(v.List))
 		for i, s := range v.List {
-			q[i] = strconv.Quote(s)
+			if s.IsInt || s.IsList {
+				q[i] = s.String()
+			} else {
+				q[i] = strconv.Quote(s.Str)
+			}
 		}
 		return "[" + strings.Join(q, ", ") + "]"
 	}
 	return v.Str
 }
 
-// Bool interprets the value as libvirt does for flags: a non-zero integer
-// is true. A string "1", "yes" or "true" is accepted too.
-func (v ConfValue) Bool() bool {
-	if v.IsInt {
-		return v.Int != 0
-	}
-	switch strings.ToLower(strings.TrimSpace(v.Str)) {
-	case "1", "yes", "true", "on":
-		return true
-	}
-	return false
+func (v ConfValue) isString() bool { return !v.IsInt && !v.IsList }
+
+// confEntry is one statement; valStart and valEnd delimit its value in the
+// text, so a secret can be blanked in place.
+type confEntry struct {
+	key              string
+	val              ConfValue
+	line             int
+	valStart, valEnd int
 }
 
-// Conf is a parsed libvirt configuration file; a key set twice keeps its
-// last value, as libvirt does.
-type Conf map[string]ConfValue
+// Conf is a parsed libvirt configuration file.
+type Conf struct {
+	entries []confEntry
+}
 
-// Settings renders every key as a string map.
-func (c Conf) Settings() map[string]string {
-	out := make(map[string]string, len(c))
-	for k, v := range c {
-		out[k] = v.String()
+// Get returns the value libvirt uses for key: the first statement's.
+func (c *Conf) Get(key string) (ConfValue, bool) {
+	if c == nil {
+		return ConfValue{}, false
+	}
+	for _, e := range c.entries {
+		if e.key == key {
+			return e.val, true
+		}
+	}
+	return ConfValue{}, false
+}
+
+// Settings renders every key libvirt reads (the first of each) as a
+// string map.
+func (c *Conf) Settings() map[string]string {
+	out := map[string]string{}
+	if c == nil {
+		return out
+	}
+	for _, e := range c.entries {
+		if _, seen := out[e.key]; !seen {
+			out[e.key] = e.val.String()
+		}
 	}
 	return out
 }
 
-func (c Conf) str(key, def string) string {
-	if v, ok := c[key]; ok {
-		return v.String()
-	}
-	return def
+// confReader reads typed settings with libvirt's defaults and collects
+// the type errors for which libvirt would refuse the file.
+type confReader struct {
+	c    *Conf
+	errs []string
 }
 
-func (c Conf) boolean(key string, def bool) bool {
-	if v, ok := c[key]; ok {
-		return v.Bool()
-	}
-	return def
+func (r *confReader) fail(key, want string) {
+	r.errs = append(r.errs, key+" must be "+want)
 }
 
-func (c Conf) integer(key string, def int64) int64 {
-	v, ok := c[key]
+// err returns the type errors, naming the file.
+func (r *confReader) err(path string) error {
+	if len(r.errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: libvirt refuses this file: %s", path, strings.Join(r.errs, "; "))
+}
+
+func (r *confReader) has(key string) bool { _, ok := r.c.Get(key); return ok }
+
+func (r *confReader) str(key, def string) string {
+	v, ok := r.c.Get(key)
 	if !ok {
 		return def
 	}
-	if v.IsInt {
-		return v.Int
+	if !v.isString() {
+		r.fail(key, "a string")
+		return def
 	}
-	if n, err := strconv.ParseInt(strings.TrimSpace(v.Str), 10, 64); err == nil {
-		return n
-	}
-	return def
+	return v.Str
 }
 
-func (c Conf) list(key string) []string {
-	v, ok := c[key]
+// boolean is virConfGetValueBool: an unsigned integer, 0 or 1.
+func (r *confReader) boolean(key string, def bool) bool {
+	v, ok := r.c.Get(key)
+	if !ok {
+		return def
+	}
+	if !v.IsInt || v.Negative || v.Int > 1 {
+		r.fail(key, "0 or 1")
+		return def
+	}
+	return v.Int == 1
+}
+
+// integer is virConfGetValueInt (signed) or, with unsigned, UInt.
+func (r *confReader) integer(key string, def int64, unsigned bool) int64 {
+	v, ok := r.c.Get(key)
+	if !ok {
+		return def
+	}
+	if !v.IsInt || unsigned && v.Negative {
+		if unsigned {
+			r.fail(key, "an unsigned integer")
+		} else {
+			r.fail(key, "an integer")
+		}
+		return def
+	}
+	return v.Int
+}
+
+// list is virConfGetValueStringList with compatString: a list of strings,
+// or one string as a one-item list.
+func (r *confReader) list(key string) []string {
+	v, ok := r.c.Get(key)
 	if !ok {
 		return []string{}
 	}
-	if v.IsList {
-		return append([]string{}, v.List...)
+	if v.isString() {
+		return []string{v.Str}
 	}
-	if !v.IsInt && v.Str == "" {
+	if !v.IsList {
+		r.fail(key, "a string or a list of strings")
 		return []string{}
 	}
-	return []string{v.String()}
+	out := make([]string, 0, len(v.List))
+	for _, it := range v.List {
+		if !it.isString() {
+			r.fail(key, "a list of strings")
+			return []string{}
+		}
+		out = append(out, it.Str)
+	}
+	return out
 }
 
-// ParseConf parses libvirt's configuration syntax (qemu.conf,
-// libvirtd.conf): "key = value" lines, where a value is an integer, a
-// single- or double-quoted string or a [ list, of, strings ] that may span
-// lines; "#" starts a comment. Errors name the line.
-func ParseConf(text string) (Conf, error) {
+// ParseConf parses libvirt's configuration syntax. Errors read
+// "line N: <what was expected>" and quote nothing from the text.
+func ParseConf(text string) (*Conf, error) {
 	p := confParser{s: text, line: 1}
-	out := Conf{}
+	out := &Conf{}
 	for {
-		p.skipBlank(true)
+		p.skip(true)
 		if p.eof() {
 			return out, nil
 		}
-		key := p.ident()
+		if p.cur() == '#' {
+			p.comment()
+			continue
+		}
+		line := p.line
+		key := p.name()
 		if key == "" {
-			return nil, p.errorf("expected a setting name, found %q", p.peekWord())
+			return nil, p.errorf("expecting a setting name")
 		}
-		p.skipBlank(false)
+		p.skip(false)
 		if !p.consume('=') {
-			return nil, p.errorf("expected '=' after %q", key)
+			return nil, p.errorf("expecting '=' after a setting name")
 		}
-		p.skipBlank(false)
+		p.skip(false)
+		start := p.i
 		v, err := p.value()
 		if err != nil {
 			return nil, err
 		}
-		out[key] = v
-		p.skipBlank(false)
-		p.consume(';')
-		p.skipBlank(false)
-		if !p.eof() && p.s[p.i] != '\n' && p.s[p.i] != '\r' {
-			return nil, p.errorf("unexpected %q after the value of %q", p.peekWord(), key)
+		out.entries = append(out.entries, confEntry{key: key, val: v, line: line, valStart: start, valEnd: p.i})
+		p.skip(false)
+		if !p.eof() && p.cur() == '#' {
+			p.comment()
+		}
+		// A separator: end of text, end of line, or ';'.
+		p.skip(false)
+		switch {
+		case p.eof():
+		case p.cur() == '\n' || p.cur() == '\r':
+		case p.cur() == ';':
+			p.i++
+		default:
+			return nil, p.errorf("expecting a newline or ';' after a value")
 		}
 	}
 }
@@ -144,165 +248,207 @@ type confParser struct {
 	line int
 }
 
-func (p *confParser) eof() bool { return p.i >= len(p.s) }
+func (p *confParser) eof() bool   { return p.i >= len(p.s) }
+func (p *confParser) cur() byte   { return p.s[p.i] }
+func isEOL(c byte) bool           { return c == '\n' || c == '\r' }
+func isBlank(c byte) bool         { return c == ' ' || c == '\t' }
+func isAlpha(c byte) bool         { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+func isDigit(c byte) bool         { return c >= '0' && c <= '9' }
+func (p *confParser) next(c byte) { p.i++; p.countLine(c) }
 
-func (p *confParser) errorf(format string, a ...any) error {
-	return fmt.Errorf("line %d: %s", p.line, fmt.Sprintf(format, a...))
-}
-
-func (p *confParser) peekWord() string {
-	end := p.i
-	for end < len(p.s) && end-p.i < 20 && p.s[end] != '\n' {
-		end++
+func (p *confParser) countLine(c byte) {
+	if c == '\n' {
+		p.line++
 	}
-	return p.s[p.i:end]
 }
 
-// skipBlank skips spaces and comments, and newlines when nl is set.
-func (p *confParser) skipBlank(nl bool) {
-	for !p.eof() {
-		switch c := p.s[p.i]; {
-		case c == ' ' || c == '\t' || c == '\r':
-			p.i++
-		case c == '\n' && nl:
-			p.i++
-			p.line++
-		case c == '#':
-			for !p.eof() && p.s[p.i] != '\n' {
-				p.i++
-			}
-		default:
-			return
-		}
+func (p *confParser) errorf(what string) error {
+	return fmt.Errorf("line %d: %s", p.line, what)
+}
+
+// skip passes blanks, and line ends too when eol is set.
+func (p *confParser) skip(eol bool) {
+	for !p.eof() && (isBlank(p.cur()) || eol && isEOL(p.cur())) {
+		p.next(p.cur())
+	}
+}
+
+func (p *confParser) comment() {
+	for !p.eof() && !isEOL(p.cur()) {
+		p.i++
 	}
 }
 
 func (p *confParser) consume(c byte) bool {
-	if !p.eof() && p.s[p.i] == c {
+	if !p.eof() && p.cur() == c {
 		p.i++
 		return true
 	}
 	return false
 }
 
-func (p *confParser) ident() string {
+func (p *confParser) name() string {
 	start := p.i
-	for !p.eof() {
-		c := p.s[p.i]
-		if c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || p.i > start && (c >= '0' && c <= '9' || c == '.' || c == '-') {
-			p.i++
-			continue
-		}
-		break
+	if p.eof() || !isAlpha(p.cur()) {
+		return ""
+	}
+	for !p.eof() && (isAlpha(p.cur()) || isDigit(p.cur()) || p.cur() == '_') {
+		p.i++
 	}
 	return p.s[start:p.i]
 }
 
 func (p *confParser) value() (ConfValue, error) {
 	if p.eof() {
-		return ConfValue{}, p.errorf("missing value")
+		return ConfValue{}, p.errorf("expecting a value")
 	}
-	switch c := p.s[p.i]; {
+	switch c := p.cur(); {
 	case c == '"' || c == '\'':
 		s, err := p.str()
 		return ConfValue{Str: s}, err
 	case c == '[':
 		p.i++
-		list := []string{}
-		for {
-			p.skipBlank(true)
-			if p.eof() {
-				return ConfValue{}, p.errorf("list not closed with ']'")
-			}
-			if p.consume(']') {
-				return ConfValue{IsList: true, List: list}, nil
-			}
-			if c := p.s[p.i]; c != '"' && c != '\'' {
-				return ConfValue{}, p.errorf("list items must be quoted strings, found %q", p.peekWord())
-			}
-			s, err := p.str()
+		list := []ConfValue{}
+		p.skipListBlank()
+		if !p.eof() && p.cur() != ']' {
+			v, err := p.value()
 			if err != nil {
 				return ConfValue{}, err
 			}
-			list = append(list, s)
-			p.skipBlank(true)
-			if p.consume(']') {
-				return ConfValue{IsList: true, List: list}, nil
-			}
-			if !p.consume(',') {
-				return ConfValue{}, p.errorf("expected ',' or ']' in list, found %q", p.peekWord())
-			}
+			list = append(list, v)
+			p.skipListBlank()
 		}
-	case c == '-' || c == '+' || c >= '0' && c <= '9':
-		start := p.i
-		p.i++
-		for !p.eof() && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
+		for !p.eof() && p.cur() != ']' {
+			if p.cur() != ',' {
+				return ConfValue{}, p.errorf("expecting ',' or ']' in a list")
+			}
+			p.i++
+			p.skipListBlank()
+			if !p.eof() && p.cur() == ']' {
+				break
+			}
+			v, err := p.value()
+			if err != nil {
+				return ConfValue{}, err
+			}
+			list = append(list, v)
+			p.skipListBlank()
+		}
+		if !p.consume(']') {
+			return ConfValue{}, p.errorf("list is not closed with ']'")
+		}
+		return ConfValue{IsList: true, List: list}, nil
+	case isDigit(c) || c == '-' || c == '+':
+		neg := c == '-'
+		if c == '-' || c == '+' {
 			p.i++
 		}
-		n, err := strconv.ParseInt(p.s[start:p.i], 10, 64)
-		if err != nil {
-			return ConfValue{}, p.errorf("bad number %q", p.s[start:p.i])
+		if p.eof() || !isDigit(p.cur()) {
+			return ConfValue{}, p.errorf("unterminated number")
 		}
-		return ConfValue{IsInt: true, Int: n}, nil
+		// libvirt accumulates without an overflow check; a number too
+		// large for 64 bits is refused here rather than wrapped.
+		var n int64
+		for !p.eof() && isDigit(p.cur()) {
+			d := int64(p.cur() - '0')
+			if n > (1<<63-1-d)/10 {
+				return ConfValue{}, p.errorf("number too large")
+			}
+			n = n*10 + d
+			p.i++
+		}
+		if neg {
+			n = -n
+		}
+		return ConfValue{IsInt: true, Negative: neg, Int: n}, nil
 	}
-	return ConfValue{}, p.errorf("expected a number, string or list, found %q", p.peekWord())
+	return ConfValue{}, p.errorf("expecting a value (a number, a quoted string or a list)")
 }
 
+// skipListBlank passes blanks and line ends inside a list. libvirt's
+// list parser knows no comments there: a '#' inside a list is an error.
+func (p *confParser) skipListBlank() { p.skip(true) }
+
 func (p *confParser) str() (string, error) {
-	q := p.s[p.i]
-	// virconf also knows """triple-quoted""" strings, which may span lines.
-	if q == '"' && strings.HasPrefix(p.s[p.i:], `"""`) {
-		end := strings.Index(p.s[p.i+3:], `"""`)
-		if end < 0 {
-			return "", p.errorf("string not closed with \"\"\"")
+	q := p.cur()
+	// virconf: """ opens a triple-quoted string only when more than six
+	// bytes remain.
+	if q == '"' && p.i+6 < len(p.s) && strings.HasPrefix(p.s[p.i:], `"""`) {
+		p.i += 3
+		start, startLine := p.i, p.line
+		for p.i+2 < len(p.s) && !strings.HasPrefix(p.s[p.i:], `"""`) {
+			p.next(p.cur())
 		}
-		s := p.s[p.i+3 : p.i+3+end]
-		p.line += strings.Count(s, "\n")
-		p.i += 3 + end + 3
+		if !strings.HasPrefix(p.s[p.i:], `"""`) {
+			// Name the line the string opened on, not the end of file.
+			p.i, p.line = len(p.s), startLine
+			return "", p.errorf("unterminated string")
+		}
+		s := p.s[start:p.i]
+		p.i += 3
 		return s, nil
 	}
 	p.i++
 	start := p.i
-	for !p.eof() && p.s[p.i] != q {
-		if p.s[p.i] == '\n' {
-			return "", p.errorf("string not closed on its line")
-		}
+	for !p.eof() && p.cur() != q && !isEOL(p.cur()) {
 		p.i++
 	}
-	if p.eof() {
-		return "", p.errorf("string not closed")
+	if p.eof() || p.cur() != q {
+		return "", p.errorf("unterminated string")
 	}
 	s := p.s[start:p.i]
 	p.i++
 	return s, nil
 }
 
-// secretKey matches configuration keys whose values are secrets.
-var secretKey = regexp.MustCompile(`(?i)(password|passwd|secret_key|psk)`)
-
-var secretLine = regexp.MustCompile(`^(\s*)([A-Za-z_][A-Za-z0-9_.-]*)(\s*=\s*)(.*)$`)
-
-// RedactConf blanks the values of password settings (vnc_password,
-// spice_password …) in a configuration file's text, so the file can be
-// stored as evidence: a set password reads "[REDACTED]", an empty one
-// stays empty.
-func RedactConf(text string) string {
-	lines := strings.Split(text, "\n")
-	for i, l := range lines {
-		m := secretLine.FindStringSubmatch(l)
-		if m == nil || !secretKey.MatchString(m[2]) {
-			continue
-		}
-		v := strings.TrimSpace(m[4])
-		if v == `""` || v == `''` {
-			continue
-		}
-		lines[i] = m[1] + m[2] + m[3] + `"` + redacted + `"`
-	}
-	return strings.Join(lines, "\n")
-}
+// secretKey matches configuration keys whose values are secrets
+// (vnc_password, spice_password, and any *_secret / psk setting).
+var secretKey = regexp.MustCompile(`(?i)(password|passwd|passphrase|secret|psk)`)
 
 const redacted = "[REDACTED]"
+
+// ErrConfSyntax marks a configuration file that does not parse.
+var ErrConfSyntax = errors.New("not valid libvirt configuration syntax")
+
+// RedactConf returns a configuration file's text with the value of every
+// secret setting replaced, in whatever syntax it was written (quoted,
+// triple-quoted over several lines, a list, a number): a non-empty string
+// reads "[REDACTED]", an empty one stays empty, and a value of another
+// type keeps its type (0, or a list of "[REDACTED]") so a reader still
+// sees what libvirt would refuse. Text that does not parse is not
+// returned at all: where the secrets are cannot be told. The error names
+// the line and never quotes the text.
+func RedactConf(text string) (string, error) {
+	c, err := ParseConf(text)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrConfSyntax, err)
+	}
+	var b strings.Builder
+	last := 0
+	for _, e := range c.entries {
+		if !secretKey.MatchString(e.key) {
+			continue
+		}
+		repl := ""
+		switch v := e.val; {
+		case v.IsInt:
+			repl = "0"
+		case v.IsList && len(v.List) == 0:
+			continue
+		case v.IsList:
+			repl = `["` + redacted + `"]`
+		case v.Str == "":
+			continue
+		default:
+			repl = `"` + redacted + `"`
+		}
+		b.WriteString(text[last:e.valStart])
+		b.WriteString(repl)
+		last = e.valEnd
+	}
+	b.WriteString(text[last:])
+	return b.String(), nil
+}
 
 // sortedKeys returns a map's keys sorted.
 func sortedKeys[V any](m map[string]V) []string {

@@ -1,5 +1,7 @@
 package libvirt
 
+import "time"
+
 // Data is Snapshot.Data for platform "kvm": the raw evidence one Fetch
 // read, as libvirt and the host returned it. It round-trips through JSON
 // and never holds a secret: graphics passwd attributes are removed from
@@ -13,8 +15,12 @@ type Data struct {
 	Transport string `json:"transport,omitempty"`
 	// Local: the daemon runs on the audited machine, so Host was read.
 	Local bool `json:"local"`
-	// ReadOnly: the connection was opened read-only (the default).
-	ReadOnly bool `json:"read_only"`
+	// ReadOnly: the connection is read-only (the default): opened with
+	// virConnectOpenReadOnly and, where a domain exists to ask about,
+	// confirmed by the daemon refusing the secure domain XML.
+	// ReadOnlyProof says which.
+	ReadOnly      bool   `json:"read_only"`
+	ReadOnlyProof string `json:"read_only_proof,omitempty"`
 
 	// ConnType is virConnectGetType ("QEMU", "TEST").
 	ConnType string `json:"conn_type,omitempty"`
@@ -44,6 +50,9 @@ type Data struct {
 	// then says why, where the reason is not simply a remote URI.
 	Host        *HostFiles `json:"host,omitempty"`
 	HostSkipped string     `json:"host_skipped,omitempty"`
+	// Runtime is what the host's /proc showed (local URIs): libvirt's
+	// daemons, their sockets, and the running domains' QEMU processes.
+	Runtime *Runtime `json:"runtime,omitempty"`
 
 	// Errors maps an item that could not be read ("capabilities",
 	// "domain_capabilities", "domains", "networks", "interfaces",
@@ -83,6 +92,8 @@ type DomainRecord struct {
 	Snapshots []SnapshotRecord `json:"snapshots"`
 	// Error is set when the domain's XML could not be read.
 	Error string `json:"error,omitempty"`
+	// gone: the domain was undefined between listing and reading.
+	gone bool
 }
 
 // SnapshotRecord is one domain snapshot.
@@ -127,4 +138,13 @@ type HostFiles struct {
 	// Skipped maps a file group to why it was not read ("qemu:///session
 	// keeps per-user configuration").
 	Skipped map[string]string `json:"skipped,omitempty"`
+	// ModTimes are the modification times of the configuration files read,
+	// to tell a file that changed after the daemon reading it started.
+	ModTimes map[string]time.Time `json:"mod_times,omitempty"`
+	// Modes are the permission bits of files whose access matters (TLS
+	// private keys).
+	Modes map[string]uint32 `json:"modes,omitempty"`
+	// Exists records whether a path exists where only that matters
+	// (/sys/module: is a kvm module loaded).
+	Exists map[string]bool `json:"exists,omitempty"`
 }

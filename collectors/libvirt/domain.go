@@ -302,14 +302,14 @@ func isLoopback(addr string) bool {
 // domainContext is what mapping a domain needs from the rest of the
 // snapshot.
 type domainContext struct {
-	hostID     string
-	now        time.Time
-	readOnly   bool
-	qemu       *inventory.QEMUConfig // nil when qemu.conf was not read
-	qemuReason string
-	mgmt       *mgmtInfo
-	networks   map[string]*inventory.Network // libvirt networks by name; nil when unread
-	netReason  string
+	hostID   string
+	now      time.Time
+	readOnly bool
+	// hostCtx holds qemu.conf, the management network, /proc, the
+	// security models and the firmware descriptors.
+	hostCtx
+	networks  map[string]*inventory.Network // libvirt networks by name; nil when unread
+	netReason string
 }
 
 // gapper collects gaps for one object.
@@ -353,7 +353,7 @@ func mapDomain(rec DomainRecord, d *libvirtxml.Domain, dc *domainContext, gaps *
 		g.add("vm.power_state", "domain state not read")
 	}
 
-	mapFirmware(d, &vm, g)
+	mapFirmware(d, &vm, dc, g)
 
 	devs := d.Devices
 	if devs == nil {
@@ -394,11 +394,16 @@ func mapDomain(rec DomainRecord, d *libvirtxml.Domain, dc *domainContext, gaps *
 	if ls := launchSecurity(d.LaunchSecurity); ls != nil {
 		k.LaunchSecurity = ls
 		enc.Confidential = inventory.Ptr(ls.Type)
+	} else {
+		// Absent by design, not unread: say so where evidence shows it.
+		g.add("vm.kvm.launch_security", "the domain has no <launchSecurity>")
 	}
 
 	// TPM.
 	vm.VTPM = inventory.Ptr(len(devs.TPMs) > 0)
-	if len(devs.TPMs) > 0 {
+	if len(devs.TPMs) == 0 {
+		g.add("vm.kvm.tpm", "the domain has no <tpm> device")
+	} else {
 		t := devs.TPMs[0]
 		kt := &inventory.KVMTPM{Model: t.Model}
 		if b := t.Backend; b != nil {
@@ -445,8 +450,24 @@ func mapDomain(rec DomainRecord, d *libvirtxml.Domain, dc *domainContext, gaps *
 	}
 	k.CustomQEMUArgs = d.QEMUCommandline != nil && (len(d.QEMUCommandline.Args) > 0 || len(d.QEMUCommandline.Envs) > 0)
 
+	k.Shmems = []inventory.KVMShmem{}
+	for _, sh := range devs.Shmems {
+		ks := inventory.KVMShmem{Name: sh.Name, Model: "ivshmem"}
+		if sh.Model != nil && sh.Model.Type != "" {
+			ks.Model = sh.Model.Type
+		}
+		if sh.Server != nil {
+			ks.Server = sh.Server.Path
+			if ks.Server == "" {
+				ks.Server = "/var/lib/libvirt/shmem-" + sh.Name + "-sock"
+			}
+		}
+		k.Shmems = append(k.Shmems, ks)
+	}
+
 	mapInterfaces(d, devs, &vm, dc, g, counts)
 	mapGraphics(rec, devs, &vm, dc, g)
+	mapEffective(rec, d, &vm, dc, g)
 
 	// Tainting and snapshots come from the API, not the XML.
 	if rec.Tainting != nil {
@@ -475,44 +496,6 @@ func mapDomain(rec DomainRecord, d *libvirtxml.Domain, dc *domainContext, gaps *
 		g.add("vm.oldest_snapshot_days", "domain snapshots not read")
 	}
 	return vm
-}
-
-func mapFirmware(d *libvirtxml.Domain, vm *inventory.VM, g gapper) {
-	os := d.OS
-	if os == nil {
-		os = &libvirtxml.DomainOS{}
-	}
-	arch := ""
-	if os.Type != nil {
-		arch = os.Type.Arch
-	}
-	efi := os.Firmware == "efi"
-	if l := os.Loader; l != nil {
-		p := strings.ToLower(l.Path)
-		if l.Type == "pflash" || strings.Contains(p, "ovmf") || strings.Contains(p, "edk2") || strings.Contains(p, "aavmf") || strings.Contains(p, "qemu_efi") {
-			efi = true
-		}
-	}
-	switch {
-	case efi:
-		vm.Firmware = inventory.Ptr("efi")
-		sb := os.Loader != nil && os.Loader.Secure == "yes"
-		if os.FirmwareInfo != nil {
-			for _, f := range os.FirmwareInfo.Features {
-				if f.Name == "secure-boot" {
-					sb = f.Enabled == "yes"
-				}
-			}
-		}
-		vm.SecureBoot = inventory.Ptr(sb)
-	case arch == "" || arch == "x86_64" || arch == "i686":
-		vm.Firmware = inventory.Ptr("bios")
-		vm.SecureBoot = inventory.Ptr(false)
-	default:
-		reason := fmt.Sprintf("no UEFI loader in the domain XML and %s guests have no BIOS firmware to assume", arch)
-		g.add("vm.firmware", reason)
-		g.add("vm.secure_boot", reason)
-	}
 }
 
 func launchSecurity(ls *libvirtxml.DomainLaunchSecurity) *inventory.KVMLaunchSecurity {
@@ -643,26 +626,28 @@ func interfaceSource(ifc libvirtxml.DomainInterface) (typ, src string) {
 	return "unknown", ""
 }
 
-// mapGraphics records every display and picks the most exposed remote one
-// as the neutral Console.
+// mapGraphics records every display, from the QEMU command line for a
+// running guest whose process was read, else from the domain XML and
+// qemu.conf, and picks the most exposed remote one as the neutral Console.
 func mapGraphics(rec DomainRecord, devs *libvirtxml.DomainDeviceList, vm *inventory.VM, dc *domainContext, g gapper) {
 	var remote []int
-	passwordUnknown := false
 	for i, gr := range devs.Graphics {
-		kg := graphicsInfo(gr, i, rec, dc)
-		if kg.Type == "vnc" || kg.Type == "spice" || kg.Type == "rdp" {
+		vm.KVM.Graphics = append(vm.KVM.Graphics, graphicsInfo(gr, i, rec, dc))
+		if t := vm.KVM.Graphics[i].Type; t == "vnc" || t == "spice" || t == "rdp" {
 			remote = append(remote, i)
-			if kg.PasswordSet == nil && kg.ListenType != "socket" && kg.ListenType != "none" {
-				passwordUnknown = true
+		}
+	}
+	if hasProcess(rec.State) {
+		if p, _ := dc.domainRuntime(vm.Name); p != nil {
+			if err := applyRuntimeGraphics(vm.KVM.Graphics, p, dc); err != "" {
+				g.add("vm.kvm.graphics", err)
+				vm.KVM.Graphics = []inventory.KVMGraphics{}
+				g.add("vm.console", err)
+				return
 			}
 		}
-		vm.KVM.Graphics = append(vm.KVM.Graphics, kg)
 	}
-	if passwordUnknown {
-		reason := "console passwords are only in the secure domain XML, which needs a read-write connection (add ?" + ReadWriteParam + "=1)"
-		g.add("vm.kvm.graphics.password_set", reason)
-		g.add("vm.console.password_set", reason)
-	}
+	graphicsGaps(vm.KVM.Graphics, dc, g)
 	if len(remote) == 0 {
 		vm.Console = &inventory.Console{Type: "none"}
 		return
@@ -705,6 +690,83 @@ func mapGraphics(rec DomainRecord, devs *libvirtxml.DomainDeviceList, vm *invent
 	vm.Console = c
 }
 
+// graphicsGaps gives every unknown display fact its reason.
+func graphicsGaps(gs []inventory.KVMGraphics, dc *domainContext, g gapper) {
+	seen := map[string]bool{}
+	add := func(field, reason string) {
+		if !seen[field] {
+			seen[field] = true
+			g.add(field, reason)
+		}
+	}
+	for _, kg := range gs {
+		if kg.Type != "vnc" && kg.Type != "spice" && kg.Type != "rdp" {
+			continue
+		}
+		if kg.Exposed == nil || kg.ListenScope == nil {
+			r := "the display listens on qemu.conf's default address, and " + dc.qemuReason
+			add("vm.kvm.graphics.exposed", r)
+			add("vm.kvm.graphics.listen_scope", r)
+		}
+		if kg.PasswordSet == nil && kg.ListenType != "socket" && kg.ListenType != "none" {
+			r := "console passwords are only in the secure domain XML, which needs a read-write connection (add ?" + ReadWriteParam + "=1), or on the running guest's QEMU command line (local URIs)"
+			add("vm.kvm.graphics.password_set", r)
+			add("vm.console.password_set", r)
+		}
+		if kg.TLS == nil {
+			r := "console TLS is set in qemu.conf (vnc_tls, spice_tls), and " + dc.qemuReason
+			if kg.Type == "rdp" {
+				r = "libvirt does not say whether an RDP display is encrypted"
+			}
+			add("vm.kvm.graphics.tls", r)
+		}
+		if kg.SASL == nil {
+			r := "console SASL is set in qemu.conf (vnc_sasl, spice_sasl), and " + dc.qemuReason
+			if kg.Type == "rdp" {
+				r = "libvirt does not say how an RDP display authenticates"
+			}
+			add("vm.kvm.graphics.sasl", r)
+		}
+	}
+}
+
+// listenScope classifies where a display can be reached from; nil when
+// the address is unknown.
+func listenScope(listenType, addr string, dc *domainContext) *string {
+	switch listenType {
+	case "socket", "none":
+		return inventory.Ptr("local")
+	case "network":
+		if addr == "" {
+			return nil
+		}
+	}
+	a := strings.Trim(strings.TrimSpace(addr), "[]")
+	if a == "" {
+		return nil
+	}
+	if strings.EqualFold(a, "localhost") {
+		return inventory.Ptr("local")
+	}
+	ip, err := netip.ParseAddr(a)
+	switch {
+	case err != nil:
+		return inventory.Ptr("other") // a host name: reachable wherever it resolves
+	case ip.IsUnspecified():
+		return inventory.Ptr("all")
+	case ip.IsLoopback():
+		return inventory.Ptr("local")
+	}
+	if dc.mgmt != nil {
+		for _, m := range dc.mgmt.addrs {
+			if m == ip.Unmap() {
+				return inventory.Ptr("management")
+			}
+		}
+	}
+	return inventory.Ptr("other")
+}
+
 func graphicsInfo(gr libvirtxml.DomainGraphic, idx int, rec DomainRecord, dc *domainContext) inventory.KVMGraphics {
 	var (
 		typ                   string
@@ -726,10 +788,9 @@ func graphicsInfo(gr libvirtxml.DomainGraphic, idx int, rec DomainRecord, dc *do
 		typ, attrListen, listeners, passwd = "spice", gr.Spice.Listen, gr.Spice.Listeners, gr.Spice.Passwd != ""
 		if q != nil {
 			defaultListen = q.SpiceListen
-			on := q.SpiceTLS && (gr.Spice.TLSPort > 0 || gr.Spice.AutoPort == "yes" || gr.Spice.DefaultMode == "secure")
-			tls, sasl, globalPass = inventory.Ptr(on), inventory.Ptr(q.SpiceSASL), inventory.Ptr(q.SpicePasswordSet)
-		} else if gr.Spice.TLSPort > 0 {
-			tls = inventory.Ptr(true)
+			plain := gr.Spice.Port > 0 || gr.Spice.AutoPort == "yes" && gr.Spice.DefaultMode != "secure"
+			secure := q.SpiceTLS && (gr.Spice.TLSPort > 0 || gr.Spice.AutoPort == "yes")
+			tls, sasl, globalPass = inventory.Ptr(secure && (!plain || gr.Spice.DefaultMode == "secure")), inventory.Ptr(q.SpiceSASL), inventory.Ptr(q.SpicePasswordSet)
 		}
 	case gr.RDP != nil:
 		typ, attrListen, listeners, passwd = "rdp", gr.RDP.Listen, gr.RDP.Listeners, gr.RDP.Passwd != ""
@@ -746,9 +807,10 @@ func graphicsInfo(gr libvirtxml.DomainGraphic, idx int, rec DomainRecord, dc *do
 		default:
 			typ = "unknown"
 		}
-		return inventory.KVMGraphics{Type: typ, ListenType: "none", Exposed: inventory.Ptr(false)}
+		return inventory.KVMGraphics{Type: typ, ListenType: "none", Exposed: inventory.Ptr(false), ListenScope: inventory.Ptr("local"),
+			TLS: inventory.Ptr(false), SASL: inventory.Ptr(false), Source: "domain XML /domain/devices/graphics (a local display)"}
 	}
-	kg := inventory.KVMGraphics{Type: typ, TLS: tls, SASL: sasl}
+	kg := inventory.KVMGraphics{Type: typ, TLS: tls, SASL: sasl, Source: "domain XML /domain/devices/graphics and " + pathQEMUConf}
 	switch {
 	case socket != "":
 		kg.ListenType, kg.Listen = "socket", socket
@@ -777,17 +839,15 @@ func graphicsInfo(gr libvirtxml.DomainGraphic, idx int, rec DomainRecord, dc *do
 			kg.Listen = defaultListen
 		}
 	}
-	switch kg.ListenType {
-	case "socket", "none":
-		kg.Exposed = inventory.Ptr(false)
-	case "network":
-		// A network listen binds the network's address: reachable from
-		// at least that network.
-		kg.Exposed = inventory.Ptr(!isLoopback(kg.Listen))
-	default:
-		if kg.Listen != "" {
-			kg.Exposed = inventory.Ptr(!isLoopback(kg.Listen))
-		}
+	if kg.ListenType == "network" && len(listeners) > 0 && listeners[0].Network != nil && listeners[0].Network.Address == "" {
+		// The address of a libvirt network's bridge: never loopback, and
+		// only once the guest runs is it known which.
+		kg.ListenScope = inventory.Ptr("other")
+	} else {
+		kg.ListenScope = listenScope(kg.ListenType, kg.Listen, dc)
+	}
+	if kg.ListenScope != nil {
+		kg.Exposed = inventory.Ptr(*kg.ListenScope != "local")
 	}
 	switch {
 	case passwd:
@@ -798,4 +858,113 @@ func graphicsInfo(gr libvirtxml.DomainGraphic, idx int, rec DomainRecord, dc *do
 		kg.PasswordSet = inventory.Ptr(true)
 	}
 	return kg
+}
+
+// runtimeDisplay is one -vnc or -spice option of a QEMU command line.
+type runtimeDisplay struct {
+	typ        string
+	listenType string
+	listen     string
+	password   bool
+	tls, sasl  bool
+}
+
+// parseRuntimeDisplays reads the displays libvirt 9.0 passes to QEMU
+// (qemuBuildGraphicsVNCCommandLine, …SPICECommandLine): what the process
+// really listens on and requires.
+func parseRuntimeDisplays(args []string) []runtimeDisplay {
+	tlsObjects := map[string]bool{}
+	for i := 1; i+1 < len(args); i++ {
+		if args[i] == "-object" && strings.HasPrefix(args[i+1], "tls-creds-x509,") {
+			tlsObjects[qemuOpts(args[i+1])["id"]] = true
+		}
+	}
+	var out []runtimeDisplay
+	for i := 1; i+1 < len(args); i++ {
+		o := qemuOpts(args[i+1])
+		switch args[i] {
+		case "-vnc":
+			d := runtimeDisplay{typ: "vnc", password: o["password"] == "on", sasl: o["sasl"] == "on"}
+			d.tls = o["tls-creds"] != "" && tlsObjects[o["tls-creds"]]
+			first := o[""]
+			if v, ok := o["vnc"]; ok { // the implied key, spelled out
+				first = v
+			}
+			switch {
+			case first == "none":
+				d.listenType = "none"
+			case strings.HasPrefix(first, "vnc=unix:"), strings.HasPrefix(first, "unix:"):
+				d.listenType, d.listen = "socket", first[strings.Index(first, "unix:")+5:]
+			default:
+				d.listenType = "address"
+				host := first
+				if j := strings.LastIndexByte(first, ':'); j >= 0 {
+					host = first[:j]
+				}
+				d.listen = strings.Trim(host, "[]")
+			}
+			out = append(out, d)
+		case "-spice":
+			d := runtimeDisplay{typ: "spice", sasl: o["sasl"] == "on", password: o["disable-ticketing"] != "on"}
+			_, unix := o["unix"]
+			plain, secure := o["port"] != "" && o["port"] != "0", o["tls-port"] != "" && o["tls-port"] != "0"
+			switch {
+			case unix:
+				d.listenType, d.listen = "socket", o["addr"]
+			case !plain && !secure:
+				d.listenType = "none"
+			default:
+				d.listenType, d.listen = "address", o["addr"]
+			}
+			d.tls = secure && (!plain || o["tls-channel"] == "default")
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// applyRuntimeGraphics replaces the XML's view of VNC and SPICE displays
+// with what the QEMU process was started with, in order. A non-empty
+// result says why that could not be done.
+func applyRuntimeGraphics(gs []inventory.KVMGraphics, p *ProcessRecord, dc *domainContext) string {
+	disp := parseRuntimeDisplays(p.Args)
+	byType := map[string][]runtimeDisplay{}
+	for _, d := range disp {
+		byType[d.typ] = append(byType[d.typ], d)
+	}
+	want := map[string]int{}
+	for _, kg := range gs {
+		if kg.Type == "vnc" || kg.Type == "spice" {
+			want[kg.Type]++
+		}
+	}
+	for t, n := range want {
+		if len(byType[t]) != n {
+			return fmt.Sprintf("QEMU process %d has %d -%s options for the %d %s displays of its domain XML", p.PID, len(byType[t]), t, n, t)
+		}
+	}
+	for t, n := range map[string]int{"vnc": len(byType["vnc"]), "spice": len(byType["spice"])} {
+		if n > want[t] {
+			return fmt.Sprintf("QEMU process %d has %d -%s options for the %d %s displays of its domain XML", p.PID, n, t, want[t], t)
+		}
+	}
+	next := map[string]int{}
+	for i := range gs {
+		kg := &gs[i]
+		if kg.Type != "vnc" && kg.Type != "spice" {
+			continue
+		}
+		d := byType[kg.Type][next[kg.Type]]
+		next[kg.Type]++
+		kg.ListenType, kg.Listen = d.listenType, d.listen
+		if d.listenType == "address" && d.listen == "" {
+			kg.ListenScope = inventory.Ptr("all") // QEMU binds every interface
+		} else {
+			kg.ListenScope = listenScope(d.listenType, d.listen, dc)
+		}
+		kg.Exposed = inventory.Ptr(*kg.ListenScope != "local")
+		kg.PasswordSet, kg.TLS, kg.SASL = inventory.Ptr(d.password), inventory.Ptr(d.tls), inventory.Ptr(d.sasl)
+		kg.Source = processSource(p, "command line (-"+kg.Type+")")
+	}
+	return ""
 }

@@ -65,6 +65,51 @@ type fetcher struct {
 	gaps  []inventory.Gap
 }
 
+// proveReadOnly asks the daemon to confirm the connection is read-only:
+// the secure domain XML (console passwords) is refused on a read-only
+// connection and nothing else is. A daemon that hands it out was given a
+// read-write connection, whatever hvaudit asked for; the XML is dropped
+// unread.
+func (f *fetcher) proveReadOnly(doms []golibvirt.Domain) (bool, string) {
+	if len(doms) == 0 {
+		return true, "not confirmed by the daemon (no domain to ask about); hvaudit opened it with virConnectOpenReadOnly"
+	}
+	f.call()
+	_, err := doms[0].GetXMLDesc(golibvirt.DOMAIN_XML_SECURE)
+	var le golibvirt.Error
+	switch {
+	case err == nil:
+		return false, "the daemon answered virDomainGetXMLDesc(VIR_DOMAIN_XML_SECURE), which a read-only connection refuses: this connection is read-write"
+	case errors.As(err, &le) && le.Code == golibvirt.ERR_OPERATION_DENIED:
+		return true, "the daemon refused virDomainGetXMLDesc(VIR_DOMAIN_XML_SECURE): " + le.Message
+	}
+	return true, "not confirmed by the daemon (" + libvirtMessage(err) + "); hvaudit opened it with virConnectOpenReadOnly"
+}
+
+// keepExisting drops the domains undefined between listing and reading,
+// each with a gap: they no longer exist to be audited.
+func (f *fetcher) keepExisting(recs []DomainRecord) []DomainRecord {
+	out := recs[:0]
+	for _, r := range recs {
+		if r.gone {
+			obj := inventory.ObjectKey(inventory.KindVM, strings.ToLower(r.UUID))
+			if r.UUID == "" {
+				obj = inventory.ObjectKey(inventory.KindVM, "*")
+			}
+			f.gap(obj, "vm", fmt.Sprintf("domain %s was undefined between listing and reading (%s); skipped", r.Name, r.Error))
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// isGone: the domain no longer exists.
+func isGone(err error) bool {
+	var le golibvirt.Error
+	return errors.As(err, &le) && le.Code == golibvirt.ERR_NO_DOMAIN
+}
+
 func (f *fetcher) call() { f.calls.Add(1) }
 
 // libvirtMessage is the message of a libvirt error, without the Go
@@ -179,9 +224,25 @@ func (c *Collector) fetch(ctx context.Context, u uriInfo, t collectors.Target) (
 	if err != nil {
 		return nil, fmt.Errorf("listing domains on %s: %s", shown, libvirtMessage(err))
 	}
-	d.Domains = c.readDomains(ctx, f, doms, readOnly)
+	if readOnly {
+		d.ReadOnly, d.ReadOnlyProof = f.proveReadOnly(doms)
+	}
+	if c.afterList != nil {
+		c.afterList()
+	}
+	d.Domains = f.keepExisting(c.readDomains(ctx, f, doms, readOnly))
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	// A daemon that went away (restarted, stopped) mid-collection leaves
+	// a snapshot of whatever was read before: refuse it as a whole.
+	f.call()
+	if alive, err := f.conn.IsAlive(); err != nil || !alive {
+		reason := "the connection is no longer alive"
+		if err != nil {
+			reason = libvirtMessage(err)
+		}
+		return nil, fmt.Errorf("libvirt connection to %s lost during collection (was the daemon restarted?): %s", shown, reason)
 	}
 	d.Networks = f.readNetworks(d)
 	d.Interfaces = f.readInterfaces(d)
@@ -189,10 +250,10 @@ func (c *Collector) fetch(ctx context.Context, u uriInfo, t collectors.Target) (
 	switch {
 	case u.Driver == "qemu" && u.Local():
 		d.Local = true
-		d.Host = ReadHostFiles(t.HostRoot, u.Session())
+		d.Host, d.Runtime = ReadLocal(t.HostRoot, u.Session(), d.Domains)
 	case u.Driver == "test" && t.HostRoot != "":
 		d.Local = true
-		d.Host = ReadHostFiles(t.HostRoot, false)
+		d.Host, d.Runtime = ReadLocal(t.HostRoot, false, d.Domains)
 	case u.Driver == "test":
 		d.HostSkipped = "the test driver has no host files; set host_root to a fixture tree to audit them"
 	}
@@ -202,6 +263,7 @@ func (c *Collector) fetch(ctx context.Context, u uriInfo, t collectors.Target) (
 	if len(d.Errors) == 0 {
 		d.Errors = nil
 	}
+	d.Redact()
 
 	raw, err := json.Marshal(d)
 	if err != nil {
@@ -276,19 +338,23 @@ func (f *fetcher) readDomain(dom *golibvirt.Domain, readOnly bool) DomainRecord 
 	}
 	f.call()
 	doc, err := dom.GetXMLDesc(flags)
-	if err != nil && flags != 0 {
+	if err != nil && flags != 0 && !isGone(err) {
 		// Secure XML refused (e.g. polkit): fall back to the plain XML.
 		f.call()
 		doc, err = dom.GetXMLDesc(0)
 		flags = 0
 	}
 	if err != nil {
-		r.Error = libvirtMessage(err)
+		r.Error, r.gone = libvirtMessage(err), isGone(err)
 		return r
 	}
 	r.Secure = flags != 0
-	var had []bool
-	r.XML, had = StripGraphicsPasswords(doc)
+	x, had, err := RedactDomainXML(doc)
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	r.XML = x
 	if r.Secure {
 		r.GraphicsPasswords = had
 	}

@@ -28,6 +28,20 @@ func nodeURI(t *testing.T, query string) string {
 	return "test://" + p + query
 }
 
+// skipWithoutLibrary skips when libvirt's client library is missing from
+// this machine, unless HVAUDIT_REQUIRE_LIBVIRT is set (CI), which makes it
+// a failure.
+func skipWithoutLibrary(t *testing.T, err error) {
+	t.Helper()
+	if !errors.Is(err, ErrLibraryMissing) {
+		return
+	}
+	if os.Getenv("HVAUDIT_REQUIRE_LIBVIRT") != "" {
+		t.Fatal("libvirt0 is not installed (HVAUDIT_REQUIRE_LIBVIRT is set)")
+	}
+	t.Skip("libvirt0 is not installed: apt-get install libvirt0 (HVAUDIT_REQUIRE_LIBVIRT=1 makes this a failure)")
+}
+
 // fetchNode fetches the test-driver estate and normalizes it after a JSON
 // round trip, as `hvaudit collect` + `audit --snapshot` would. It skips
 // only when the libvirt client library is missing from this machine.
@@ -37,9 +51,7 @@ func fetchNode(t *testing.T, query, hostRoot string) (*collectors.Snapshot, []by
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	snap, err := c.Fetch(ctx, collectors.Target{Name: "testnode", URI: nodeURI(t, query), HostRoot: hostRoot})
-	if errors.Is(err, ErrLibraryMissing) && os.Getenv("HVAUDIT_REQUIRE_LIBVIRT") == "" {
-		t.Skip("libvirt0 is not installed: apt-get install libvirt0 (HVAUDIT_REQUIRE_LIBVIRT=1 makes this a failure)")
-	}
+	skipWithoutLibrary(t, err)
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}
@@ -63,8 +75,28 @@ func TestFetchTestDriverReadOnly(t *testing.T) {
 	if snap.Platform != "kvm" || snap.Schema != collectors.SnapshotSchema {
 		t.Errorf("platform %q schema %q", snap.Platform, snap.Schema)
 	}
-	if snap.Stats.Calls < 10 {
-		t.Errorf("Stats.Calls = %d, want every libvirt call counted", snap.Stats.Calls)
+	// Every libvirt call is counted: open, type, library and hypervisor
+	// version, host name, capabilities, the domain list, the read-only
+	// proof, per domain name, UUID, state, persistence, autostart, XML,
+	// taint messages and snapshot list (no snapshots here), the liveness
+	// check, the network list and per network name, UUID, active,
+	// autostart, persistence and XML, the interface list and per
+	// interface name, active and XML (closing comes after the count).
+	const domains, networks, ifaces = 11, 3, 2
+	if want := 1 + 5 + 1 + 1 + 8*domains + 1 + 1 + 6*networks + 1 + 3*ifaces; snap.Stats.Calls != want {
+		t.Errorf("Stats.Calls = %d, want %d", snap.Stats.Calls, want)
+	}
+	// The daemon itself confirmed the connection is read-only: swapping
+	// virConnectOpenReadOnly for virConnectOpen fails here.
+	var data Data
+	if err := json.Unmarshal(snap.Data, &data); err != nil {
+		t.Fatal(err)
+	}
+	if !data.ReadOnly || !strings.Contains(data.ReadOnlyProof, "the daemon refused virDomainGetXMLDesc(VIR_DOMAIN_XML_SECURE)") {
+		t.Errorf("read-only not proven: %v %q", data.ReadOnly, data.ReadOnlyProof)
+	}
+	if inv.Target.Settings["read_only"] != "true" || !inv.Hosts[0].KVM.ReadOnlyConnection {
+		t.Errorf("read-only connection not recorded: %v", inv.Target.Settings)
 	}
 	if snap.Target.Transport.Method != "local" {
 		t.Errorf("transport %+v", snap.Target.Transport)
@@ -103,8 +135,13 @@ func TestFetchTestDriverReadOnly(t *testing.T) {
 	if m := netByName(t, inv, "mgmt-bridge").Management; m == nil || !*m {
 		t.Errorf("mgmt-bridge network not on the management network")
 	}
-	if m := netByName(t, inv, "guests-nat").Management; m == nil || *m {
-		t.Errorf("NAT network counted as the management network")
+	// NAT out of br-mgmt puts the guests' traffic on the management
+	// network; the isolated network stays off it.
+	if n := netByName(t, inv, "guests-nat"); n.Management == nil || !*n.Management || strings.Join(n.KVM.Egress, ",") != "br-mgmt" {
+		t.Errorf("NAT network egressing through br-mgmt: management %s egress %v", boolp(n.Management), n.KVM.Egress)
+	}
+	if m := netByName(t, inv, "isolated").Management; m == nil || *m {
+		t.Errorf("isolated network counted as the management network")
 	}
 	stopped := vmByName(t, inv, "stopped-passthrough")
 	if strp(stopped.PowerState) != "off" || stopped.Devices.PCIPassthrough != 1 || len(stopped.KVM.Hostdevs) != 1 {
@@ -158,9 +195,7 @@ func TestFetchRefusesOtherDrivers(t *testing.T) {
 
 func TestFetchBadNodeFile(t *testing.T) {
 	_, err := New().Fetch(context.Background(), collectors.Target{URI: "test:///nonexistent/node.xml"})
-	if errors.Is(err, ErrLibraryMissing) {
-		t.Skip("libvirt0 is not installed")
-	}
+	skipWithoutLibrary(t, err)
 	if err == nil || !strings.Contains(err.Error(), "connecting to test:///nonexistent/node.xml") {
 		t.Errorf("err = %v", err)
 	}
@@ -183,9 +218,7 @@ func TestFetchHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := New().Fetch(ctx, collectors.Target{URI: nodeURI(t, "")})
-	if errors.Is(err, ErrLibraryMissing) {
-		t.Skip("libvirt0 is not installed")
-	}
+	skipWithoutLibrary(t, err)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}

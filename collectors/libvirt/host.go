@@ -2,7 +2,6 @@ package libvirt
 
 import (
 	"fmt"
-	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +16,20 @@ type hostCtx struct {
 	qemu       *inventory.QEMUConfig
 	qemuReason string
 	mgmt       *mgmtInfo
+	// rt is the host's /proc as read (nil for remote URIs), rtReason why
+	// it is missing or unreadable.
+	rt       *Runtime
+	rtReason string
+	// secModels are the capabilities' security models; secReason says
+	// why they are unknown.
+	secModels []string
+	secReason string
+	// firmware are the descriptors in libvirt's order; firmwareReason
+	// says why they are unknown.
+	firmware       []firmwareDesc
+	firmwareReason string
+	// machines maps "arch/alias" to the canonical machine type.
+	machines map[string]string
 }
 
 const needsLocal = "needs local access: host files are read only for a local URI (qemu:///system, qemu:///session)"
@@ -49,6 +62,7 @@ func mapHost(d *Data, hostID string, gaps *[]inventory.Gap) (inventory.Host, hos
 			g.add("host.kvm.security_models", "capabilities XML does not parse: "+err.Error())
 		} else {
 			k.SecurityModels = []string{}
+			hc.machines = canonicalMachines(&caps)
 			mac := false
 			for _, m := range caps.Host.SecModel {
 				k.SecurityModels = append(k.SecurityModels, m.Name)
@@ -57,10 +71,15 @@ func mapHost(d *Data, hostID string, gaps *[]inventory.Gap) (inventory.Host, hos
 				}
 			}
 			k.MACConfinement = inventory.Ptr(mac)
+			hc.secModels = k.SecurityModels
 		}
 	} else {
-		g.add("host.kvm.security_models", d.why("capabilities", "capabilities not read"))
-		g.add("host.kvm.mac_confinement", d.why("capabilities", "capabilities not read"))
+		hc.secReason = d.why("capabilities", "capabilities not read")
+		g.add("host.kvm.security_models", hc.secReason)
+		g.add("host.kvm.mac_confinement", hc.secReason)
+	}
+	if hc.secModels == nil && hc.secReason == "" {
+		hc.secReason = "the capabilities XML does not parse"
 	}
 
 	// Confidential-computing support from domain capabilities.
@@ -86,7 +105,10 @@ func mapHost(d *Data, hostID string, gaps *[]inventory.Gap) (inventory.Host, hos
 			reason = d.HostSkipped
 		}
 		hc.qemuReason = "qemu.conf was not read (" + reason + ")"
-		for _, f := range []string{"host.kvm.qemu", "host.kvm.daemons", "host.kvm.cpu_vulnerabilities", "host.kvm.cpu_vulnerable", "host.kvm.smt_vulnerable", "host.kvm.smt_control", "host.kvm.smt_active", "host.kvm.ksm_run", "host.kvm.packages", "host.kvm.os"} {
+		hc.rtReason = "the QEMU processes of the guests are read only for a local URI (" + reason + ")"
+		hc.firmwareReason = "the firmware descriptors (/usr/share/qemu/firmware) are read only for a local URI (" + reason + ")"
+		for _, f := range []string{"host.kvm.qemu", "host.kvm.daemons", "host.kvm.cpu_vulnerabilities", "host.kvm.cpu_vulnerable", "host.kvm.smt_vulnerable", "host.kvm.smt_control", "host.kvm.smt_active", "host.kvm.ksm_run", "host.kvm.packages", "host.kvm.os",
+			"host.kvm.nested", "host.kvm.kernel_audit_enabled", "host.kvm.firmware", "host.kvm.migration_tls"} {
 			g.add(f, reason)
 		}
 	} else {
@@ -94,9 +116,26 @@ func mapHost(d *Data, hostID string, gaps *[]inventory.Gap) (inventory.Host, hos
 		osr = hostOS(hf, g)
 		k.OS = osr
 		family := distroFamily(osr)
+		hc.rt = d.Runtime
+		hc.rtReason = runtimeReason(d.Runtime)
+		var st daemonState
+		k.Daemons, st = daemonsFrom(hf, d.Runtime, family, g)
+		k.QEMUDriverDaemon = st.qemuDriver
 		hc.qemu, hc.qemuReason = qemuConfig(hf, family, g)
+		if hc.qemu != nil {
+			if r := qemuConfStale(hf, st); r != "" {
+				hc.qemu, hc.qemuReason = nil, r
+				g.add("host.kvm.qemu", r)
+			}
+		}
 		k.QEMU = hc.qemu
-		k.Daemons = daemons(hf, family, g)
+		k.Nested = nestedVirt(hf, g)
+		k.KernelAuditEnabled, k.KernelAuditSource = kernelAudit(d.Runtime, g)
+		k.Firmware, hc.firmware, hc.firmwareReason = firmwareDescriptors(hf, d.HostSkipped != "")
+		if hc.firmwareReason != "" {
+			g.add("host.kvm.firmware", hc.firmwareReason)
+		}
+		k.MigrationTLS = migrationTLS(hf, hc.qemu, hc.qemuReason, g)
 		cpuVulnerabilities(hf, k, g)
 		if s, ok := hf.Files[pathSMTControl]; ok {
 			k.SMTControl = inventory.Ptr(strings.TrimSpace(s))
@@ -261,132 +300,99 @@ func qemuConfig(hf *HostFiles, family string, g gapper) (*inventory.QEMUConfig, 
 		g.add("host.kvm.qemu", r)
 		return nil, r
 	}
-	return QEMUConfigFrom(c, family), ""
+	q, err := QEMUConfigFrom(c, family)
+	if err != nil {
+		g.add("host.kvm.qemu", err.Error())
+		return nil, err.Error()
+	}
+	return q, ""
 }
 
 // QEMUConfigFrom applies libvirt's defaults (as documented in the shipped
 // qemu.conf) to a parsed qemu.conf. family ("debian", "rhel", "suse" or
-// "") picks the build default of user and group.
-func QEMUConfigFrom(c Conf, family string) *inventory.QEMUConfig {
-	defVerify, defVerifySet := c.boolean("default_tls_x509_verify", false), false
-	if _, ok := c["default_tls_x509_verify"]; ok {
-		defVerifySet = true
-	}
+// "") picks the build default of user and group. A value of the wrong
+// type is an error: libvirt refuses such a file.
+func QEMUConfigFrom(c *Conf, family string) (*inventory.QEMUConfig, error) {
+	r := &confReader{c: c}
+	defVerifySet := r.has("default_tls_x509_verify")
+	defVerify := r.boolean("default_tls_x509_verify", true)
 	q := &inventory.QEMUConfig{
 		Path:                      pathQEMUConf,
 		Settings:                  c.Settings(),
-		VNCListen:                 c.str("vnc_listen", "127.0.0.1"),
-		VNCTLS:                    c.boolean("vnc_tls", false),
-		VNCTLSX509Verify:          c.boolean("vnc_tls_x509_verify", defVerifySet && defVerify),
-		VNCSASL:                   c.boolean("vnc_sasl", false),
-		VNCAutoUnixSocket:         c.boolean("vnc_auto_unix_socket", false),
-		VNCPasswordSet:            c.str("vnc_password", "") != "",
-		SpiceListen:               c.str("spice_listen", "127.0.0.1"),
-		SpiceTLS:                  c.boolean("spice_tls", false),
-		SpiceSASL:                 c.boolean("spice_sasl", false),
-		SpicePasswordSet:          c.str("spice_password", "") != "",
-		DefaultTLSX509Verify:      c.boolean("default_tls_x509_verify", true),
-		SecurityDriver:            c.list("security_driver"),
-		SecurityDefaultConfined:   c.boolean("security_default_confined", true),
-		SecurityRequireConfined:   c.boolean("security_require_confined", false),
-		DynamicOwnership:          c.boolean("dynamic_ownership", true),
-		SeccompSandbox:            c.integer("seccomp_sandbox", 1),
-		ClearEmulatorCapabilities: c.boolean("clear_emulator_capabilities", true),
-		DumpGuestCore:             c.boolean("dump_guest_core", false),
-		MigrateTLSForce:           c.boolean("migrate_tls_force", false),
-		MigrateTLSX509Verify:      c.boolean("migrate_tls_x509_verify", !defVerifySet || defVerify),
-		NBDTLS:                    c.boolean("nbd_tls", false),
-		MigrationAddress:          c.str("migration_address", ""),
-		MigrationHost:             c.str("migration_host", ""),
-		RelaxedACSCheck:           c.boolean("relaxed_acs_check", false),
+		VNCListen:                 r.str("vnc_listen", "127.0.0.1"),
+		VNCTLS:                    r.boolean("vnc_tls", false),
+		VNCTLSX509Verify:          r.boolean("vnc_tls_x509_verify", defVerifySet && defVerify),
+		VNCSASL:                   r.boolean("vnc_sasl", false),
+		VNCAutoUnixSocket:         r.boolean("vnc_auto_unix_socket", false),
+		VNCPasswordSet:            r.str("vnc_password", "") != "",
+		SpiceListen:               r.str("spice_listen", "127.0.0.1"),
+		SpiceTLS:                  r.boolean("spice_tls", false),
+		SpiceSASL:                 r.boolean("spice_sasl", false),
+		SpicePasswordSet:          r.str("spice_password", "") != "",
+		DefaultTLSX509Verify:      defVerify,
+		SecurityDriver:            r.list("security_driver"),
+		SecurityDefaultConfined:   r.boolean("security_default_confined", true),
+		SecurityRequireConfined:   r.boolean("security_require_confined", false),
+		DynamicOwnership:          r.boolean("dynamic_ownership", true),
+		SeccompSandbox:            r.integer("seccomp_sandbox", 1, false),
+		ClearEmulatorCapabilities: r.boolean("clear_emulator_capabilities", true),
+		DumpGuestCore:             r.boolean("dump_guest_core", false),
+		MigrateTLSForce:           r.boolean("migrate_tls_force", false),
+		MigrateTLSX509Verify:      r.boolean("migrate_tls_x509_verify", defVerify),
+		NBDTLS:                    r.boolean("nbd_tls", false),
+		MigrationAddress:          r.str("migration_address", ""),
+		MigrationHost:             r.str("migration_host", ""),
+		RelaxedACSCheck:           r.boolean("relaxed_acs_check", false),
 	}
 	q.Sandbox = q.SeccompSandbox == 1
 	defUser := map[string]string{"debian": "libvirt-qemu", "rhel": "qemu", "suse": "qemu"}[family]
 	defGroup := map[string]string{"debian": "libvirt-qemu", "rhel": "qemu", "suse": "kvm"}[family]
-	q.User = c.str("user", defUser)
-	q.Group = c.str("group", defGroup)
+	q.User = r.str("user", defUser)
+	q.Group = r.str("group", defGroup)
 	if q.User != "" {
 		q.RunsAsRoot = inventory.Ptr(q.User == "root" || q.User == "+0" || q.User == "0")
 	}
-	return q
-}
-
-func daemons(hf *HostFiles, family string, g gapper) []inventory.LibvirtDaemon {
-	if r, ok := hf.Skipped[skipLibvirtConfig]; ok {
-		g.add("host.kvm.daemons", r)
-		return nil
+	if err := r.err(pathQEMUConf); err != nil {
+		return nil, err
 	}
-	out := []inventory.LibvirtDaemon{}
-	var problems []string
-	for _, name := range daemonNames {
-		p := daemonConfPath(name)
-		text, ok := hf.Files[p]
-		if !ok {
-			if _, bad := hf.Errors[p]; bad {
-				problems = append(problems, fileReason(hf, p))
-			}
-			continue
-		}
-		c, err := ParseConf(text)
-		if err != nil {
-			problems = append(problems, p+": "+err.Error())
-			continue
-		}
-		dm := DaemonConfigFrom(name, c, family)
-		for _, ap := range daemonArgsPaths(name) {
-			if hasListenFlag(hf.Files[ap]) {
-				dm.ListenFlag = true
-			}
-		}
-		for _, e := range hf.Dirs[pathSocketsWants] {
-			dm.TCPSocketUnit = dm.TCPSocketUnit || e == name+"-tcp.socket"
-			dm.TLSSocketUnit = dm.TLSSocketUnit || e == name+"-tls.socket"
-		}
-		dm.TCPEnabled = dm.TCPSocketUnit || dm.ListenFlag && dm.ListenTCP
-		dm.TLSEnabled = dm.TLSSocketUnit || dm.ListenFlag && dm.ListenTLS
-		out = append(out, dm)
-	}
-	if len(problems) > 0 {
-		g.add("host.kvm.daemons", strings.Join(problems, "; "))
-		return nil
-	}
-	if len(out) == 0 {
-		g.add("host.kvm.daemons", "none of /etc/libvirt/{libvirtd,virtproxyd,virtqemud}.conf exists under host root "+hf.Root)
-		return nil
-	}
-	return out
+	return q, nil
 }
 
 // DaemonConfigFrom applies libvirt's defaults (as documented in the
-// shipped libvirtd.conf) to a daemon's parsed configuration.
-func DaemonConfigFrom(name string, c Conf, family string) inventory.LibvirtDaemon {
+// shipped libvirtd.conf) to a daemon's parsed configuration read from
+// path. A value of the wrong type is an error: libvirt refuses the file.
+func DaemonConfigFrom(name, path string, c *Conf, family string) (inventory.LibvirtDaemon, error) {
 	polkit := ""
 	if family != "" {
 		polkit = "polkit"
 	}
+	r := &confReader{c: c}
+	p := inventory.Ptr[string]
+	b := inventory.Ptr[bool]
 	d := inventory.LibvirtDaemon{
-		Name: name, Path: daemonConfPath(name), Settings: c.Settings(),
-		ListenTCP:               c.boolean("listen_tcp", false),
-		ListenTLS:               c.boolean("listen_tls", true),
-		ListenAddr:              c.str("listen_addr", ""),
-		AuthTCP:                 c.str("auth_tcp", "sasl"),
-		AuthTLS:                 c.str("auth_tls", "none"),
-		AuthUnixRO:              c.str("auth_unix_ro", polkit),
-		AuthUnixRW:              c.str("auth_unix_rw", polkit),
-		UnixSockGroup:           c.str("unix_sock_group", "root"),
-		UnixSockROPerms:         c.str("unix_sock_ro_perms", "0777"),
-		TLSNoVerifyCertificate:  c.boolean("tls_no_verify_certificate", false),
-		TLSAllowedDNList:        c.list("tls_allowed_dn_list"),
-		SASLAllowedUsernameList: c.list("sasl_allowed_username_list"),
-		AuditLevel:              c.integer("audit_level", 1),
-		AuditLogging:            c.boolean("audit_logging", false),
+		Name: name, Path: path, Settings: c.Settings(),
+		ListenTCP:               b(r.boolean("listen_tcp", false)),
+		ListenTLS:               b(r.boolean("listen_tls", true)),
+		ListenAddr:              p(r.str("listen_addr", "")),
+		AuthTCP:                 p(r.str("auth_tcp", "sasl")),
+		AuthTLS:                 p(r.str("auth_tls", "none")),
+		AuthUnixRO:              p(r.str("auth_unix_ro", polkit)),
+		AuthUnixRW:              p(r.str("auth_unix_rw", polkit)),
+		UnixSockGroup:           p(r.str("unix_sock_group", "root")),
+		UnixSockROPerms:         p(r.str("unix_sock_ro_perms", "0777")),
+		TLSNoVerifyCertificate:  b(r.boolean("tls_no_verify_certificate", false)),
+		TLSAllowedDNList:        r.list("tls_allowed_dn_list"),
+		SASLAllowedUsernameList: r.list("sasl_allowed_username_list"),
+		AuditLevel:              inventory.Ptr(r.integer("audit_level", 1, true)),
+		AuditLogging:            b(r.boolean("audit_logging", false)),
+		SocketUnitsActive:       []string{},
 	}
 	rw := "0700"
-	if d.AuthUnixRW == "polkit" {
+	if *d.AuthUnixRW == "polkit" {
 		rw = "0777"
 	}
-	d.UnixSockRWPerms = c.str("unix_sock_rw_perms", rw)
-	return d
+	d.UnixSockRWPerms = p(r.str("unix_sock_rw_perms", rw))
+	return d, r.err(path)
 }
 
 // hasListenFlag finds --listen (or -l) in an uncommented line of a
@@ -472,187 +478,4 @@ func launchSecuritySupport(dc *libvirtxml.DomainCaps) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// managementNetwork finds the interfaces that carry the host's management
-// address (the address hvaudit connected to) or its default route, records
-// the host's interfaces, and returns the devices a guest must not attach to.
-func managementNetwork(d *Data, h *inventory.Host, g gapper) *mgmtInfo {
-	m := &mgmtInfo{}
-	type hostIf struct {
-		name    string
-		ips     []netip.Addr
-		gateway bool
-		members []string
-		bridge  bool
-	}
-	ifs := map[string]*hostIf{}
-	parent := map[string]string{} // member → bridge/bond
-	var order []string
-	var walk func(x *libvirtxml.Interface, up string)
-	walk = func(x *libvirtxml.Interface, up string) {
-		if x == nil || x.Name == "" {
-			return
-		}
-		hi := ifs[x.Name]
-		if hi == nil {
-			hi = &hostIf{name: x.Name}
-			ifs[x.Name] = hi
-			order = append(order, x.Name)
-		}
-		if up != "" {
-			parent[x.Name] = up
-		}
-		for _, p := range x.Protocol {
-			for _, ip := range p.IPs {
-				if a, err := netip.ParseAddr(ip.Address); err == nil {
-					hi.ips = append(hi.ips, a)
-				}
-			}
-			for _, r := range p.Route {
-				if r.Gateway != "" {
-					hi.gateway = true
-				}
-			}
-		}
-		var kids []libvirtxml.Interface
-		if x.Bridge != nil {
-			hi.bridge = true
-			kids = x.Bridge.Interfaces
-		}
-		if x.Bond != nil {
-			kids = append(kids, x.Bond.Interfaces...)
-		}
-		for i := range kids {
-			hi.members = append(hi.members, kids[i].Name)
-			walk(&kids[i], x.Name)
-		}
-		if x.VLAN != nil && x.VLAN.Interface != nil {
-			walk(x.VLAN.Interface, "")
-		}
-	}
-	if d.Interfaces != nil {
-		for _, r := range d.Interfaces {
-			var x libvirtxml.Interface
-			if err := x.Unmarshal(r.XML); err != nil {
-				g.add("host.vmkernel_nics", fmt.Sprintf("interface %s XML does not parse: %v", r.Name, err))
-				continue
-			}
-			walk(&x, "")
-		}
-	}
-
-	var mgmt []string
-	how := ""
-	// 1. The address hvaudit connected to.
-	var conn []netip.Addr
-	for _, s := range d.ConnectionAddresses {
-		if a, err := netip.ParseAddr(s); err == nil {
-			conn = append(conn, a.Unmap())
-		}
-	}
-	for _, n := range order {
-		for _, ip := range ifs[n].ips {
-			for _, c := range conn {
-				if ip.Unmap() == c {
-					mgmt = append(mgmt, n)
-				}
-			}
-		}
-	}
-	if len(mgmt) > 0 {
-		how = "carries the address hvaudit connected to"
-	}
-	// 2. The default route (/proc/net/route of a local host).
-	if len(mgmt) == 0 && d.Host != nil {
-		if s, ok := d.Host.Files[pathProcNetRoute]; ok {
-			routes, err := ParseProcNetRoute(s)
-			if err != nil {
-				g.add("host.management", pathProcNetRoute+": "+err.Error())
-			}
-			mgmt = defaultRouteIfaces(routes)
-			if len(mgmt) > 0 {
-				how = "carries the default route (" + pathProcNetRoute + ")"
-			}
-		}
-	}
-	// 3. An interface with a gateway in libvirt's interface XML.
-	if len(mgmt) == 0 {
-		for _, n := range order {
-			if ifs[n].gateway {
-				mgmt = append(mgmt, n)
-			}
-		}
-		if len(mgmt) > 0 {
-			how = "has the default gateway in its interface definition"
-		}
-	}
-
-	h.VMKernelNICs = []inventory.HostNIC{}
-	isMgmt := map[string]bool{}
-	for _, n := range mgmt {
-		isMgmt[n] = true
-	}
-	for _, n := range order {
-		hi := ifs[n]
-		if len(hi.ips) == 0 {
-			continue
-		}
-		nic := inventory.HostNIC{Device: n, IP: hi.ips[0].String(), Services: []string{}}
-		if hi.bridge {
-			nic.Switch = n
-		} else if p := parent[n]; p != "" {
-			nic.Switch = p
-		}
-		if isMgmt[n] {
-			nic.Services = append(nic.Services, "management")
-		}
-		h.VMKernelNICs = append(h.VMKernelNICs, nic)
-	}
-	if d.Interfaces == nil {
-		h.VMKernelNICs = nil
-	}
-
-	if len(mgmt) == 0 {
-		switch {
-		case d.Interfaces == nil && d.Host == nil:
-			m.reason = d.why("interfaces", "host interfaces were not read") + "; the host's routes need local access"
-		case len(d.ConnectionAddresses) > 0:
-			m.reason = fmt.Sprintf("no host interface carries %s and no default route was found", strings.Join(d.ConnectionAddresses, ", "))
-		default:
-			m.reason = "no host interface carries a default route or the address hvaudit connected to"
-		}
-		g.add("host.management", m.reason)
-		return m
-	}
-	m.ifaces = mgmt
-	m.devices = map[string]bool{}
-	var add func(n string)
-	add = func(n string) {
-		if m.devices[n] {
-			return
-		}
-		m.devices[n] = true
-		if hi := ifs[n]; hi != nil {
-			for _, k := range hi.members {
-				add(k)
-			}
-		}
-	}
-	for _, n := range mgmt {
-		add(n)
-	}
-	// Which traffic shares those interfaces, their VLANs and the migration
-	// network are not visible through libvirt: left nil (unknown).
-	mn := &inventory.ManagementNetwork{Interfaces: mgmt, Networks: []string{}}
-	for _, n := range mgmt {
-		if hi := ifs[n]; hi != nil && hi.bridge {
-			mn.Networks = append(mn.Networks, n)
-		} else if p := parent[n]; p != "" {
-			mn.Networks = append(mn.Networks, p)
-		}
-	}
-	h.Management = mn
-	m.how = how
-	return m
 }

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Host file paths, as they are on the audited host.
@@ -25,6 +26,10 @@ const (
 	pathOSRelease     = "/etc/os-release"
 	pathOSReleaseLib  = "/usr/lib/os-release"
 	pathProcNetRoute  = "/proc/net/route"
+	pathSysModule     = "/sys/module"
+	pathFirmwareData  = "/usr/share/qemu/firmware"
+	pathFirmwareConf  = "/etc/qemu/firmware"
+	pathQEMUPKI       = "/etc/pki/qemu"
 	maxHostFileBytes  = 4 << 20
 	skipLibvirtConfig = "libvirt-config"
 )
@@ -41,6 +46,18 @@ func daemonArgsPaths(name string) []string {
 	return []string{"/etc/default/" + name, "/etc/sysconfig/" + name}
 }
 
+// socketUnitPaths are where systemd looks for a unit file, the first
+// found winning.
+func socketUnitPaths(unit string) []string {
+	return []string{"/etc/systemd/system/" + unit, "/usr/lib/systemd/system/" + unit, "/lib/systemd/system/" + unit}
+}
+
+// nestedParams are the kvm vendor modules' nested parameters.
+var nestedParams = []string{"/sys/module/kvm_intel/parameters/nested", "/sys/module/kvm_amd/parameters/nested"}
+
+// tlsCredentialFiles are the files of a QEMU TLS credentials directory.
+var tlsCredentialFiles = []string{"ca-cert.pem", "server-cert.pem", "server-key.pem", "client-cert.pem", "client-key.pem"}
+
 // ReadHostFiles reads the host files a KVM audit needs under root ("/" when
 // empty). For a qemu:///session connection the system daemons'
 // configuration does not apply and is skipped. It never fails: a file that
@@ -51,19 +68,33 @@ func ReadHostFiles(root string, session bool) *HostFiles {
 	if root == "" {
 		root = "/"
 	}
-	h := &HostFiles{Root: root, Files: map[string]string{}, Dirs: map[string][]string{}, Missing: []string{}, Errors: map[string]string{}}
+	h := &HostFiles{Root: root, Files: map[string]string{}, Dirs: map[string][]string{}, Missing: []string{}, Errors: map[string]string{},
+		ModTimes: map[string]time.Time{}, Modes: map[string]uint32{}, Exists: map[string]bool{}}
 	if session {
 		h.Skipped = map[string]string{skipLibvirtConfig: "qemu:///session uses the connecting user's configuration under ~/.config/libvirt, which is not read"}
 	} else {
-		h.readFile(pathQEMUConf, RedactConf)
+		h.readConfFile(pathQEMUConf)
 		for _, d := range daemonNames {
-			h.readFile(daemonConfPath(d), RedactConf)
+			h.readConfFile(daemonConfPath(d))
 			for _, p := range daemonArgsPaths(d) {
 				h.readFile(p, nil)
 			}
+			for _, u := range []string{d + "-tcp.socket", d + "-tls.socket"} {
+				for _, p := range socketUnitPaths(u) {
+					if h.readOptional(p) {
+						break
+					}
+				}
+			}
 		}
 		h.readDir(pathSocketsWants)
+		h.readTLSCredentials()
 	}
+	h.readFirmwareDescriptors()
+	for _, p := range nestedParams {
+		h.readOptional(p)
+	}
+	h.exists(pathSysModule)
 	if names, ok := h.readDir(pathVulnDir); ok {
 		for _, n := range names {
 			h.readFile(pathVulnDir+"/"+n, nil)
@@ -93,7 +124,134 @@ func (h *HostFiles) note(p string, err error) {
 		h.Missing = append(h.Missing, p)
 		return
 	}
-	h.Errors[p] = err.Error()
+	h.Errors[p] = describe(p, err)
+}
+
+// ReadDaemonConfig reads a configuration file a running daemon was given
+// with -f, unless it was read already.
+func (h *HostFiles) ReadDaemonConfig(p string) {
+	if _, done := h.Files[p]; done {
+		return
+	}
+	if _, failed := h.Errors[p]; failed {
+		return
+	}
+	if h.Errors == nil {
+		h.Errors = map[string]string{}
+	}
+	h.readConfFile(p)
+	if len(h.Errors) == 0 {
+		h.Errors = nil
+	}
+}
+
+// readConfFile stores a libvirt configuration file with its secrets
+// redacted, and its modification time; one that does not parse is not
+// stored (where its secrets are cannot be told) and its error names the
+// line.
+func (h *HostFiles) readConfFile(p string) bool {
+	raw, ok := h.readRaw(p)
+	if !ok {
+		return false
+	}
+	s, err := RedactConf(raw)
+	if err != nil {
+		h.Errors[p] = err.Error()
+		return false
+	}
+	h.Files[p] = s
+	if st, err := os.Stat(h.full(p)); err == nil {
+		h.ModTimes[p] = st.ModTime().UTC()
+	}
+	return true
+}
+
+// readOptional reads a file that may well be absent (a unit file in one
+// of several places); absence is not recorded.
+func (h *HostFiles) readOptional(p string) bool {
+	if _, err := os.Stat(h.full(p)); errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	return h.readFile(p, nil)
+}
+
+// exists records whether a path exists.
+func (h *HostFiles) exists(p string) {
+	_, err := os.Stat(h.full(p))
+	switch {
+	case err == nil:
+		h.Exists[p] = true
+	case errors.Is(err, fs.ErrNotExist):
+		h.Exists[p] = false
+	default:
+		h.note(p, err)
+	}
+}
+
+// readFirmwareDescriptors reads QEMU's firmware descriptors: libvirt reads
+// every file not starting with '.' of both directories, a file in /etc
+// replacing the same-named one in /usr/share (an empty one masking it).
+func (h *HostFiles) readFirmwareDescriptors() {
+	for _, dir := range []string{pathFirmwareData, pathFirmwareConf} {
+		names, ok := h.readDir(dir)
+		if !ok {
+			continue
+		}
+		for _, n := range names {
+			if !strings.HasPrefix(n, ".") {
+				h.readFile(dir+"/"+n, nil)
+			}
+		}
+	}
+}
+
+// readTLSCredentials records which of the migration TLS files exist and
+// their permission bits, in the directory qemu.conf names for migration
+// (migrate_tls_x509_cert_dir, else default_tls_x509_cert_dir).
+func (h *HostFiles) readTLSCredentials() {
+	dir := migrationTLSDir(h.Files[pathQEMUConf])
+	for _, f := range tlsCredentialFiles {
+		p := dir + "/" + f
+		st, err := os.Stat(h.full(p))
+		switch {
+		case err == nil:
+			h.Exists[p] = true
+			h.Modes[p] = uint32(st.Mode().Perm())
+		case errors.Is(err, fs.ErrNotExist):
+			h.Exists[p] = false
+		default:
+			h.note(p, err)
+		}
+	}
+}
+
+// migrationTLSDir is the directory QEMU's migration TLS credentials are
+// read from, per qemu.conf's text (its default when the text is empty or
+// does not parse).
+func migrationTLSDir(qemuConf string) string {
+	c, err := ParseConf(qemuConf)
+	if err != nil {
+		return pathQEMUPKI
+	}
+	r := &confReader{c: c}
+	return r.str("migrate_tls_x509_cert_dir", r.str("default_tls_x509_cert_dir", pathQEMUPKI))
+}
+
+// readRaw returns a file's content (at most maxHostFileBytes), noting a
+// missing or unreadable file.
+func (h *HostFiles) readRaw(p string) (string, bool) {
+	f, err := os.Open(h.full(p))
+	if err != nil {
+		h.note(p, err)
+		return "", false
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxHostFileBytes))
+	if err != nil {
+		h.note(p, err)
+		return "", false
+	}
+	return string(b), true
 }
 
 // readFile stores the file's content, passed through filter when set.

@@ -104,3 +104,32 @@ func TestReleaseLine(t *testing.T) {
 		}
 	}
 }
+
+// TestUnparseableQEMUConfKeepsSecret: a qemu.conf libvirt cannot parse is
+// neither stored nor quoted; the host's qemu.conf facts end as a gap that
+// names the line, so the checks on them are errors without the secret.
+func TestUnparseableQEMUConfKeepsSecret(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "etc/libvirt")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const marker = "MARKER-7f3a-tail"
+	text := "vnc_listen = \"0.0.0.0\"\nvnc_password = \"\"\"first line\n" + marker + "\" \n"
+	if err := os.WriteFile(filepath.Join(dir, "qemu.conf"), []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := ReadHostFiles(root, false)
+	if _, stored := h.Files[pathQEMUConf]; stored {
+		t.Fatal("an unparseable qemu.conf was stored")
+	}
+	reason := h.Errors[pathQEMUConf]
+	if !strings.Contains(reason, "line 2: unterminated string") || strings.Contains(reason, marker) || strings.Contains(reason, "first") {
+		t.Errorf("error %q", reason)
+	}
+	var gaps []inventory.Gap
+	q, why := qemuConfig(h, "debian", gapper{obj: "host:h", gaps: &gaps})
+	if q != nil || !strings.Contains(why, "line 2") || strings.Contains(why, marker) {
+		t.Errorf("qemuConfig = %+v, %q", q, why)
+	}
+}

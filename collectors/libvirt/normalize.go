@@ -58,6 +58,9 @@ func normalizeData(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps 
 	if d.ConnType != "" {
 		inv.Target.Settings["driver"] = d.ConnType
 	}
+	if d.ReadOnlyProof != "" {
+		inv.Target.Settings["read_only_proof"] = d.ReadOnlyProof
+	}
 	if d.LibVersion > 0 {
 		inv.Target.Version = inventory.Ptr(formatVersion(d.LibVersion))
 	}
@@ -83,12 +86,12 @@ func normalizeData(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps 
 	host, hc := mapHost(d, hostID, &inv.Gaps)
 
 	// Networks first: NICs on type='network' interfaces resolve through them.
-	dc := &domainContext{hostID: hostID, now: at, readOnly: d.ReadOnly, qemu: hc.qemu, qemuReason: hc.qemuReason, mgmt: hc.mgmt}
+	dc := &domainContext{hostID: hostID, now: at, readOnly: d.ReadOnly, hostCtx: hc}
 	var nets []*inventory.Network
 	if d.Networks != nil {
 		dc.networks = map[string]*inventory.Network{}
 		for _, nr := range d.Networks {
-			n, err := mapNetwork(nr, hostID, hc.mgmt)
+			n, err := mapNetwork(nr, hostID, hc.mgmt, &inv.Gaps)
 			if err != nil {
 				inv.Gaps = append(inv.Gaps, inventory.Gap{Object: inventory.ObjectKey(inventory.KindNetwork, n.ID), Field: "network", Reason: err.Error()})
 			}
@@ -170,7 +173,9 @@ func NormalizeDomainXML(doc string) (inventory.VM, []inventory.Gap, error) {
 		return inventory.VM{}, nil, err
 	}
 	var gaps []inventory.Gap
-	dc := &domainContext{now: time.Now(), qemuReason: "qemu.conf was not read", mgmt: &mgmtInfo{reason: "no host interfaces given"}, netReason: "no networks given"}
+	dc := &domainContext{now: time.Now(), netReason: "no networks given", hostCtx: hostCtx{
+		qemuReason: "qemu.conf was not read", mgmt: &mgmtInfo{reason: "no host interfaces given"},
+		rtReason: "no host given", secReason: "no host capabilities given", firmwareReason: "no firmware descriptors given"}}
 	vm := mapDomain(DomainRecord{Name: dom.Name, UUID: dom.UUID, XML: doc, Tainting: []string{}, Snapshots: []SnapshotRecord{}}, dom, dc, &gaps)
 	return vm, gaps, nil
 }
@@ -194,7 +199,9 @@ func ParseNetworkXML(doc string) (*libvirtxml.Network, error) {
 	return &n, nil
 }
 
-func mapNetwork(nr NetworkRecord, hostID string, mgmt *mgmtInfo) (*inventory.Network, error) {
+// mapNetwork maps one network; an XML libvirt would refuse is an error,
+// and an unknown management verdict a gap on network.management.
+func mapNetwork(nr NetworkRecord, hostID string, mgmt *mgmtInfo, gaps *[]inventory.Gap) (*inventory.Network, error) {
 	n := &inventory.Network{ID: networkID(nr), Name: nr.Name, Kind: "libvirt-network", VMs: []string{}}
 	if hostID != "" {
 		n.Host = inventory.Ptr(hostID)
@@ -241,72 +248,8 @@ func mapNetwork(nr NetworkRecord, hostID string, mgmt *mgmtInfo) (*inventory.Net
 		n.Trunk = inventory.Ptr(x.VLAN.Trunk == "yes" || len(x.VLAN.Tags) > 1)
 	}
 	n.KVM = k
-	if mgmt != nil && mgmt.devices != nil {
-		n.Management = inventory.Ptr(networkOnManagement(k, mgmt.devices))
+	if reason := mgmt.judgeNetwork(n, x); reason != "" {
+		*gaps = append(*gaps, inventory.Gap{Object: inventory.ObjectKey(inventory.KindNetwork, n.ID), Field: "network.management", Reason: reason})
 	}
 	return n, nil
-}
-
-// networkOnManagement: the network puts guests on the management L2
-// segment — it bridges onto the management bridge or macvtaps/passes
-// through the management NIC. Routed and NATed networks do not.
-func networkOnManagement(k *inventory.KVMNetwork, devices map[string]bool) bool {
-	switch k.ForwardMode {
-	case "bridge", "private", "vepa", "passthrough", "hostdev":
-		if k.Bridge != "" && devices[k.Bridge] {
-			return true
-		}
-		for _, d := range k.ForwardDevs {
-			if devices[d] {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// mgmtInfo is the derived management network of the host.
-type mgmtInfo struct {
-	// ifaces carry the management address or the default route.
-	ifaces []string
-	// devices are those interfaces plus the ports of those that are
-	// bridges or bonds: attaching a guest to any of them puts it on the
-	// management segment. Nil when unknown.
-	devices map[string]bool
-	reason  string
-	// how says why ifaces were chosen.
-	how string
-}
-
-// onManagement decides whether a guest NIC of the given type and source
-// reaches the management network; a non-empty reason means unknown.
-func (dc *domainContext) onManagement(typ, src string) (bool, string) {
-	switch typ {
-	case "user", "mcast", "udp", "server", "client", "null", "internal":
-		return false, ""
-	}
-	if dc.mgmt == nil || dc.mgmt.devices == nil {
-		reason := "the host's management interface is unknown"
-		if dc.mgmt != nil && dc.mgmt.reason != "" {
-			reason += ": " + dc.mgmt.reason
-		}
-		return false, reason
-	}
-	switch typ {
-	case "bridge", "direct":
-		return dc.mgmt.devices[src], ""
-	case "network":
-		if dc.networks == nil {
-			return false, dc.netReason
-		}
-		n := dc.networks[src]
-		if n == nil {
-			return false, fmt.Sprintf("network %q is not among the host's libvirt networks", src)
-		}
-		if n.Management == nil {
-			return false, fmt.Sprintf("network %q could not be read", src)
-		}
-		return *n.Management, ""
-	}
-	return false, fmt.Sprintf("a %s interface attaches outside libvirt's networks (tap, vhost-user, VF or vDPA device), so its segment is unknown", typ)
 }

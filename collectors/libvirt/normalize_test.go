@@ -54,7 +54,7 @@ func fixtureData(t *testing.T, hostRoot string) *Data {
 	}
 	if hostRoot != "" {
 		d.Local = true
-		d.Host = ReadHostFiles(hostRoot, false)
+		d.Host, d.Runtime = ReadLocal(hostRoot, false, d.Domains)
 	}
 	return d
 }
@@ -117,8 +117,52 @@ func TestNormalizeLocalFixture(t *testing.T) {
 	case strings.Join(q.SecurityDriver, ",") != "apparmor":
 		t.Errorf("security_driver %v", q.SecurityDriver)
 	}
-	if len(k.Daemons) != 1 || !k.Daemons[0].TCPEnabled || k.Daemons[0].AuthTCP != "none" || k.Daemons[0].TLSEnabled {
-		t.Errorf("daemons %+v", k.Daemons)
+	// libvirtd runs with --listen -f libvirtd-listen.conf and listens on
+	// 0.0.0.0:16509; /etc/libvirt/libvirtd.conf, harmless, is not what runs.
+	if len(k.Daemons) != 1 {
+		t.Fatalf("daemons %+v", k.Daemons)
+	}
+	dm := k.Daemons[0]
+	if !dm.Running || dm.PID != 1200 || dm.Path != "/etc/libvirt/libvirtd-listen.conf" || boolp(dm.TCPEnabled) != "true" || strp(dm.AuthTCP) != "none" ||
+		boolp(dm.TLSEnabled) != "false" || strings.Join(dm.Listeners, ",") != "0.0.0.0:16509" || !dm.ListenFlag {
+		t.Errorf("libvirtd %+v", dm)
+	}
+	if k.QEMUDriverDaemon != "libvirtd" || boolp(k.Nested) != "true" || boolp(k.KernelAuditEnabled) != "false" {
+		t.Errorf("qemu driver %q nested %s kernel audit %s (%s)", k.QEMUDriverDaemon, boolp(k.Nested), boolp(k.KernelAuditEnabled), k.KernelAuditSource)
+	}
+	if len(k.Firmware) != 3 || k.Firmware[0].Name != "40-edk2-x86_64-secure-enrolled.json" {
+		t.Errorf("firmware %+v", k.Firmware)
+	}
+	if mt := k.MigrationTLS; mt == nil || mt.Dir != "/etc/pki/qemu" || mt.Complete || len(mt.Present) != 0 {
+		t.Errorf("migration TLS %+v", k.MigrationTLS)
+	}
+	// vnc-open runs as root, unsandboxed, with guest memory in core dumps,
+	// on a replaced binary, with VNC on every interface: what its process
+	// shows, whatever qemu.conf says now.
+	vo := vmByName(t, inv, "vnc-open")
+	if r := vo.KVM.Runtime; r == nil || r.PID != 2100 || !r.ExecutableDeleted || r.UID != 0 {
+		t.Errorf("vnc-open runtime %+v", vo.KVM.Runtime)
+	}
+	if boolp(vo.KVM.RunsAsRoot) != "true" || boolp(vo.KVM.Sandbox) != "false" || boolp(vo.KVM.DumpGuestCore) != "true" || boolp(vo.KVM.MACConfined) != "false" {
+		t.Errorf("vnc-open effective root %s sandbox %s dump %s mac %s", boolp(vo.KVM.RunsAsRoot), boolp(vo.KVM.Sandbox), boolp(vo.KVM.DumpGuestCore), boolp(vo.KVM.MACConfined))
+	}
+	if g := vo.KVM.Graphics[0]; strp(g.ListenScope) != "all" || boolp(g.PasswordSet) != "false" || boolp(g.TLS) != "false" || !strings.Contains(g.Source, "QEMU process 2100 command line (-vnc)") {
+		t.Errorf("vnc-open display %+v", g)
+	}
+	sg := vmByName(t, inv, "sev-guest")
+	if boolp(sg.KVM.RunsAsRoot) != "false" || boolp(sg.KVM.Sandbox) != "true" || boolp(sg.KVM.DumpGuestCore) != "false" || sg.KVM.Runtime == nil || sg.KVM.Runtime.ExecutableDeleted {
+		t.Errorf("sev-guest effective %+v", sg.KVM)
+	}
+	for _, a := range sg.KVM.Runtime.Args {
+		if strings.Contains(a, "c2VjcmV0") || strings.Contains(a, "masterKey0") {
+			t.Errorf("a secret object's data was kept: %q", a)
+		}
+	}
+	// A running guest without a pid file: its effective facts are errors
+	// naming the file, never qemu.conf's values.
+	lg := vmByName(t, inv, "luks-guest")
+	if lg.KVM.Runtime != nil || lg.KVM.Sandbox != nil || !strings.Contains(gapFor(inv, "vm:"+lg.ID, "vm.kvm.sandbox"), "/run/libvirt/qemu/luks-guest.pid") {
+		t.Errorf("luks-guest: sandbox %s gap %q", boolp(lg.KVM.Sandbox), gapFor(inv, "vm:"+lg.ID, "vm.kvm.sandbox"))
 	}
 	if strings.Join(k.CPUVulnerable, ",") != "spec_rstack_overflow,spec_store_bypass" || strings.Join(k.SMTVulnerable, ",") != "l1tf,mds" {
 		t.Errorf("vulnerable %v smt %v", k.CPUVulnerable, k.SMTVulnerable)
@@ -268,21 +312,53 @@ func TestNormalizeRejectsForeignSnapshots(t *testing.T) {
 	}
 }
 
+// TestParseURI holds the libvirt URI reading to libvirt 9.0's own
+// (remote_driver.c, viruri.c, virnetsocket.c): which transport verifies
+// its peer decides HVA-TRANSPORT-01, so every case asserts TLSVerified.
 func TestParseURI(t *testing.T) {
 	cases := []struct {
 		uri                string
 		local, session, rw bool
 		libvirt, method    string
+		verified           bool
 		err                string
 	}{
-		{uri: "qemu:///system", local: true, libvirt: "qemu:///system", method: "local"},
-		{uri: "qemu:///session?hvaudit_rw=1", local: true, session: true, rw: true, libvirt: "qemu:///session", method: "local"},
-		{uri: "qemu+unix:///system?socket=/run/x", local: true, libvirt: "qemu+unix:///system?socket=%2Frun%2Fx", method: "local"},
-		{uri: "qemu+ssh://root@kvm01/system", libvirt: "qemu+ssh://root@kvm01/system", method: "ssh"},
+		{uri: "qemu:///system", local: true, libvirt: "qemu:///system", method: "local", verified: true},
+		{uri: "qemu:///session?hvaudit_rw=1", local: true, session: true, rw: true, libvirt: "qemu:///session", method: "local", verified: true},
+		{uri: "qemu+unix:///system?socket=/run/x", local: true, libvirt: "qemu+unix:///system?socket=/run/x", method: "local", verified: true},
+		{uri: "qemu+ssh://root@kvm01/system", libvirt: "qemu+ssh://root@kvm01/system", method: "ssh", verified: true},
+		{uri: "qemu+ssh://kvm01/system?no_verify=1", libvirt: "qemu+ssh://kvm01/system?no_verify=1", method: "insecure"},
+		{uri: "qemu+ssh://kvm01/system?no_verify=0", libvirt: "qemu+ssh://kvm01/system?no_verify=0", method: "ssh", verified: true},
+		// libssh and libssh2 read known_hosts_verify; libvirt does not
+		// hand them no_verify.
+		{uri: "qemu+libssh://kvm01/system", libvirt: "qemu+libssh://kvm01/system", method: "ssh", verified: true},
+		{uri: "qemu+libssh://kvm01/system?known_hosts_verify=ignore", libvirt: "qemu+libssh://kvm01/system?known_hosts_verify=ignore", method: "insecure"},
+		{uri: "qemu+libssh2://kvm01/system?known_hosts_verify=auto", libvirt: "qemu+libssh2://kvm01/system?known_hosts_verify=auto", method: "insecure"},
+		{uri: "qemu+libssh2://kvm01/system?known_hosts_verify=IGNORE", libvirt: "qemu+libssh2://kvm01/system?known_hosts_verify=IGNORE", method: "insecure"},
+		{uri: "qemu+libssh://kvm01/system?known_hosts_verify=normal", libvirt: "qemu+libssh://kvm01/system?known_hosts_verify=normal", method: "ssh", verified: true},
+		{uri: "qemu+libssh://kvm01/system?no_verify=1", libvirt: "qemu+libssh://kvm01/system?no_verify=1", method: "ssh", verified: true},
 		{uri: "qemu+tls://kvm01/system?no_verify=1", libvirt: "qemu+tls://kvm01/system?no_verify=1", method: "insecure"},
+		// Any non-zero integer counts, as strtol reads it.
+		{uri: "qemu+tls://kvm01/system?no_verify=2", libvirt: "qemu+tls://kvm01/system?no_verify=2", method: "insecure"},
+		{uri: "qemu+tls://kvm01/system?no_verify=01", libvirt: "qemu+tls://kvm01/system?no_verify=01", method: "insecure"},
+		{uri: "qemu+tls://kvm01/system?no_verify=-1", libvirt: "qemu+tls://kvm01/system?no_verify=-1", method: "insecure"},
+		{uri: "qemu+tls://kvm01/system?no_verify=%201", libvirt: "qemu+tls://kvm01/system?no_verify=%201", method: "insecure"},
+		{uri: "qemu+tls://kvm01/system?NO_VERIFY=1", libvirt: "qemu+tls://kvm01/system?NO_VERIFY=1", method: "insecure"},
+		// The last occurrence wins, in either order.
+		{uri: "qemu+tls://kvm01/system?no_verify=0&no_verify=1", libvirt: "qemu+tls://kvm01/system?no_verify=0&no_verify=1", method: "insecure"},
+		{uri: "qemu+tls://kvm01/system?no_verify=1&No_Verify=0", libvirt: "qemu+tls://kvm01/system?no_verify=1&No_Verify=0", method: "ca", verified: true},
+		// ';' separates only where no '&' follows.
+		{uri: "qemu+tls://kvm01/system?pkipath=/p;no_verify=1", libvirt: "qemu+tls://kvm01/system?pkipath=/p;no_verify=1", method: "insecure"},
+		{uri: "qemu+tls://kvm01/system?hvaudit_rw=1&no_verify=0", rw: true, libvirt: "qemu+tls://kvm01/system?no_verify=0", method: "ca", verified: true},
 		{uri: "qemu+tcp://kvm01/system", libvirt: "qemu+tcp://kvm01/system", method: "insecure"},
-		{uri: "qemu://kvm01/system", libvirt: "qemu://kvm01/system", method: "ca"},
-		{uri: "test:///default", local: true, libvirt: "test:///default", method: "local"},
+		{uri: "qemu+ext:///system?command=/opt/tunnel", libvirt: "qemu+ext:///system?command=/opt/tunnel", method: "insecure"},
+		{uri: "qemu://kvm01/system", libvirt: "qemu://kvm01/system", method: "ca", verified: true},
+		{uri: "qemu://kvm01/system?no_verify=1", libvirt: "qemu://kvm01/system?no_verify=1", method: "insecure"},
+		{uri: "test:///default", local: true, libvirt: "test:///default", method: "local", verified: true},
+		{uri: "qemu+tls://kvm01/system?no_verify=yes", err: "no_verify"},
+		{uri: "qemu+tls://kvm01/system?no_verify=", err: "no_verify"},
+		{uri: "qemu+tls://kvm01/system?no_verify=0x1", err: "no_verify"},
+		{uri: "qemu+libssh://kvm01/system?known_hosts_verify=never", err: "known_hosts_verify"},
 		{uri: "xen:///system", err: "libvirt driver xen not supported yet"},
 		{uri: "lxc+ssh://h/", err: "libvirt driver lxc not supported yet"},
 		{uri: "qemu+carrier-pigeon://h/system", err: "transport"},
@@ -301,14 +377,15 @@ func TestParseURI(t *testing.T) {
 			t.Errorf("%s: %v", c.uri, err)
 			continue
 		}
-		if u.Local() != c.local || u.Session() != c.session || u.ReadWrite != c.rw || u.LibvirtURI != c.libvirt || transport(u).Method != c.method {
-			t.Errorf("%s: local %v session %v rw %v uri %q method %q", c.uri, u.Local(), u.Session(), u.ReadWrite, u.LibvirtURI, transport(u).Method)
+		tr := transport(u)
+		if u.Local() != c.local || u.Session() != c.session || u.ReadWrite != c.rw || u.LibvirtURI != c.libvirt || tr.Method != c.method || tr.TLSVerified != c.verified {
+			t.Errorf("%s: local %v session %v rw %v uri %q method %q verified %v", c.uri, u.Local(), u.Session(), u.ReadWrite, u.LibvirtURI, tr.Method, tr.TLSVerified)
 		}
 	}
 }
 
 func TestRegistered(t *testing.T) {
-	for _, s := range []string{"qemu", "qemu+ssh", "qemu+tls", "qemu+tcp", "qemu+unix", "test", "xen", "lxc"} {
+	for _, s := range []string{"qemu", "qemu+ssh", "qemu+libssh", "qemu+libssh2", "qemu+tls", "qemu+tcp", "qemu+unix", "qemu+ext", "test", "xen", "lxc"} {
 		c, err := collectors.ForURI(s + ":///x")
 		if err != nil || c.Platform() != "kvm" {
 			t.Errorf("%s: %v", s, err)

@@ -47,6 +47,7 @@ type auditFlags struct {
 	baseline, tailoring, waivers, advisories string
 	failOn, logLevel, logFormat              string
 	sign                                     string
+	history, metricsTextfile                 string
 }
 
 func newAuditCmd() *cobra.Command {
@@ -71,7 +72,8 @@ existing file keeps its mode when it is 0640 or stricter.`,
 		Example: `  hvaudit audit --target vsphere://auditor@vc01.example.com --password-file ~/.vc01 \
       --format json --output vc01.json --format table
   hvaudit audit --config /etc/hvaudit/agent.toml
-  hvaudit audit --snapshot vc01.snapshot.json --baseline ./site.toml`,
+  hvaudit audit --snapshot vc01.snapshot.json --baseline ./site.toml
+  hvaudit audit --config agent.toml --history /var/lib/hvaudit/history.db --metrics-textfile /var/lib/node_exporter/hvaudit.prom`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAudit(cmd, f) },
 	}
@@ -91,6 +93,8 @@ existing file keeps its mode when it is 0640 or stricter.`,
 	fs.StringVar(&f.logLevel, "log-level", "", "trace, debug, info, warn, error (default info)")
 	fs.StringVar(&f.logFormat, "log-format", "", "console or json (default console)")
 	fs.StringVar(&f.sign, "sign", "", "Ed25519 private key (PKCS #8 PEM, mode 0600): write FILE.sig beside each report file")
+	fs.StringVar(&f.history, "history", "", "store the run in this history (SQLite file or postgres:// URL) and print drift against the previous run")
+	fs.StringVar(&f.metricsTextfile, "metrics-textfile", "", "write the run's Prometheus series to this file (node_exporter textfile collector)")
 	return cmd
 }
 
@@ -168,11 +172,14 @@ func runAudit(cmd *cobra.Command, f *auditFlags) error {
 		return usageError(err)
 	}
 	code := agent.ExitCode(run, failOn)
-	files, err := agent.WriteOutputs(run, outs, cmd.OutOrStdout())
+	files, err := agent.WriteRunOutputs(run, outs, cmd.OutOrStdout())
 	if err != nil {
 		return agent.OutputFailure(err, code)
 	}
 	if err := signer.sign(cmd, files); err != nil {
+		return err
+	}
+	if err := recordAudit(cmd, f, cfg, run, outs, log); err != nil {
 		return err
 	}
 	if code != agent.ExitOK {

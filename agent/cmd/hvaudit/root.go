@@ -24,6 +24,7 @@ func newRootCmd() *cobra.Command {
 	})
 	root.AddCommand(newAuditCmd(), newCollectCmd(), newChecksCmd(), newDemoCmd(), newVersionCmd())
 	root.AddCommand(newReportCmd(), newDiffCmd(), newWaiversCmd(), newVerifyCmd(), newKeygenCmd(), newAdvisoriesCmd())
+	root.AddCommand(newServeCmd(), newHistoryCmd())
 	return root
 }
 

@@ -1,0 +1,2 @@
+// Package libvirtdtest runs a real libvirtd for the KVM tests (Linux only).
+package libvirtdtest
