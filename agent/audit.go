@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +29,9 @@ import (
 
 // Version is set at build time (-ldflags "-X …/agent.Version=…").
 var Version = "dev"
+
+// toolName is the program's name in reports and snapshots.
+const toolName = "hvaudit"
 
 // Request is everything one audit needs.
 type Request struct {
@@ -231,7 +233,12 @@ func collectOne(ctx context.Context, t collectors.Target) (o targetOutcome) {
 	return o
 }
 
+// fetch is the agent's collect step: one collector's Fetch under the
+// target's timeout. It completes the envelope with what only the agent
+// knows: the tool that wrote the snapshot, the target's name as
+// configured, and how long the collection took.
 func fetch(ctx context.Context, c collectors.Collector, t collectors.Target) (*collectors.Snapshot, error) {
+	start := time.Now()
 	if t.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t.Timeout)
@@ -244,7 +251,9 @@ func fetch(ctx context.Context, c collectors.Collector, t collectors.Target) (*c
 		}
 		return nil, err
 	}
+	snap.Tool = collectors.Tool{Name: toolName, Version: Version}
 	snap.Target.Name = t.Name
+	snap.Stats.DurationMS = time.Since(start).Milliseconds()
 	return snap, nil
 }
 
@@ -346,19 +355,13 @@ func duplicateObject(inv *inventory.Inventory) error {
 func ReadSnapshot(path string) (*collectors.Snapshot, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("snapshot: %v", err)
+		return nil, fmt.Errorf("snapshot: %w", err)
 	}
-	var s collectors.Snapshot
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("snapshot %s: %v", path, err)
+	s, err := collectors.DecodeSnapshot(b)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", path, err)
 	}
-	if s.Schema != collectors.SnapshotSchema {
-		return nil, fmt.Errorf("snapshot %s: schema is %q, expected %q", path, s.Schema, collectors.SnapshotSchema)
-	}
-	if s.Platform == "" || len(s.Data) == 0 {
-		return nil, fmt.Errorf("snapshot %s: platform and data are required", path)
-	}
-	return &s, nil
+	return s, nil
 }
 
 // judge evaluates every collected inventory and assembles the Run. Each
@@ -366,7 +369,7 @@ func ReadSnapshot(path string) (*collectors.Snapshot, error) {
 func (j *Judge) judge(ctx context.Context, outcomes []targetOutcome, now func() time.Time, log zerolog.Logger) *report.Run {
 	run := &report.Run{
 		Schema: report.Schema,
-		Tool:   report.Tool{Name: "hvaudit", Version: Version},
+		Tool:   report.Tool{Name: toolName, Version: Version},
 		Run: report.RunInfo{
 			ID:              newRunID(),
 			Baseline:        report.BaselineInfo{ID: j.Baseline.ID, Version: j.Baseline.Version, SHA256: j.Baseline.SHA256},
@@ -455,15 +458,7 @@ func Collect(ctx context.Context, t collectors.Target, log zerolog.Logger) (*col
 		return nil, err
 	}
 	log.Info().Str("target", t.Name).Str("uri", collectors.Redact(t.URI)).Msg("collecting")
-	start := time.Now()
-	snap, err := fetch(ctx, c, t)
-	if err != nil {
-		return nil, err
-	}
-	if snap.Stats.DurationMS == 0 {
-		snap.Stats.DurationMS = time.Since(start).Milliseconds()
-	}
-	return snap, nil
+	return fetch(ctx, c, t)
 }
 
 // advisoriesInfo records which advisory data judged the run: its source

@@ -76,7 +76,8 @@ func TestCollectThenAuditSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	var env1 struct {
-		Schema   string               `json:"schema"`
+		Schema   string `json:"schema"`
+		Tool     struct{ Name, Version string }
 		Platform string               `json:"platform"`
 		Target   struct{ URI string } `json:"target"`
 	}
@@ -85,6 +86,12 @@ func TestCollectThenAuditSnapshot(t *testing.T) {
 	}
 	if env1.Schema != "hvaudit/snapshot/v1" || env1.Platform != "esxi" {
 		t.Errorf("snapshot envelope %+v", env1)
+	}
+	// The snapshot names the program and the version that wrote it, as
+	// `hvaudit version` prints them.
+	version := strings.Fields(runHV(t, nil, "version").stdout)
+	if len(version) < 2 || env1.Tool.Name != version[0] || env1.Tool.Version != version[1] {
+		t.Errorf("snapshot tool %+v, want %v", env1.Tool, version[:min(2, len(version))])
 	}
 	if strings.Contains(string(b), sim.Password) {
 		t.Error("snapshot contains the password")

@@ -57,7 +57,6 @@ func (c *Collector) Platform() string { return Platform }
 
 // Fetch logs in, reads everything the baseline needs, and logs out.
 func (c *Collector) Fetch(ctx context.Context, t collectors.Target) (*collectors.Snapshot, error) {
-	start := time.Now()
 	u, user, err := endpoint(t.URI)
 	if err != nil {
 		return nil, err
@@ -77,7 +76,6 @@ func (c *Collector) Fetch(ctx context.Context, t collectors.Target) (*collectors
 		defer cancel()
 		_ = session.NewManager(vc).Logout(lctx)
 	}()
-	collectedAt := time.Now().UTC()
 	data, err := c.retrieveRecovering(ctx, vc, func() error { return login(ctx, vc, u.Host, user, t.Password) })
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", u.Host, err)
@@ -86,15 +84,9 @@ func (c *Collector) Fetch(ctx context.Context, t collectors.Target) (*collectors
 	if err != nil {
 		return nil, err
 	}
-	return &collectors.Snapshot{
-		Schema:      collectors.SnapshotSchema,
-		Platform:    Platform,
-		Target:      collectors.SnapshotTarget{Name: t.Name, URI: collectors.Redact(t.URI), Transport: inventory.Transport{TLSVerified: !t.TLS.Insecure, Method: t.TLS.Method()}},
-		CollectedAt: collectedAt,
-		Gaps:        []inventory.Gap{},
-		Data:        raw,
-		Stats:       collectors.Stats{DurationMS: time.Since(start).Milliseconds(), Calls: int(counter.n.Load())},
-	}, nil
+	shown := collectors.SnapshotTarget{Name: t.Name, URI: collectors.Redact(t.URI),
+		Transport: inventory.Transport{TLSVerified: !t.TLS.Insecure, Method: t.TLS.Method()}}
+	return collectors.NewSnapshot(Platform, shown, raw, int(counter.n.Load()), nil)
 }
 
 // retrieveRecovering reads the estate, surviving what a long collection on

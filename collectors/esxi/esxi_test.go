@@ -317,11 +317,11 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if strings.Contains(string(b), sim.Password) {
 		t.Fatal("snapshot holds the password")
 	}
-	var back collectors.Snapshot
-	if err := json.Unmarshal(b, &back); err != nil {
+	back, err := collectors.DecodeSnapshot(b)
+	if err != nil {
 		t.Fatal(err)
 	}
-	replayed, err := c.Normalize(&back)
+	replayed, err := c.Normalize(back)
 	if err != nil {
 		t.Fatal(err)
 	}

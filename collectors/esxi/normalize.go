@@ -15,10 +15,11 @@ import (
 // every value comes from the snapshot, and every value the server did not
 // return stays nil with a gap that names the property.
 func (c *Collector) Normalize(s *collectors.Snapshot) (*inventory.Inventory, error) {
-	if s.Platform != Platform {
-		return nil, fmt.Errorf("snapshot platform %q is not %q", s.Platform, Platform)
+	raw, err := s.DataFor(Platform)
+	if err != nil {
+		return nil, err
 	}
-	d, err := decodeData(s.Data)
+	d, err := decodeData(raw)
 	if err != nil {
 		return nil, err
 	}

@@ -89,11 +89,11 @@ func TestVMCLikeEstate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back collectors.Snapshot
-	if err := json.Unmarshal(b, &back); err != nil {
+	back, err := collectors.DecodeSnapshot(b)
+	if err != nil {
 		t.Fatal(err)
 	}
-	replayed, err := New(Options{}).Normalize(&back)
+	replayed, err := New(Options{}).Normalize(back)
 	if err != nil {
 		t.Fatal(err)
 	}

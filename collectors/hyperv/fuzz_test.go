@@ -24,9 +24,12 @@ func FuzzMapInstances(f *testing.F) {
 		}
 		// Small seeds keep the fuzzer fast (it minimises every input that
 		// finds new coverage): at most two instances per query, compact.
-		var s collectors.Snapshot
+		s, err := collectors.DecodeSnapshot(b)
+		if err != nil {
+			continue
+		}
 		var d Data
-		if json.Unmarshal(b, &s) != nil || json.Unmarshal(s.Data, &d) != nil {
+		if json.Unmarshal(s.Data, &d) != nil {
 			continue
 		}
 		for i := range d.Queries {

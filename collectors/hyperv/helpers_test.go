@@ -27,11 +27,11 @@ func loadCase(t testing.TB, name string) *collectors.Snapshot {
 	if err := json.Unmarshal(b, &mark); err != nil || mark.Synthetic == nil || !*mark.Synthetic {
 		t.Fatalf("%s: fixture is not marked \"synthetic\": true", name)
 	}
-	var s collectors.Snapshot
-	if err := json.Unmarshal(b, &s); err != nil {
-		t.Fatal(err)
+	s, err := collectors.DecodeSnapshot(b)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
 	}
-	return &s
+	return s
 }
 
 func loadData(t testing.TB, name string) *Data {

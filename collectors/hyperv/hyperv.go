@@ -19,14 +19,12 @@ package hyperv
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
@@ -161,7 +159,6 @@ func (c *Collector) Fetch(ctx context.Context, t collectors.Target) (snap *colle
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
 	src, err := c.open(ctx, u, t)
 	if err != nil {
 		return nil, err
@@ -180,19 +177,8 @@ func (c *Collector) Fetch(ctx context.Context, t collectors.Target) (snap *colle
 	if u.Local {
 		d.Host = "localhost"
 	}
-	raw, err := json.Marshal(d)
-	if err != nil {
-		return nil, err
-	}
-	return &collectors.Snapshot{
-		Schema:      collectors.SnapshotSchema,
-		Platform:    Platform,
-		Target:      collectors.SnapshotTarget{Name: t.Name, URI: shownURI(u), Transport: transport(u, t.TLS)},
-		CollectedAt: time.Now().UTC(),
-		Gaps:        []inventory.Gap{},
-		Data:        raw,
-		Stats:       collectors.Stats{DurationMS: time.Since(start).Milliseconds(), Calls: src.Calls()},
-	}, nil
+	shown := collectors.SnapshotTarget{Name: t.Name, URI: shownURI(u), Transport: transport(u, t.TLS)}
+	return collectors.NewSnapshot(Platform, shown, d, src.Calls(), nil)
 }
 
 // sourceName says what a Source is, for Data.Source.

@@ -2,7 +2,6 @@ package hyperv
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -17,14 +16,12 @@ import (
 // Windows version does not have, a value in a form not understood) stays
 // nil and a gap names the class, the property and the reason.
 func (c *Collector) Normalize(s *collectors.Snapshot) (*inventory.Inventory, error) {
-	if s == nil {
-		return nil, errors.New("no snapshot")
-	}
-	if s.Platform != Platform {
-		return nil, fmt.Errorf("snapshot is for platform %q, not %q", s.Platform, Platform)
+	raw, err := s.DataFor(Platform)
+	if err != nil {
+		return nil, err
 	}
 	var d Data
-	if err := json.Unmarshal(s.Data, &d); err != nil {
+	if err := json.Unmarshal(raw, &d); err != nil {
 		return nil, fmt.Errorf("snapshot data is not Hyper-V data: %w", err)
 	}
 	return MapInstances(&d, s.Target, s.CollectedAt, s.Gaps)

@@ -41,11 +41,11 @@ func listener(t *testing.T, fixture string) *winrmtest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var snap collectors.Snapshot
-	var d hyperv.Data
-	if err := json.Unmarshal(b, &snap); err != nil {
+	snap, err := collectors.DecodeSnapshot(b)
+	if err != nil {
 		t.Fatal(err)
 	}
+	var d hyperv.Data
 	if err := json.Unmarshal(snap.Data, &d); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ package libvirt
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -133,7 +132,6 @@ func connectError(err error, uri string) error {
 }
 
 func (c *Collector) fetch(ctx context.Context, u uriInfo, t collectors.Target) (*collectors.Snapshot, error) {
-	start := time.Now()
 	f := &fetcher{}
 	shown := redactedURI(u)
 	readOnly := !u.ReadWrite
@@ -265,19 +263,8 @@ func (c *Collector) fetch(ctx context.Context, u uriInfo, t collectors.Target) (
 	}
 	d.Redact()
 
-	raw, err := json.Marshal(d)
-	if err != nil {
-		return nil, fmt.Errorf("encoding libvirt snapshot: %w", err)
-	}
-	return &collectors.Snapshot{
-		Schema:      collectors.SnapshotSchema,
-		Platform:    Platform,
-		Target:      collectors.SnapshotTarget{Name: t.Name, URI: shown, Transport: transport(u)},
-		CollectedAt: time.Now().UTC(),
-		Gaps:        f.gaps,
-		Data:        raw,
-		Stats:       collectors.Stats{DurationMS: time.Since(start).Milliseconds(), Calls: int(f.calls.Load())},
-	}, nil
+	target := collectors.SnapshotTarget{Name: t.Name, URI: shown, Transport: transport(u)}
+	return collectors.NewSnapshot(Platform, target, d, int(f.calls.Load()), f.gaps)
 }
 
 var stateNames = map[golibvirt.DomainState]string{

@@ -2,7 +2,6 @@ package libvirt
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"path"
@@ -22,14 +21,12 @@ import (
 // inventory with only its id and name, and a gap gives the parser's
 // reason, so checks on it end as error rather than pass.
 func (c *Collector) Normalize(s *collectors.Snapshot) (*inventory.Inventory, error) {
-	if s == nil {
-		return nil, errors.New("no snapshot")
-	}
-	if s.Platform != Platform {
-		return nil, fmt.Errorf("snapshot is for platform %q, not %q", s.Platform, Platform)
+	raw, err := s.DataFor(Platform)
+	if err != nil {
+		return nil, err
 	}
 	var d Data
-	if err := json.Unmarshal(s.Data, &d); err != nil {
+	if err := json.Unmarshal(raw, &d); err != nil {
 		return nil, fmt.Errorf("snapshot data is not libvirt data: %w", err)
 	}
 	return normalizeData(&d, s.Target, s.CollectedAt, s.Gaps), nil
