@@ -228,7 +228,7 @@ func TestDemoCommand(t *testing.T) {
 	run := readRun(t, filepath.Join(dir, "report.json"))
 
 	wantTargets := map[string]string{"vcsa-demo": "esxi"}
-	switch err := libvirt.ClientLibraryError(); {
+	switch err := libvirt.New().Available(); {
 	case err == nil:
 		wantTargets["kvm-demo"] = "kvm"
 	case os.Getenv("HVAUDIT_REQUIRE_LIBVIRT") != "":

@@ -469,9 +469,9 @@ func resolve(ctx context.Context, hostport string, d *Data) []string {
 	return addrs
 }
 
-// ClientLibraryError reports whether libvirt's client library can be
-// loaded, so callers (the demo) can say how to install it up front.
-func ClientLibraryError() error {
+// Available reports whether libvirt's client library can be loaded, so
+// callers (the demo) can say how to install it before any target fails.
+func (c *Collector) Available() error {
 	if _, err := golibvirt.GetVersion(); err != nil {
 		return connectError(err, "")
 	}

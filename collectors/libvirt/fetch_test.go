@@ -59,15 +59,35 @@ func fetchNode(t *testing.T, query, hostRoot string) (*collectors.Snapshot, []by
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back collectors.Snapshot
-	if err := json.Unmarshal(raw, &back); err != nil {
+	back, err := collectors.DecodeSnapshot(raw)
+	if err != nil {
 		t.Fatal(err)
 	}
-	inv, err := c.Normalize(&back)
+	inv, err := c.Normalize(back)
 	if err != nil {
 		t.Fatalf("Normalize: %v", err)
 	}
-	return &back, raw, inv
+	return back, raw, inv
+}
+
+// Available, asked through the registry as the demo asks it, agrees with
+// Fetch: nil exactly when the test driver's estate can be read.
+func TestAvailableAgreesWithFetch(t *testing.T) {
+	c, err := collectors.ForPlatform(Platform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	avail := collectors.Available(c)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, ferr := c.Fetch(ctx, collectors.Target{Name: "testnode", URI: nodeURI(t, "")})
+	if !errors.Is(avail, ErrLibraryMissing) && errors.Is(ferr, ErrLibraryMissing) {
+		t.Fatalf("Available = %v, yet Fetch failed with %v", avail, ferr)
+	}
+	skipWithoutLibrary(t, avail)
+	if avail != nil || ferr != nil {
+		t.Errorf("Available = %v, Fetch err = %v", avail, ferr)
+	}
 }
 
 func TestFetchTestDriverReadOnly(t *testing.T) {

@@ -61,7 +61,10 @@ func New() *Collector { return &Collector{} }
 
 func init() { collectors.Register(New(), Schemes...) }
 
-var _ collectors.Collector = (*Collector)(nil)
+var (
+	_ collectors.Collector    = (*Collector)(nil)
+	_ collectors.Availability = (*Collector)(nil)
+)
 
 // Platform returns "kvm".
 func (c *Collector) Platform() string { return Platform }
