@@ -256,7 +256,15 @@ func fetch(ctx context.Context, c collectors.Collector, t collectors.Target) (*c
 	return snap, nil
 }
 
-func normalize(c collectors.Collector, snap *collectors.Snapshot) (*inventory.Inventory, error) {
+// normalize maps a snapshot to its inventory. A collector that panics
+// (inventory.Gaps.Add refuses a gap without a reason) fails this target,
+// live or from a file, never the run.
+func normalize(c collectors.Collector, snap *collectors.Snapshot) (_ *inventory.Inventory, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("normalizing %s data: the collector crashed: %v", snap.Platform, r)
+		}
+	}()
 	inv, err := c.Normalize(snap)
 	if err != nil {
 		return nil, fmt.Errorf("normalizing %s data: %w", snap.Platform, err)
@@ -268,8 +276,8 @@ func normalize(c collectors.Collector, snap *collectors.Snapshot) (*inventory.In
 	inv.Target.URI = snap.Target.URI
 	inv.Target.Transport = snap.Target.RecordedTransport()
 	if inv.Target.Transport == nil {
-		inv.Gaps = append(inv.Gaps, inventory.Gap{Object: inventory.ObjectKey(inventory.KindTarget, "*"), Field: "target.transport",
-			Reason: "the snapshot does not record how its target was reached (no target.transport.method)"})
+		inv.Gaps.Add(inventory.KindTarget, "*", "target.transport",
+			"the snapshot does not record how its target was reached (no target.transport.method)")
 	}
 	return inv, nil
 }

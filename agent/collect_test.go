@@ -2,6 +2,9 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,6 +13,7 @@ import (
 	"github.com/hvaudit/hvaudit/collectors"
 	_ "github.com/hvaudit/hvaudit/collectors/all" // the cmd links the collectors; the tests here do the same
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
+	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"github.com/hvaudit/hvaudit/configs"
 )
 
@@ -49,5 +53,51 @@ func TestCollectStampsTheEnvelope(t *testing.T) {
 	}
 	if snap.Stats.Calls == 0 || snap.Stats.DurationMS <= 0 {
 		t.Errorf("stats %+v: the collector counts calls, the collect step times them", snap.Stats)
+	}
+}
+
+// reasonlessCollector records a gap without a reason, the collector bug
+// inventory.Gaps.Add refuses by panicking.
+type reasonlessCollector struct{}
+
+func (reasonlessCollector) Platform() string { return "reasonless-test" }
+func (reasonlessCollector) Fetch(context.Context, collectors.Target) (*collectors.Snapshot, error) {
+	return nil, errors.New("unused")
+}
+func (reasonlessCollector) Normalize(*collectors.Snapshot) (*inventory.Inventory, error) {
+	inv := &inventory.Inventory{Platform: "reasonless-test"}
+	inv.Gaps.Add(inventory.KindVM, "1", "vm.nics", "")
+	return inv, nil
+}
+
+func init() { collectors.Register(reasonlessCollector{}, "reasonless-test") }
+
+// A gap without a reason fails its target, with the reason why, and the
+// rest of the run goes on: from a snapshot file as on a live audit.
+func TestReasonlessGapFailsItsTargetOnly(t *testing.T) {
+	dir := t.TempDir()
+	snap := filepath.Join(dir, "s.json")
+	body := `{"schema":"hvaudit/snapshot/v1","platform":"reasonless-test","target":{"name":"bad","uri":"reasonless-test://x"},"data":{}}`
+	if err := os.WriteFile(snap, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run, err := Audit(context.Background(), Request{Snapshots: []string{snap, "../collectors/hyperv/testdata/compliant/snapshot.json"}, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Targets) != 2 {
+		t.Fatalf("targets %+v", run.Targets)
+	}
+	for _, tr := range run.Targets {
+		switch tr.Name {
+		case "bad":
+			if tr.Status != "error" || tr.Error != "normalizing reasonless-test data: the collector crashed: inventory: the gap on vm:1 vm.nics has no reason" {
+				t.Errorf("bad target: %s %q", tr.Status, tr.Error)
+			}
+		default:
+			if tr.Status != "ok" {
+				t.Errorf("%s: %s %s", tr.Name, tr.Status, tr.Error)
+			}
+		}
 	}
 }

@@ -22,7 +22,7 @@ type Snapshot struct {
 	Platform    string          `json:"platform"`
 	Target      SnapshotTarget  `json:"target"`
 	CollectedAt time.Time       `json:"collected_at"`
-	Gaps        []inventory.Gap `json:"gaps"`
+	Gaps        inventory.Gaps  `json:"gaps"`
 	Data        json.RawMessage `json:"data"`
 	// Stats describe the collection itself; kept so a re-audit of a saved
 	// snapshot still reports what the live run cost.
@@ -67,7 +67,7 @@ type Stats struct {
 // collector made, gaps what it could not read (Fetch records few; most
 // gaps are found by Normalize). The tool's identity and the duration are
 // left to the agent's collect step, which alone knows them.
-func NewSnapshot(platform string, target SnapshotTarget, data any, calls int, gaps []inventory.Gap) (*Snapshot, error) {
+func NewSnapshot(platform string, target SnapshotTarget, data any, calls int, gaps inventory.Gaps) (*Snapshot, error) {
 	raw, ok := data.(json.RawMessage)
 	if !ok {
 		var err error
@@ -76,7 +76,7 @@ func NewSnapshot(platform string, target SnapshotTarget, data any, calls int, ga
 		}
 	}
 	if gaps == nil {
-		gaps = []inventory.Gap{}
+		gaps = inventory.Gaps{}
 	}
 	return &Snapshot{
 		Schema:      SnapshotSchema,

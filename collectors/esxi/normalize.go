@@ -27,7 +27,7 @@ func (c *Collector) Normalize(s *collectors.Snapshot) (*inventory.Inventory, err
 	n.inv = &inventory.Inventory{
 		Platform: Platform, CollectedAt: s.CollectedAt,
 		Hosts: []inventory.Host{}, VMs: []inventory.VM{}, Networks: []inventory.Network{},
-		Gaps: append([]inventory.Gap{}, s.Gaps...), Sources: sources,
+		Gaps: append(inventory.Gaps{}, s.Gaps...), Sources: sources,
 	}
 	for _, o := range d.Objects {
 		earlier, seen := n.objs[o.Obj]
@@ -158,9 +158,7 @@ type normalizer struct {
 	queries         map[string]Query // method + "/" + object → answer (normalize_security.go)
 }
 
-func (n *normalizer) gap(kind, id, field, reason string) {
-	n.inv.Gaps = append(n.inv.Gaps, inventory.Gap{Object: inventory.ObjectKey(kind, id), Field: field, Reason: reason})
-}
+func (n *normalizer) gap(kind, id, field, reason string) { n.inv.Gaps.Add(kind, id, field, reason) }
 
 // kindTypes lists every type name an object kind takes: a real vCenter's
 // distributed switches are VmwareDistributedVirtualSwitch.
@@ -190,23 +188,23 @@ func (n *normalizer) byType(kind string) []props {
 // predating it (not asked for); the object's own API release (objAPI, as
 // who reports it) predating it; else that the server did not return it.
 func (n *normalizer) absent(kind, id, field string, p props, path, objAPI, who string) {
-	g := inventory.Gap{Object: inventory.ObjectKey(kind, id), Field: field}
+	var reason, introduced string
 	since := propertySince(p.ref.Type, path)
 	sk, skipped := n.skipped[p.ref.Type+" "+path]
 	switch {
 	case p.faulted(path):
-		g.Reason = p.why(path)
+		reason = p.why(path)
 	case skipped:
-		g.Reason, g.Since = p.ref.Type+" "+path+": "+sk.Reason, sk.Since
+		reason, introduced = p.ref.Type+" "+path+": "+sk.Reason, sk.Since
 	case since != "" && objAPI != "" && apiBefore(objAPI, since):
-		g.Reason, g.Since = p.ref.Type+" "+path+" is "+unavailableReason(since, who, objAPI), shortAPI(since)
+		reason, introduced = p.ref.Type+" "+path+" is "+unavailableReason(since, who, objAPI), shortAPI(since)
 	default:
-		g.Reason = p.why(path)
+		reason = p.why(path)
 	}
-	if g.Since != "" {
-		g.Since = shortAPI(g.Since)
+	if introduced != "" {
+		introduced = shortAPI(introduced)
 	}
-	n.inv.Gaps = append(n.inv.Gaps, g)
+	n.inv.Gaps.AddSince(kind, id, field, reason, introduced)
 }
 
 // target fills the endpoint's own facts: vCenter or a standalone host.

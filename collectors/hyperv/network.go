@@ -64,7 +64,7 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 	res := &netResult{switches: map[string]*switchInfo{}}
 	swRows, swWhy := m.rows("Msvm_VirtualEthernetSwitch")
 	if swWhy != "" {
-		m.gap("network:*", "network", swWhy)
+		m.gap(everyNetwork, "network", swWhy)
 	}
 	for _, in := range swRows {
 		id, _ := asString(unwrapProp(in, "Name"))
@@ -111,8 +111,8 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 		// Ports stay nil: a class that could not be read is unknown,
 		// never an empty list that every "all ports …" check passes.
 		res.why = epWhy
-		m.gap("vm:*", "vm.nics", epWhy)
-		m.gap("vm:*", "vm.hyperv.ports", epWhy)
+		m.gap(everyVM, "vm.nics", epWhy)
+		m.gap(everyVM, "vm.hyperv.ports", epWhy)
 		return res
 	}
 	adRows, adWhy := m.rows("Msvm_SyntheticEthernetPortSettingData")
@@ -121,8 +121,8 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 		// filtered answer, not a host where every adapter is unplugged
 		// (that would make every port check pass on defaults).
 		res.why = "Msvm_EthernetPortAllocationSettingData returned no instance although VMs have network adapters (Msvm_SyntheticEthernetPortSettingData): the account may not see them"
-		m.gap("vm:*", "vm.nics", res.why)
-		m.gap("vm:*", "vm.hyperv.ports", res.why)
+		m.gap(everyVM, "vm.nics", res.why)
+		m.gap(everyVM, "vm.hyperv.ports", res.why)
 		return res
 	}
 	res.known = true
@@ -193,12 +193,12 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 	vlanWhy := attach("Msvm_EthernetSwitchPortVlanSettingData", func(p *portAlloc, in Instance) { p.vlan = in })
 	secWhy := attach("Msvm_EthernetSwitchPortSecuritySettingData", func(p *portAlloc, in Instance) { p.sec = in })
 	if vlanWhy != "" {
-		m.gap("vm:*", "vm.hyperv.ports.vlans", vlanWhy)
-		m.gap("vm:*", "vm.hyperv.ports.vlan_mode", vlanWhy)
+		m.gap(everyVM, "vm.hyperv.ports.vlans", vlanWhy)
+		m.gap(everyVM, "vm.hyperv.ports.vlan_mode", vlanWhy)
 	}
 	if secWhy != "" {
 		for _, f := range []string{"mac_spoofing", "dhcp_guard", "router_guard", "monitor_mode"} {
-			m.gap("vm:*", "vm.hyperv.ports."+f, secWhy)
+			m.gap(everyVM, "vm.hyperv.ports."+f, secWhy)
 		}
 	}
 	for _, p := range ports {
@@ -214,7 +214,7 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 	type adapter struct{ name, mac string }
 	adapters := map[string]adapter{}
 	if adWhy != "" {
-		m.gap("vm:*", "vm.nics.mac", adWhy)
+		m.gap(everyVM, "vm.nics.mac", adWhy)
 	}
 	adByVM := map[string][]string{}
 	for _, in := range adRows {
@@ -234,7 +234,7 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 	mgmt := m.managementPorts(res, vlanWhy)
 	res.mgmt = mgmt
 	for id, vm := range vms {
-		key := inventory.ObjectKey(inventory.KindVM, id)
+		key := object{inventory.KindVM, id}
 		var vmPorts []*portAlloc
 		used := map[string]bool{}
 		for _, p := range ports {
@@ -330,7 +330,7 @@ func (m *mapper) managementPorts(res *netResult, vlanWhy string) *mgmtPorts {
 				continue
 			}
 			hp := inventory.HyperVPort{}
-			m.portVLAN("", p, &hp, vlanWhy)
+			m.portVLAN(object{}, p, &hp, vlanWhy)
 			nic := &inventory.HostNIC{Device: p.name, Switch: sw.name, Services: []string{"management"}}
 			if hp.VLANs == nil {
 				mp.why[swID] = fmt.Sprintf("the VLAN of management-OS vNIC %q is unknown", p.name)
@@ -408,8 +408,8 @@ func mode(hp inventory.HyperVPort) string {
 }
 
 // portVLAN fills the port's VLAN facts; unknown settings leave VLANMode
-// and VLANs nil. key "" records no gap.
-func (m *mapper) portVLAN(key string, p *portAlloc, hp *inventory.HyperVPort, vlanWhy string) {
+// and VLANs nil. The zero key records no gap.
+func (m *mapper) portVLAN(key object, p *portAlloc, hp *inventory.HyperVPort, vlanWhy string) {
 	const cls = "Msvm_EthernetSwitchPortVlanSettingData"
 	if vlanWhy != "" {
 		return
@@ -423,7 +423,7 @@ func (m *mapper) portVLAN(key string, p *portAlloc, hp *inventory.HyperVPort, vl
 	}
 	r := reader{m: m, object: key, class: cls, in: p.vlan}
 	gap := func(why string) {
-		if key != "" {
+		if key != (object{}) {
 			for _, f := range []string{"vm.hyperv.ports.vlans", "vm.hyperv.ports.vlan_mode"} {
 				m.gap(key, f, fmt.Sprintf("adapter %q: %s", hp.Name, why))
 			}
@@ -477,7 +477,7 @@ func (m *mapper) portVLAN(key string, p *portAlloc, hp *inventory.HyperVPort, vl
 }
 
 // portSecurity fills the port's security facts.
-func (m *mapper) portSecurity(key string, p *portAlloc, hp *inventory.HyperVPort, secWhy string) {
+func (m *mapper) portSecurity(key object, p *portAlloc, hp *inventory.HyperVPort, secWhy string) {
 	if secWhy != "" {
 		return
 	}
@@ -495,7 +495,7 @@ func (m *mapper) portSecurity(key string, p *portAlloc, hp *inventory.HyperVPort
 
 // finish builds the networks and the host's management picture.
 func (m *mapper) finish(res *netResult) {
-	hostKey := inventory.ObjectKey(inventory.KindHost, m.host.ID)
+	hostKey := object{inventory.KindHost, m.host.ID}
 	if why := res.why + res.unresolved; !res.known || res.unresolved != "" {
 		for _, f := range []string{"host.management", "host.hyperv.management_os_shares_vm_switch", "host.hyperv.management_os_shares_vm_vlan", "host.hyperv.management_vnics_own_vlan"} {
 			m.gap(hostKey, f, why)
@@ -505,7 +505,7 @@ func (m *mapper) finish(res *netResult) {
 			// Which VMs use the switch is known only when the port
 			// allocations were read.
 			n := inventory.Network{ID: id, Name: sw.name, Kind: "hyperv-switch", Host: inventory.Ptr(m.host.ID), Switch: sw.name}
-			key := inventory.ObjectKey(inventory.KindNetwork, id)
+			key := object{inventory.KindNetwork, id}
 			if res.known {
 				n.VMs = []string{}
 				for vmID := range sw.vmIDs {
@@ -618,7 +618,7 @@ func (m *mapper) ownVLAN(res *netResult) (bool, string) {
 				continue
 			}
 			hp := inventory.HyperVPort{}
-			m.portVLAN("", p, &hp, res.vlanWhy)
+			m.portVLAN(object{}, p, &hp, res.vlanWhy)
 			if hp.VLANs == nil {
 				return false, fmt.Sprintf("the VLAN of a VM port on switch %q is unknown", sw.name)
 			}
@@ -631,7 +631,7 @@ func (m *mapper) ownVLAN(res *netResult) (bool, string) {
 				continue
 			}
 			hp := inventory.HyperVPort{}
-			m.portVLAN("", p, &hp, res.vlanWhy)
+			m.portVLAN(object{}, p, &hp, res.vlanWhy)
 			switch {
 			case hp.VLANMode == nil:
 				return false, fmt.Sprintf("the VLAN of management-OS vNIC %q is unknown", p.name)

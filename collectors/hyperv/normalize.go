@@ -69,9 +69,15 @@ type mapper struct {
 	hv   *inventory.HyperVHost
 }
 
-func (m *mapper) gap(object, field, reason string) {
-	m.inv.Gaps = append(m.inv.Gaps, inventory.Gap{Object: object, Field: field, Reason: reason})
-}
+// object names one inventory object, or every object of a kind, for its gaps.
+type object struct{ kind, id string }
+
+var (
+	everyVM      = object{inventory.KindVM, "*"}
+	everyNetwork = object{inventory.KindNetwork, "*"}
+)
+
+func (m *mapper) gap(o object, field, reason string) { m.inv.Gaps.Add(o.kind, o.id, field, reason) }
 
 // rows returns a class's instances, or "" and the reason they are unknown.
 func (m *mapper) rows(class string) (Instances, string) {
@@ -89,13 +95,13 @@ func (m *mapper) rows(class string) (Instances, string) {
 // object naming class and property and nil.
 type reader struct {
 	m      *mapper
-	object string
+	object object
 	class  string
 	in     Instance
 }
 
-func (m *mapper) reader(object, class string, in Instance) reader {
-	return reader{m: m, object: object, class: class, in: in}
+func (m *mapper) reader(o object, class string, in Instance) reader {
+	return reader{m: m, object: o, class: class, in: in}
 }
 
 func (r reader) raw(field, p string) (any, bool) {
@@ -182,7 +188,7 @@ func (m *mapper) days(t time.Time) int64 {
 // the same data and time always give the same inventory. It fails only
 // when Msvm_ComputerSystem could not be read, because then the VM list
 // itself is unknown and no VM check could say so.
-func MapInstances(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps []inventory.Gap) (*inventory.Inventory, error) {
+func MapInstances(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps inventory.Gaps) (*inventory.Inventory, error) {
 	inv := &inventory.Inventory{
 		Platform:    Platform,
 		CollectedAt: at,
@@ -193,7 +199,7 @@ func MapInstances(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps [
 		Hosts:    []inventory.Host{},
 		VMs:      []inventory.VM{},
 		Networks: []inventory.Network{},
-		Gaps:     append([]inventory.Gap{}, snapGaps...),
+		Gaps:     append(inventory.Gaps{}, snapGaps...),
 		Sources:  sources(),
 	}
 	if d.PSVersion != "" {

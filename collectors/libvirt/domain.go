@@ -312,15 +312,13 @@ type domainContext struct {
 	netReason string
 }
 
-// gapper collects gaps for one object.
+// gapper records the gaps of one object.
 type gapper struct {
-	obj  string
-	gaps *[]inventory.Gap
+	kind, id string
+	gaps     *inventory.Gaps
 }
 
-func (g gapper) add(field, reason string) {
-	*g.gaps = append(*g.gaps, inventory.Gap{Object: g.obj, Field: field, Reason: reason})
-}
+func (g gapper) add(field, reason string) { g.gaps.Add(g.kind, g.id, field, reason) }
 
 var powerStates = map[string]string{
 	"running": "on", "blocked": "on", "paused": "suspended", "pmsuspended": "suspended",
@@ -328,7 +326,7 @@ var powerStates = map[string]string{
 }
 
 // mapDomain turns one parsed domain into a VM.
-func mapDomain(rec DomainRecord, d *libvirtxml.Domain, dc *domainContext, gaps *[]inventory.Gap) inventory.VM {
+func mapDomain(rec DomainRecord, d *libvirtxml.Domain, dc *domainContext, gaps *inventory.Gaps) inventory.VM {
 	id := strings.ToLower(d.UUID)
 	if id == "" {
 		id = strings.ToLower(rec.UUID)
@@ -336,7 +334,7 @@ func mapDomain(rec DomainRecord, d *libvirtxml.Domain, dc *domainContext, gaps *
 	if id == "" {
 		id = "name:" + d.Name
 	}
-	g := gapper{obj: inventory.ObjectKey(inventory.KindVM, id), gaps: gaps}
+	g := gapper{kind: inventory.KindVM, id: id, gaps: gaps}
 	vm := inventory.VM{ID: id, Name: d.Name, Template: inventory.Ptr(false)}
 	if dc.hostID != "" {
 		vm.Host = inventory.Ptr(dc.hostID)

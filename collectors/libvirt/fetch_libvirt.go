@@ -61,7 +61,7 @@ type fetcher struct {
 	calls atomic.Int64
 	conn  *golibvirt.Connect
 	mu    sync.Mutex
-	gaps  []inventory.Gap
+	gaps  inventory.Gaps
 }
 
 // proveReadOnly asks the daemon to confirm the connection is read-only:
@@ -91,11 +91,11 @@ func (f *fetcher) keepExisting(recs []DomainRecord) []DomainRecord {
 	out := recs[:0]
 	for _, r := range recs {
 		if r.gone {
-			obj := inventory.ObjectKey(inventory.KindVM, strings.ToLower(r.UUID))
+			id := strings.ToLower(r.UUID)
 			if r.UUID == "" {
-				obj = inventory.ObjectKey(inventory.KindVM, "*")
+				id = "*"
 			}
-			f.gap(obj, "vm", fmt.Sprintf("domain %s was undefined between listing and reading (%s); skipped", r.Name, r.Error))
+			f.gap(inventory.KindVM, id, "vm", fmt.Sprintf("domain %s was undefined between listing and reading (%s); skipped", r.Name, r.Error))
 			continue
 		}
 		out = append(out, r)
@@ -403,7 +403,7 @@ func (f *fetcher) readNetworks(d *Data) []NetworkRecord {
 			r.XML = x
 			out = append(out, r)
 		} else {
-			f.gap(inventory.ObjectKey(inventory.KindNetwork, r.UUID), "network", "network XML not read: "+libvirtMessage(err))
+			f.gap(inventory.KindNetwork, r.UUID, "network", "network XML not read: "+libvirtMessage(err))
 		}
 		_ = n.Free()
 	}
@@ -433,7 +433,7 @@ func (f *fetcher) readInterfaces(d *Data) []InterfaceRecord {
 			r.XML = x
 			out = append(out, r)
 		} else {
-			f.gap(inventory.ObjectKey(inventory.KindHost, "*"), "host.vmkernel_nics", "interface "+r.Name+" XML not read: "+libvirtMessage(err))
+			f.gap(inventory.KindHost, "*", "host.vmkernel_nics", "interface "+r.Name+" XML not read: "+libvirtMessage(err))
 		}
 		_ = n.Free()
 	}
@@ -441,10 +441,10 @@ func (f *fetcher) readInterfaces(d *Data) []InterfaceRecord {
 	return out
 }
 
-func (f *fetcher) gap(obj, field, reason string) {
+func (f *fetcher) gap(kind, id, field, reason string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.gaps = append(f.gaps, inventory.Gap{Object: obj, Field: field, Reason: reason})
+	f.gaps.Add(kind, id, field, reason)
 }
 
 // resolve returns the IP addresses of the URI's host: the address the
