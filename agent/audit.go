@@ -304,13 +304,13 @@ func loadSnapshots(paths []string, timeout time.Duration) ([]targetOutcome, erro
 		byName[key] = p
 		c, err := collectors.ForPlatform(snap.Platform)
 		if err != nil {
-			return nil, configErrorf("%s: %v", p, err)
+			return nil, configErrorf("%s: %w", p, err)
 		}
 		o := targetOutcome{name: snap.Target.Name, uri: snap.Target.URI, platform: snap.Platform, snap: snap, stats: snap.Stats, timeout: timeout}
 		o.inv, o.err = normalize(c, snap)
 		var dup *DuplicateObjectError
 		if errors.As(o.err, &dup) {
-			return nil, configErrorf("snapshot %s: %v", p, dup)
+			return nil, configErrorf("snapshot %s: %w", p, dup)
 		}
 		out = append(out, o)
 	}

@@ -3,8 +3,10 @@ package agent
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,5 +101,24 @@ func TestReasonlessGapFailsItsTargetOnly(t *testing.T) {
 				t.Errorf("%s: %s %s", tr.Name, tr.Status, tr.Error)
 			}
 		}
+	}
+}
+
+// Errors carry their cause (%w), so callers can test for it: a missing
+// file stays fs.ErrNotExist through the message that names it.
+func TestErrorsKeepTheirCause(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "absent.json")
+	_, err := ReadSnapshot(missing)
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "absent.json") {
+		t.Errorf("ReadSnapshot: %v", err)
+	}
+	_, err = LoadConfig(missing)
+	var ce *ConfigError
+	if !errors.Is(err, fs.ErrNotExist) || !errors.As(err, &ce) {
+		t.Errorf("LoadConfig: %v", err)
+	}
+	_, err = Audit(context.Background(), Request{Snapshots: []string{missing}, Log: zerolog.Nop()})
+	if !errors.Is(err, fs.ErrNotExist) || !errors.As(err, &ce) {
+		t.Errorf("Audit --snapshot: %v", err)
 	}
 }

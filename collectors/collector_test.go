@@ -34,3 +34,40 @@ func TestAvailable(t *testing.T) {
 		t.Errorf("a collector missing its library: %v", err)
 	}
 }
+
+// A platform or a scheme registered twice panics, naming it, and leaves
+// the registry as it was.
+func TestRegisterRefusesDuplicates(t *testing.T) {
+	Register(plainCollector{"dup-test"}, "dup-a")
+	for name, c := range map[string]struct {
+		col     Collector
+		schemes []string
+		want    string
+	}{
+		"platform": {plainCollector{"dup-test"}, []string{"dup-b"}, `collectors: platform "dup-test" registered twice (collectors.plainCollector and collectors.plainCollector)`},
+		"scheme":   {plainCollector{"dup-other"}, []string{"dup-c", "DUP-A"}, `collectors: scheme "dup-a" registered twice (dup-test and dup-other)`},
+		"in-call":  {plainCollector{"dup-third"}, []string{"dup-d", "dup-d"}, `collectors: scheme "dup-d" registered twice (dup-third and dup-third)`},
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r != c.want {
+					t.Errorf("%s: recovered %v, want %s", name, r, c.want)
+				}
+			}()
+			Register(c.col, c.schemes...)
+		}()
+	}
+	for _, s := range []string{"dup-b://x", "dup-c://x", "dup-d://x"} {
+		if _, err := ForURI(s); err == nil {
+			t.Errorf("%s: registered by a refused call", s)
+		}
+	}
+	for _, p := range []string{"dup-other", "dup-third"} {
+		if _, err := ForPlatform(p); err == nil {
+			t.Errorf("platform %s registered by a refused call", p)
+		}
+	}
+	if c, err := ForURI("dup-a://x"); err != nil || c.Platform() != "dup-test" {
+		t.Errorf("dup-a: %v %v", c, err)
+	}
+}

@@ -108,7 +108,7 @@ func (c *Collector) retrieveRecovering(ctx context.Context, vc *vim25.Client, re
 		case isSessionLost(err) && !relogged:
 			relogged = true
 			if lerr := relogin(); lerr != nil {
-				return nil, fmt.Errorf("the session ended during collection (%v) and logging in again failed: %w", err, lerr)
+				return nil, fmt.Errorf("the session ended during collection (%w) and logging in again failed: %w", err, lerr)
 			}
 			recovered = append(recovered, "the session ended during collection ("+rootCause(err).Error()+"); logged in again and read everything again")
 		case isTransient(err) && !restarted:
@@ -166,7 +166,7 @@ func explainConnect(ctx context.Context, host string, o collectors.TLSOptions, e
 		if o.Thumbprint != "" {
 			return fmt.Errorf("TLS certificate of %s does not match the pinned thumbprint (presented SHA-256 %s)", host, fp)
 		}
-		return fmt.Errorf("TLS certificate of %s is not trusted (%v); to trust it, pin it with --thumbprint %s or pass its CA with --ca-file", host, rootCause(err), fp)
+		return fmt.Errorf("TLS certificate of %s is not trusted (%w); to trust it, pin it with --thumbprint %s or pass its CA with --ca-file", host, rootCause(err), fp)
 	}
 	return fmt.Errorf("connecting to %s: %w", host, err)
 }

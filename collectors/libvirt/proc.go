@@ -446,7 +446,7 @@ func ParseProcNetTCP(text string) (map[uint64]SocketAddr, error) {
 		}
 		addr, err := kernelHexAddr(hexAddr)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %v", i+2, err)
+			return nil, fmt.Errorf("line %d: %w", i+2, err)
 		}
 		inode, err := strconv.ParseUint(f[9], 10, 64)
 		if err != nil {
@@ -466,7 +466,7 @@ func kernelHexAddr(h string) (netip.Addr, error) {
 	for w := 0; w < len(h)/8; w++ {
 		v, err := strconv.ParseUint(h[w*8:w*8+8], 16, 32)
 		if err != nil {
-			return netip.Addr{}, fmt.Errorf("address %q: %v", h, err)
+			return netip.Addr{}, fmt.Errorf("address %q: %w", h, err)
 		}
 		b[w*4], b[w*4+1], b[w*4+2], b[w*4+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 	}
