@@ -23,11 +23,17 @@ func (c *Collector) Normalize(s *collectors.Snapshot) (*inventory.Inventory, err
 	if err != nil {
 		return nil, err
 	}
-	n := &normalizer{data: d, at: s.CollectedAt, objs: map[types.ManagedObjectReference]props{}, skipped: map[string]SkippedProperty{}}
+	return normalizeData(d, s.Target, s.CollectedAt, s.Gaps), nil
+}
+
+// normalizeData maps decoded vSphere data, read from target at a time,
+// plus the gaps Fetch recorded.
+func normalizeData(d *Data, t collectors.SnapshotTarget, at time.Time, fetchGaps inventory.Gaps) *inventory.Inventory {
+	n := &normalizer{data: d, at: at, objs: map[types.ManagedObjectReference]props{}, skipped: map[string]SkippedProperty{}}
 	n.inv = &inventory.Inventory{
-		Platform: Platform, CollectedAt: s.CollectedAt,
+		Platform: Platform, CollectedAt: at,
 		Hosts: []inventory.Host{}, VMs: []inventory.VM{}, Networks: []inventory.Network{},
-		Gaps: append(inventory.Gaps{}, s.Gaps...), Sources: sources,
+		Gaps: append(inventory.Gaps{}, fetchGaps...), Sources: sources(),
 	}
 	for _, o := range d.Objects {
 		earlier, seen := n.objs[o.Obj]
@@ -39,7 +45,7 @@ func (c *Collector) Normalize(s *collectors.Snapshot) (*inventory.Inventory, err
 	for _, sk := range d.Skipped {
 		n.skipped[sk.Type+" "+sk.Path] = sk
 	}
-	n.target(s)
+	n.target(t)
 	n.dvPortgroups()
 	n.segments()
 	n.hosts()
@@ -47,7 +53,7 @@ func (c *Collector) Normalize(s *collectors.Snapshot) (*inventory.Inventory, err
 	n.networks()
 	n.salts()
 	n.esxiTarget()
-	return n.inv, nil
+	return n.inv
 }
 
 // props is one object's returned properties plus the faults of those the
@@ -208,10 +214,10 @@ func (n *normalizer) absent(kind, id, field string, p props, path, objAPI, who s
 }
 
 // target fills the endpoint's own facts: vCenter or a standalone host.
-func (n *normalizer) target(s *collectors.Snapshot) {
+func (n *normalizer) target(st collectors.SnapshotTarget) {
 	a := n.data.About
 	t := &n.inv.Target
-	t.Name, t.URI, t.Platform, t.Transport = s.Target.Name, s.Target.URI, Platform, s.Target.RecordedTransport()
+	t.Name, t.URI, t.Platform, t.Transport = st.Name, st.URI, Platform, st.RecordedTransport()
 	kind := "esxi"
 	if a.ApiType == "VirtualCenter" {
 		kind = "vcenter"
@@ -223,7 +229,7 @@ func (n *normalizer) target(s *collectors.Snapshot) {
 		t.Build = inventory.Ptr(a.Build)
 		t.APIVersion = inventory.Ptr(a.ApiVersion)
 	}
-	id := s.Target.Name
+	id := st.Name
 	if kind == "vcenter" {
 		t.Patch = &inventory.PatchLevel{Product: "vcenter", ReleaseLine: a.Version, Version: a.Version, Build: a.Build, FullName: a.FullName}
 		if kp := n.byType("CryptoManagerKmip"); len(kp) == 1 {

@@ -24,7 +24,7 @@ func (c *Collector) Normalize(s *collectors.Snapshot) (*inventory.Inventory, err
 	if err := json.Unmarshal(raw, &d); err != nil {
 		return nil, fmt.Errorf("snapshot data is not Hyper-V data: %w", err)
 	}
-	return MapInstances(&d, s.Target, s.CollectedAt, s.Gaps)
+	return normalizeData(&d, s.Target, s.CollectedAt, s.Gaps)
 }
 
 // Enumerations (Microsoft's class documentation; see hyperv.md).
@@ -184,11 +184,11 @@ func (m *mapper) days(t time.Time) int64 {
 	return d
 }
 
-// MapInstances maps recorded Hyper-V data to the inventory. It is pure:
+// normalizeData maps recorded Hyper-V data to the inventory. It is pure:
 // the same data and time always give the same inventory. It fails only
 // when Msvm_ComputerSystem could not be read, because then the VM list
 // itself is unknown and no VM check could say so.
-func MapInstances(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps inventory.Gaps) (*inventory.Inventory, error) {
+func normalizeData(d *Data, t collectors.SnapshotTarget, at time.Time, fetchGaps inventory.Gaps) (*inventory.Inventory, error) {
 	inv := &inventory.Inventory{
 		Platform:    Platform,
 		CollectedAt: at,
@@ -199,7 +199,7 @@ func MapInstances(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps i
 		Hosts:    []inventory.Host{},
 		VMs:      []inventory.VM{},
 		Networks: []inventory.Network{},
-		Gaps:     append(inventory.Gaps{}, snapGaps...),
+		Gaps:     append(inventory.Gaps{}, fetchGaps...),
 		Sources:  sources(),
 	}
 	if d.PSVersion != "" {
@@ -229,7 +229,7 @@ func MapInstances(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps i
 	})
 	// The mapper's gaps in a stable order (map iteration is random); the
 	// snapshot's own gaps stay first, as recorded.
-	own := inv.Gaps[len(snapGaps):]
+	own := inv.Gaps[len(fetchGaps):]
 	sort.SliceStable(own, func(a, b int) bool {
 		x, y := own[a], own[b]
 		if x.Object != y.Object {

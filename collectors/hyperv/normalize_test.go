@@ -230,7 +230,7 @@ func TestFailedQueriesBecomeGaps(t *testing.T) {
 		}
 	}
 	d.Methods[0].Result = Instance{"ReturnValue": json.Number("5")}
-	inv, err := MapInstances(d, collectors.SnapshotTarget{Name: "hv01"}, collectedAt(t), nil)
+	inv, err := normalizeData(d, collectors.SnapshotTarget{Name: "hv01"}, collectedAt(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +261,7 @@ func TestNoVirtualizationNamespaceIsAnError(t *testing.T) {
 			d.Queries[i].Error = "Invalid namespace "
 		}
 	}
-	if _, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil); err == nil || !strings.Contains(err.Error(), "Hyper-V Administrators") {
+	if _, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil); err == nil || !strings.Contains(err.Error(), "Hyper-V Administrators") {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -275,7 +275,7 @@ func TestMissingPropertyGapNamesClassAndProperty(t *testing.T) {
 			}
 		}
 	}
-	inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+	inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

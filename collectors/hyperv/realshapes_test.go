@@ -41,7 +41,7 @@ func TestUnreadablePortAllocationsAreUnknown(t *testing.T) {
 func TestEmptyPortAllocationsWithAdaptersAreUnknown(t *testing.T) {
 	d := loadData(t, "compliant")
 	d.query("Msvm_EthernetPortAllocationSettingData").Instances = Instances{}
-	inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+	inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestUnreadableVLANAndSecurityClassesLeavePortsUnknown(t *testing.T) {
 	d := loadData(t, "mgmt-shared-vlan")
 	d.query("Msvm_EthernetSwitchPortVlanSettingData").Error = "Access denied "
 	d.query("Msvm_EthernetSwitchPortSecuritySettingData").Error = "Access denied "
-	inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+	inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestUnresolvableHostPortSwitchIsUnknown(t *testing.T) {
 			in["InstanceID"] = strings.Replace(id, "0B4A2D5E-8C1F-4E7A-9B3D-2F6A1C8E4D01", "ABCDEF00-0000-4000-8000-000000000000", 1)
 		}
 	}
-	inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+	inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestNoHostRowIsAnError(t *testing.T) {
 	} {
 		d := loadData(t, "compliant")
 		d.query("Msvm_ComputerSystem").Instances = rows
-		if _, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil); err == nil || !strings.Contains(err.Error(), "Hyper-V Administrators") {
+		if _, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil); err == nil || !strings.Contains(err.Error(), "Hyper-V Administrators") {
 			t.Errorf("%s: err = %v", name, err)
 		}
 	}
@@ -155,7 +155,7 @@ func TestNeverStartedVMsAgeFromInstallDate(t *testing.T) {
 	for _, in := range d.query("Msvm_ComputerSystem").Instances {
 		delete(in, "InstallDate")
 	}
-	inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+	inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestOlderReleaseNamesTheMissingProperty(t *testing.T) {
 	for _, in := range d.query("Msvm_VirtualSystemSettingData").Instances {
 		in["AutomaticSnapshotsEnabled"] = nil
 	}
-	inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+	inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestUseAnyNetworkForMigration(t *testing.T) {
 		d := loadData(t, "compliant")
 		q := d.query("Msvm_VirtualSystemMigrationNetworkSettingData")
 		q.Instances = append(q.Instances, row)
-		inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+		inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -299,7 +299,7 @@ func TestUseAnyNetworkForMigration(t *testing.T) {
 	// Unknown management subnets leave the overlap unknown.
 	d := loadData(t, "compliant")
 	d.query("Win32_NetworkAdapterConfiguration").Error = "Access denied "
-	inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+	inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +339,7 @@ func TestSMBTransportAndEncryption(t *testing.T) {
 	}
 	d := loadData(t, "compliant")
 	d.query("MSFT_SmbServerConfiguration").Error = "Invalid namespace "
-	inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+	inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +366,7 @@ func TestConvergedDesignOwnVLAN(t *testing.T) {
 	d := loadData(t, "ws2025-ps7-converged")
 	q := d.query("Msvm_EthernetSwitchPortVlanSettingData")
 	q.Instances = q.Instances[1:]
-	inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+	inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,7 +420,7 @@ func TestClassMissingFromAnOlderCapture(t *testing.T) {
 		}
 	}
 	d.Queries = kept
-	inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+	inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func formatVersion(v uint64) string {
 	return fmt.Sprintf("%d.%d.%d", v/1000000, v/1000%1000, v%1000)
 }
 
-func normalizeData(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps inventory.Gaps) *inventory.Inventory {
+func normalizeData(d *Data, t collectors.SnapshotTarget, at time.Time, fetchGaps inventory.Gaps) *inventory.Inventory {
 	inv := &inventory.Inventory{
 		Platform:    Platform,
 		CollectedAt: at,
@@ -49,7 +49,7 @@ func normalizeData(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps 
 		Hosts:    []inventory.Host{},
 		VMs:      []inventory.VM{},
 		Networks: []inventory.Network{},
-		Gaps:     append(inventory.Gaps{}, snapGaps...),
+		Gaps:     append(inventory.Gaps{}, fetchGaps...),
 		Sources:  sources(),
 	}
 	if d.ConnType != "" {
