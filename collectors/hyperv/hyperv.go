@@ -20,7 +20,7 @@
 // registration here (URIs in uri.go); Fetch in fetch.go (the sources in
 // winrm.go, local_*.go and replay.go); Normalize and the pure
 // normalizeData in normalize.go (hosts, VMs and networks in
-// normalize_host.go, normalize_vm.go and network.go); where each field is
+// normalize_host.go, normalize_vm.go, network.go and network_mgmt.go); where each field is
 // read in sources.go.
 package hyperv
 
