@@ -14,9 +14,9 @@
 // Its steps sit where every collector keeps them: New and the
 // registration here (URIs in uri.go); Fetch in fetch.go (fetch_stub.go
 // without libvirt; host files in hostfiles.go, proc.go and rpm.go);
-// Normalize and the pure normalizeData in normalize.go (host.go,
-// domain.go, mgmt.go for the parts of the model); where each field is
-// read in sources.go.
+// Normalize and the pure normalizeData in normalize.go (host.go, mgmt.go,
+// domain.go with domain_validate.go and graphics.go for the parts of the
+// model); where each field is read in sources.go.
 package libvirt
 
 import (
