@@ -180,9 +180,25 @@ func mapDomain(rec DomainRecord, d *libvirtxml.Domain, dc *domainContext, gaps *
 	if devs == nil {
 		devs = &libvirtxml.DomainDeviceList{}
 	}
-	// Disks and encryption.
-	vm.Disks = []inventory.Disk{}
 	counts := &inventory.VMDevices{}
+	mapDisks(d, devs, &vm, counts, g)
+	mapTPM(devs, &vm, g)
+	countDevices(devs, k, counts)
+	vm.Devices = counts
+	mapConfinement(d, k)
+	k.Shmems = shmems(devs)
+
+	mapInterfaces(d, devs, &vm, dc, g, counts)
+	mapGraphics(rec, devs, &vm, dc, g)
+	mapEffective(rec, d, &vm, dc, g)
+	mapFromAPI(rec, &vm, dc, g)
+	return vm
+}
+
+// mapDisks lists the disks with their encryption, counts removable media
+// and transient disks, and sets the VM's encryption facts.
+func mapDisks(d *libvirtxml.Domain, devs *libvirtxml.DomainDeviceList, vm *inventory.VM, counts *inventory.VMDevices, g gapper) {
+	vm.Disks = []inventory.Disk{}
 	all := true
 	for _, disk := range devs.Disks {
 		switch disk.Device {
@@ -213,35 +229,40 @@ func mapDomain(rec DomainRecord, d *libvirtxml.Domain, dc *domainContext, gaps *
 	enc := &inventory.VMEncryption{AllDisks: inventory.Ptr(all), Confidential: inventory.Ptr("none")}
 	vm.Encryption = enc
 	if ls := launchSecurity(d.LaunchSecurity); ls != nil {
-		k.LaunchSecurity = ls
+		vm.KVM.LaunchSecurity = ls
 		enc.Confidential = inventory.Ptr(ls.Type)
 	} else {
 		// Absent by design, not unread: say so where evidence shows it.
 		g.add("vm.kvm.launch_security", "the domain has no <launchSecurity>")
 	}
+}
 
-	// TPM.
+// mapTPM sets the VM's virtual TPM and its backend.
+func mapTPM(devs *libvirtxml.DomainDeviceList, vm *inventory.VM, g gapper) {
 	vm.VTPM = inventory.Ptr(len(devs.TPMs) > 0)
 	if len(devs.TPMs) == 0 {
 		g.add("vm.kvm.tpm", "the domain has no <tpm> device")
-	} else {
-		t := devs.TPMs[0]
-		kt := &inventory.KVMTPM{Model: t.Model}
-		if b := t.Backend; b != nil {
-			switch {
-			case b.Emulator != nil:
-				kt.Backend, kt.Version = "emulator", b.Emulator.Version
-				kt.StateEncrypted = b.Emulator.Encryption != nil && b.Emulator.Encryption.Secret != ""
-			case b.Passthrough != nil:
-				kt.Backend = "passthrough"
-			case b.External != nil:
-				kt.Backend = "external"
-			}
-		}
-		k.TPM = kt
+		return
 	}
+	t := devs.TPMs[0]
+	kt := &inventory.KVMTPM{Model: t.Model}
+	if b := t.Backend; b != nil {
+		switch {
+		case b.Emulator != nil:
+			kt.Backend, kt.Version = "emulator", b.Emulator.Version
+			kt.StateEncrypted = b.Emulator.Encryption != nil && b.Emulator.Encryption.Secret != ""
+		case b.Passthrough != nil:
+			kt.Backend = "passthrough"
+		case b.External != nil:
+			kt.Backend = "external"
+		}
+	}
+	vm.KVM.TPM = kt
+}
 
-	// Other devices.
+// countDevices counts serial and parallel ports, USB controllers and
+// passed-through host devices, and lists the latter.
+func countDevices(devs *libvirtxml.DomainDeviceList, k *inventory.KVMDomain, counts *inventory.VMDevices) {
 	counts.SerialPorts = int64(len(devs.Serials))
 	counts.ParallelPorts = int64(len(devs.Parallels))
 	for _, c := range devs.Controllers {
@@ -256,9 +277,12 @@ func mapDomain(rec DomainRecord, d *libvirtxml.Domain, dc *domainContext, gaps *
 			counts.PCIPassthrough++
 		}
 	}
-	vm.Devices = counts
+}
 
-	// Security labels and memory.
+// mapConfinement records what keeps the guest from the host as the XML
+// defines it: security labels, memory sharing and core dumps, and QEMU
+// arguments passed past libvirt.
+func mapConfinement(d *libvirtxml.Domain, k *inventory.KVMDomain) {
 	for _, s := range d.SecLabel {
 		k.SecLabels = append(k.SecLabels, inventory.KVMSecLabel{Type: s.Type, Model: s.Model, Relabel: s.Relabel, Label: s.Label})
 		if s.Type == "none" || s.Model == "none" {
@@ -270,8 +294,11 @@ func mapDomain(rec DomainRecord, d *libvirtxml.Domain, dc *domainContext, gaps *
 		k.DumpCore = d.Memory.DumpCore
 	}
 	k.CustomQEMUArgs = d.QEMUCommandline != nil && (len(d.QEMUCommandline.Args) > 0 || len(d.QEMUCommandline.Envs) > 0)
+}
 
-	k.Shmems = []inventory.KVMShmem{}
+// shmems lists the shared-memory devices and their servers' sockets.
+func shmems(devs *libvirtxml.DomainDeviceList) []inventory.KVMShmem {
+	out := []inventory.KVMShmem{}
 	for _, sh := range devs.Shmems {
 		ks := inventory.KVMShmem{Name: sh.Name, Model: "ivshmem"}
 		if sh.Model != nil && sh.Model.Type != "" {
@@ -283,16 +310,16 @@ func mapDomain(rec DomainRecord, d *libvirtxml.Domain, dc *domainContext, gaps *
 				ks.Server = "/var/lib/libvirt/shmem-" + sh.Name + "-sock"
 			}
 		}
-		k.Shmems = append(k.Shmems, ks)
+		out = append(out, ks)
 	}
+	return out
+}
 
-	mapInterfaces(d, devs, &vm, dc, g, counts)
-	mapGraphics(rec, devs, &vm, dc, g)
-	mapEffective(rec, d, &vm, dc, g)
-
-	// Tainting and snapshots come from the API, not the XML.
+// mapFromAPI adds what comes from libvirt's API rather than the XML: the
+// tainting messages and the snapshots.
+func mapFromAPI(rec DomainRecord, vm *inventory.VM, dc *domainContext, g gapper) {
 	if rec.Tainting != nil {
-		k.Tainting = append([]string{}, rec.Tainting...)
+		vm.KVM.Tainting = append([]string{}, rec.Tainting...)
 	} else {
 		reason := "tainting messages not read"
 		if rec.TaintingError != "" {
@@ -300,23 +327,22 @@ func mapDomain(rec DomainRecord, d *libvirtxml.Domain, dc *domainContext, gaps *
 		}
 		g.add("vm.kvm.tainting", reason)
 	}
-	if rec.Snapshots != nil {
-		vm.Snapshots = []inventory.VMSnapshot{}
-		var oldest int64
-		for _, s := range rec.Snapshots {
-			created := time.Unix(s.CreationTime, 0).UTC()
-			vm.Snapshots = append(vm.Snapshots, inventory.VMSnapshot{Name: s.Name, Created: created})
-			if days := int64(dc.now.Sub(created).Hours() / 24); days > oldest {
-				oldest = days
-			}
-		}
-		sort.Slice(vm.Snapshots, func(a, b int) bool { return vm.Snapshots[a].Created.Before(vm.Snapshots[b].Created) })
-		vm.OldestSnapshotDays = inventory.Ptr(oldest)
-	} else {
+	if rec.Snapshots == nil {
 		g.add("vm.snapshots", "domain snapshots not read")
 		g.add("vm.oldest_snapshot_days", "domain snapshots not read")
+		return
 	}
-	return vm
+	vm.Snapshots = []inventory.VMSnapshot{}
+	var oldest int64
+	for _, s := range rec.Snapshots {
+		created := time.Unix(s.CreationTime, 0).UTC()
+		vm.Snapshots = append(vm.Snapshots, inventory.VMSnapshot{Name: s.Name, Created: created})
+		if days := int64(dc.now.Sub(created).Hours() / 24); days > oldest {
+			oldest = days
+		}
+	}
+	sort.Slice(vm.Snapshots, func(a, b int) bool { return vm.Snapshots[a].Created.Before(vm.Snapshots[b].Created) })
+	vm.OldestSnapshotDays = inventory.Ptr(oldest)
 }
 
 func launchSecurity(ls *libvirtxml.DomainLaunchSecurity) *inventory.KVMLaunchSecurity {
