@@ -7,15 +7,18 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/hvaudit/hvaudit/checks"
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 	"github.com/hvaudit/hvaudit/collectors/libvirt"
 	"github.com/hvaudit/hvaudit/configs"
+	"github.com/hvaudit/hvaudit/report"
 )
 
 // DemoOptions configure `hvaudit demo`.
@@ -82,8 +85,47 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	if err := WriteOutputs(run, files, o.Out); err != nil {
 		return err
 	}
+	writeDeliberateGaps(o.Out, run, estate.DeliberateGaps)
 	fmt.Fprintf(o.Out, "\nReports written to %s/ (report.json, .txt, .html, .csv, .junit.xml, .sarif, .oscal.json; cklb/ holds a STIG Viewer checklist per asset).\n", o.Dir)
 	return nil
+}
+
+// writeDeliberateGaps names the demo's error findings that its estate leaves
+// on purpose, so a first run does not read as broken, and any other error
+// finding as not deliberate.
+func writeDeliberateGaps(w io.Writer, run *report.Run, gaps []esxisim.DeliberateGap) {
+	var lines []string
+	deliberate := 0
+	var others []string
+	for _, f := range run.Findings {
+		if f.Status != checks.StatusError {
+			continue
+		}
+		if slices.ContainsFunc(gaps, func(g esxisim.DeliberateGap) bool {
+			return g.Check == f.CheckID && slices.Contains(g.Objects, f.Object.Name)
+		}) {
+			deliberate++
+			continue
+		}
+		others = append(others, f.CheckID+" on "+f.Object.Name)
+	}
+	for _, g := range gaps {
+		var objs []string
+		for _, f := range run.Findings {
+			if f.Status == checks.StatusError && f.CheckID == g.Check && slices.Contains(g.Objects, f.Object.Name) {
+				objs = append(objs, f.Object.Name)
+			}
+		}
+		if len(objs) > 0 {
+			lines = append(lines, fmt.Sprintf("  %s on %s: %s", g.Check, strings.Join(objs, ", "), g.Why))
+		}
+	}
+	if deliberate > 0 {
+		fmt.Fprintf(w, "\nThe demo's %d error findings are deliberate gaps, to show what error means (a value hvaudit\ncould not read, with the reason): real estates have them too.\n%s\n", deliberate, strings.Join(lines, "\n"))
+	}
+	if len(others) > 0 {
+		fmt.Fprintf(w, "%d error findings are not deliberate: %s\n", len(others), strings.Join(others, ", "))
+	}
 }
 
 // demoSymlinks creates the symbolic links the host tree's /proc needs

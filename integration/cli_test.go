@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hvaudit/hvaudit/checks"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
+	"github.com/hvaudit/hvaudit/configs"
 )
 
 // readMethods are the only SOAP methods a read-only audit may send, by
@@ -216,6 +218,39 @@ func TestDemoCommand(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "report.txt")); err != nil {
 		t.Error(err)
+	}
+	// Every error finding of the demo is a deliberate gap its estate
+	// declares, every declared gap is an error, and the output names each
+	// as deliberate: a property left unset by mistake fails here.
+	estate, err := esxisim.LoadEstate(configs.Demo, "demo/vsphere.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := map[string]bool{}
+	for _, g := range estate.DeliberateGaps {
+		for _, o := range g.Objects {
+			declared[g.Check+" on "+o] = true
+		}
+		if !strings.Contains(r.stdout, g.Why) {
+			t.Errorf("demo output does not name the deliberate gap %s: %s", g.Check, g.Why)
+		}
+	}
+	errs := map[string]bool{}
+	for _, f := range run.Findings {
+		if f.Status == checks.StatusError {
+			errs[f.CheckID+" on "+f.Object.Name] = true
+			if !declared[f.CheckID+" on "+f.Object.Name] {
+				t.Errorf("%s on %s is in error but not a deliberate gap: %s", f.CheckID, f.Object.Name, f.Message)
+			}
+		}
+	}
+	for k := range declared {
+		if !errs[k] {
+			t.Errorf("deliberate gap %s is not an error finding", k)
+		}
+	}
+	if want := fmt.Sprintf("The demo's %d error findings are deliberate gaps", len(declared)); !strings.Contains(r.stdout, want) {
+		t.Errorf("demo output lacks %q", want)
 	}
 }
 
