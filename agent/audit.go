@@ -325,6 +325,7 @@ func (j *Judge) judge(outcomes []targetOutcome, now func() time.Time, log zerolo
 		if inv.Gaps != nil {
 			tr.Gaps = inv.Gaps
 		}
+		tr.Hosts = hostReleases(inv.Hosts)
 		run.Targets = append(run.Targets, tr)
 		run.Findings = append(run.Findings, j.Engine.Evaluate(o.name, inv)...)
 	}
@@ -392,4 +393,16 @@ func advisoriesInfo(a *checks.Advisories) report.AdvisoriesInfo {
 		info.CompleteThrough[p] = pr.CompleteThrough.Format("2006-01-02")
 	}
 	return info
+}
+
+// hostReleases lists the hosts whose patch level was read, with it.
+func hostReleases(hosts []inventory.Host) []report.HostRelease {
+	var out []report.HostRelease
+	for _, h := range hosts {
+		if h.Patch == nil || h.Patch.Product == "" {
+			continue
+		}
+		out = append(out, report.HostRelease{ID: h.ID, Name: h.Name, Product: h.Patch.Product, Version: h.Patch.Version, Build: h.Patch.Build})
+	}
+	return out
 }

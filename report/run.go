@@ -86,6 +86,20 @@ type TargetResult struct {
 	CollectedAt *time.Time      `json:"collected_at,omitempty"`
 	Gaps        []inventory.Gap `json:"gaps"`
 	Collector   CollectorInfo   `json:"collector"`
+	// Hosts are the target's hosts with the release they run, where it
+	// was read: a checklist names the benchmark release it applies to a
+	// host of another release (an ESXi 7.0 host under a vCenter 8.0).
+	Hosts []HostRelease `json:"hosts,omitempty"`
+}
+
+// HostRelease is one host of a target and the product release it runs
+// (its patch level: "esxi" 7.0.3 build 21930508).
+type HostRelease struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Product string `json:"product"`
+	Version string `json:"version"`
+	Build   string `json:"build,omitempty"`
 }
 
 // CollectorInfo is what collecting the target cost.
