@@ -40,6 +40,18 @@ type RunInfo struct {
 	// UnusedWaivers are the waivers that waived nothing in this run: they
 	// matched no fail or error finding, or they have expired.
 	UnusedWaivers []UnusedWaiver `json:"unused_waivers,omitempty"`
+	// Scope records how the run was narrowed (audit --check, --area,
+	// --object); nil when it covered every check and object. The score
+	// covers only the narrowed run.
+	Scope *Scope `json:"scope,omitempty"`
+}
+
+// Scope is the narrowing of a run: the check ids (or aliases, or globs),
+// areas and object globs it was limited to. An empty list does not narrow.
+type Scope struct {
+	Checks  []string `json:"checks,omitempty"`
+	Areas   []string `json:"areas,omitempty"`
+	Objects []string `json:"objects,omitempty"`
 }
 
 // UnusedWaiver names a waiver entry that waived nothing, and why.
