@@ -43,6 +43,10 @@ type Request struct {
 	Log         zerolog.Logger
 	// Progress, when set, receives one line per target as it completes.
 	Progress io.Writer
+	// Scope, when set, narrows the run to some checks, areas and objects
+	// (audit --check, --area, --object); the run records it and its score
+	// covers only it.
+	Scope *report.Scope
 }
 
 // Judge holds the loaded, compiled evaluation inputs. Loading it first means
@@ -125,6 +129,13 @@ func (j *Judge) Audit(ctx context.Context, req Request) (*report.Run, error) {
 	if len(req.Targets) == 0 && len(req.Snapshots) == 0 {
 		return nil, configErrorf("no target: give --target URI, --snapshot FILE or targets in --config")
 	}
+	var scope *checks.Scope
+	if s := req.Scope; s != nil {
+		var err error
+		if scope, err = checks.NewScope(j.Baseline, s.Checks, s.Areas, s.Objects); err != nil {
+			return nil, &ConfigError{Err: err}
+		}
+	}
 	started := req.Now().UTC()
 	var results []targetOutcome
 	var err error
@@ -136,7 +147,10 @@ func (j *Judge) Audit(ctx context.Context, req Request) (*report.Run, error) {
 	} else {
 		results = collectAll(ctx, req)
 	}
-	run := j.judge(results, req.Now, req.Log)
+	run := j.judge(results, req.Now, req.Log, scope)
+	if scope != nil {
+		run.Run.Scope = req.Scope
+	}
 	run.Run.Started = started
 	run.Run.Finished = req.Now().UTC()
 	return run, nil
@@ -292,7 +306,7 @@ func ReadSnapshot(path string) (*collectors.Snapshot, error) {
 }
 
 // judge evaluates every collected inventory and assembles the Run.
-func (j *Judge) judge(outcomes []targetOutcome, now func() time.Time, log zerolog.Logger) *report.Run {
+func (j *Judge) judge(outcomes []targetOutcome, now func() time.Time, log zerolog.Logger, scope *checks.Scope) *report.Run {
 	run := &report.Run{
 		Schema: report.Schema,
 		Tool:   report.Tool{Name: "hvaudit", Version: Version},
@@ -327,7 +341,7 @@ func (j *Judge) judge(outcomes []targetOutcome, now func() time.Time, log zerolo
 		}
 		tr.Hosts = hostReleases(inv.Hosts)
 		run.Targets = append(run.Targets, tr)
-		run.Findings = append(run.Findings, j.Engine.Evaluate(o.name, inv)...)
+		run.Findings = append(run.Findings, scope.Narrow(j.Engine.Evaluate(o.name, inv))...)
 	}
 	if j.Waivers != nil {
 		at := now()
@@ -335,6 +349,8 @@ func (j *Judge) judge(outcomes []targetOutcome, now func() time.Time, log zerolo
 			msg, reason := "unused waiver: it matched no fail or error finding", "matched-nothing"
 			if w.Expired(at) {
 				msg, reason = "unused waiver: it has expired, so it waives nothing (findings it matches say so)", "expired"
+			} else if scope != nil {
+				continue // a narrowed run cannot tell: its finding may be out of scope
 			}
 			run.Run.UnusedWaivers = append(run.Run.UnusedWaivers, report.UnusedWaiver{
 				Check: w.Check, Target: w.Target, Object: w.Object, Expires: w.Expires, File: w.File, Line: w.Line, Reason: reason,
