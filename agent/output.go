@@ -18,6 +18,9 @@ import (
 type Output struct {
 	Format string
 	Path   string
+	// Display is how a human-readable format looks (verbosity; colour and
+	// width on standard output).
+	Display Display
 }
 
 // ToStdout reports whether the output goes to standard output.
@@ -64,7 +67,7 @@ func ValidateOutputs(outs []Output) error {
 // atomically; colour is used only on a terminal.
 func WriteOutputs(run *report.Run, outs []Output, stdout io.Writer) error {
 	for _, o := range outs {
-		opts := report.Options{Color: o.ToStdout() && isTerminal(stdout)}
+		opts := o.Display.options(o.ToStdout(), stdout)
 		w, err := report.For(o.Format, opts)
 		if err != nil {
 			return &ConfigError{Err: err}

@@ -98,7 +98,7 @@ func WriteRunOutputs(run *report.Run, outs []Output, stdout io.Writer) ([]Output
 		case NamesTarget(o.Path):
 			perTarget = append(perTarget, o)
 		default:
-			whole = append(whole, Output{Format: o.Format, Path: ExpandPath(o.Path, run, "")})
+			whole = append(whole, Output{Format: o.Format, Path: ExpandPath(o.Path, run, ""), Display: o.Display})
 		}
 	}
 	if err := WriteOutputs(run, whole, stdout); err != nil {
@@ -112,7 +112,7 @@ func WriteRunOutputs(run *report.Run, outs []Output, stdout io.Writer) ([]Output
 		name := part.Targets[0].Name
 		expanded := make([]Output, len(perTarget))
 		for i, o := range perTarget {
-			expanded[i] = Output{Format: o.Format, Path: ExpandPath(o.Path, part, name)}
+			expanded[i] = Output{Format: o.Format, Path: ExpandPath(o.Path, part, name), Display: o.Display}
 		}
 		if err := WriteOutputs(part, expanded, stdout); err != nil {
 			return written, err

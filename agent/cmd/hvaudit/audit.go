@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hvaudit/hvaudit/agent"
+	"github.com/hvaudit/hvaudit/checks"
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/report"
 )
@@ -47,6 +48,25 @@ type auditFlags struct {
 	failOn, logLevel, logFormat              string
 	sign                                     string
 	history, metricsTextfile                 string
+	display                                  agent.Display
+	scope                                    report.Scope
+}
+
+// registerDisplay adds the flags that shape the human-readable report.
+func registerDisplay(cmd *cobra.Command, d *agent.Display) {
+	fs := cmd.Flags()
+	fs.BoolVarP(&d.Verbose, "verbose", "v", false, "table: add each failing object's evidence and each check's remediation")
+	fs.BoolVarP(&d.Quiet, "quiet", "q", false, "table: print only the summary line")
+	fs.StringVar(&d.Color, "color", "auto", "colour on standard output: auto (a terminal, unless NO_COLOR is set), always or never")
+	mustComplete(cmd, "color", completeValues(agent.ColorModes))
+}
+
+// withDisplay gives every output the display flags.
+func withDisplay(outs []agent.Output, d agent.Display) []agent.Output {
+	for i := range outs {
+		outs[i].Display = d
+	}
+	return outs
 }
 
 func newAuditCmd() *cobra.Command {
@@ -58,12 +78,19 @@ func newAuditCmd() *cobra.Command {
 
 Exit codes: 0 nothing failing at or above --fail-on; 1 a failing finding at or
 above it; 2 usage or configuration error (nothing audited); 3 incomplete (a
-target could not be read, or an error finding at or above --fail-on).`,
+target could not be read, or an error finding at or above --fail-on).
+--fail-on none never exits 1; 3 then means only that a target could not be
+read.
+
+--check, --area and --object narrow the run to what a change touched: only
+those findings are reported and scored, and the report records the scope
+(run.scope).`,
 		Example: `  hvaudit audit --target vsphere://auditor@vc01.example.com --password-file ~/.vc01 \
       --format json --output vc01.json --format table
   hvaudit audit --config /etc/hvaudit/agent.toml
   hvaudit audit --snapshot vc01.snapshot.json --baseline ./site.toml
-  hvaudit audit --config agent.toml --history /var/lib/hvaudit/history.db --metrics-textfile /var/lib/node_exporter/hvaudit.prom`,
+  hvaudit audit --config agent.toml --history /var/lib/hvaudit/history.db --metrics-textfile /var/lib/node_exporter/hvaudit.prom
+  hvaudit audit --config agent.toml --check ESXI-VM-MIG-01 --object 'web-*' --fail-on high`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAudit(cmd, f) },
 	}
@@ -79,12 +106,22 @@ target could not be read, or an error finding at or above --fail-on).`,
 	fs.StringVar(&f.advisories, "advisories", "", "directory of advisory data newer than the embedded set")
 	fs.StringArrayVar(&f.formats, "format", nil, "report format: "+strings.Join(report.Formats(), ", ")+" (repeatable, pairs with --output)")
 	fs.StringArrayVar(&f.outputs, "output", nil, "report file for the --format at the same position ('-' = stdout)")
-	fs.StringVar(&f.failOn, "fail-on", "", "lowest severity that makes the exit code non-zero (default low)")
+	fs.StringVar(&f.failOn, "fail-on", "", "lowest severity that makes the exit code non-zero: "+strings.Join(agent.FailOnValues, ", ")+" (default low)")
 	fs.StringVar(&f.logLevel, "log-level", "", "trace, debug, info, warn, error (default info)")
 	fs.StringVar(&f.logFormat, "log-format", "", "console or json (default console)")
 	fs.StringVar(&f.sign, "sign", "", "Ed25519 private key (PKCS #8 PEM, mode 0600): write FILE.sig beside each report file")
 	fs.StringVar(&f.history, "history", "", "store the run in this history (SQLite file or postgres:// URL) and print drift against the previous run")
 	fs.StringVar(&f.metricsTextfile, "metrics-textfile", "", "write the run's Prometheus series to this file (node_exporter textfile collector)")
+	fs.StringSliceVar(&f.scope.Checks, "check", nil, "audit only these checks: ids, former ids or globs (ESXI-VM-*); repeatable")
+	fs.StringSliceVar(&f.scope.Areas, "area", nil, "audit only these areas, e.g. migration-encryption; repeatable")
+	fs.StringSliceVar(&f.scope.Objects, "object", nil, "audit only objects whose name or id matches these globs (web-*); repeatable")
+	registerDisplay(cmd, &f.display)
+	mustComplete(cmd, "format", completeValues(report.Formats()))
+	mustComplete(cmd, "fail-on", completeValues(agent.FailOnValues))
+	mustComplete(cmd, "area", completeValues(checks.Areas))
+	mustComplete(cmd, "check", checkIDCompletion)
+	mustComplete(cmd, "log-level", completeValues([]string{"trace", "debug", "info", "warn", "error"}))
+	mustComplete(cmd, "log-format", completeValues([]string{"console", "json"}))
 	return cmd
 }
 
@@ -111,10 +148,17 @@ func runAudit(cmd *cobra.Command, f *auditFlags) error {
 	if err != nil {
 		return usageError(err)
 	}
+	if err := f.display.Check(); err != nil {
+		return usageError(err)
+	}
+	if err := oneOfEach("area", f.scope.Areas, checks.Areas); err != nil {
+		return err
+	}
 	outs, err := outputsFrom(f, cfg)
 	if err != nil {
 		return usageError(err)
 	}
+	outs = withDisplay(outs, f.display)
 	var signer *signing
 	if f.sign != "" {
 		if signer, err = newSigning(f.sign, outs); err != nil {
@@ -155,6 +199,9 @@ func runAudit(cmd *cobra.Command, f *auditFlags) error {
 		Waivers: pick(f.waivers, cfg.Waivers), Advisories: pick(f.advisories, cfg.Advisories),
 		Concurrency: concurrency, Log: log,
 	}
+	if len(f.scope.Checks)+len(f.scope.Areas)+len(f.scope.Objects) > 0 {
+		req.Scope = &f.scope
+	}
 	if stderrIsTTY() {
 		req.Progress = cmd.ErrOrStderr()
 	}
@@ -166,6 +213,7 @@ func runAudit(cmd *cobra.Command, f *auditFlags) error {
 	if err != nil {
 		return usageError(err)
 	}
+	agent.NoteChecklists(run, outs, log)
 	if err := signer.sign(cmd, written); err != nil {
 		return err
 	}

@@ -5,8 +5,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/hvaudit/hvaudit/agent"
 	"github.com/hvaudit/hvaudit/checks"
 )
 
@@ -34,6 +36,16 @@ func oneOf(flag, value string, valid []string, synonyms map[string]string) error
 		msg += fmt.Sprintf(" (did you mean %s?)", near)
 	}
 	return usageError(fmt.Errorf("%s", msg))
+}
+
+// oneOfEach checks every value of a repeatable flag.
+func oneOfEach(flag string, values, valid []string) error {
+	for _, v := range values {
+		if err := oneOf(flag, v, valid, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // nearValue is the one valid value that value differs from only in case,
@@ -66,9 +78,6 @@ func mustComplete(cmd *cobra.Command, flag string, f cobra.CompletionFunc) {
 	}
 }
 
-// severityValues are --fail-on's values, worst first.
-var severityValues = []string{"critical", "high", "medium", "low", "info"}
-
 // checkIDCompletion offers the check ids of the baseline the command's
 // --baseline flag names (the default baseline when it has none), with
 // their titles as descriptions.
@@ -88,4 +97,14 @@ func checkIDCompletion(cmd *cobra.Command, _ []string, toComplete string) ([]cob
 		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// newStderrLogger logs warnings to the command's standard error, for
+// commands without --log-level.
+func newStderrLogger(cmd *cobra.Command) zerolog.Logger {
+	log, err := agent.NewLogger(cmd.ErrOrStderr(), "warn", "console")
+	if err != nil {
+		return zerolog.Nop()
+	}
+	return log
 }
