@@ -74,4 +74,3 @@ func outputWidth(w io.Writer) int {
 	}
 	return 0
 }
-
