@@ -13,8 +13,13 @@ TAGS     ?= libvirt_dlopen,libvirtd
 # (.ci/postgres.sh starts a throwaway server).
 DEBS     := libvirt0 libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 ovmf chromium postgresql
 export GOFLAGS := $(GOFLAGS) -tags=$(TAGS)
+# Packages whose code runs concurrently (bounded target collection, the
+# parallel engine, paged ESXi retrieval, per-domain libvirt reads): `make
+# race` runs their tests under the race detector, without the real-libvirtd
+# test.
+RACE_PKGS := ./agent/... ./checks/... ./collectors/esxi/... ./collectors/libvirt/...
 
-.PHONY: help build deps test demo bench lint cross clean
+.PHONY: help build deps test race demo bench lint cross clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -32,6 +37,9 @@ deps: ## Install the Debian packages the tests use (as root; nothing to do when 
 
 test: build deps ## Run unit and integration tests (integration builds and runs the binary)
 	$(GO) test -count=1 -timeout 40m $(PKGS)
+
+race: ## Tests of the concurrent packages under the race detector
+	$(GO) test -race -count=1 -tags libvirt_dlopen -timeout 30m $(RACE_PKGS)
 
 demo: build ## Audit the embedded simulated estates; reports land in ./hvaudit-demo/
 	@$(MAKE) --no-print-directory deps DEBS=libvirt0

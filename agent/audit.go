@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,8 +40,12 @@ type Request struct {
 	Waivers     string
 	Advisories  string // directory; "" = embedded data
 	Concurrency int
-	Now         func() time.Time
-	Log         zerolog.Logger
+	// Timeout bounds the evaluation of each snapshot's inventory (a live
+	// target's own Timeout bounds its collection and, again, its
+	// evaluation). 0 is no limit beyond ctx.
+	Timeout time.Duration
+	Now     func() time.Time
+	Log     zerolog.Logger
 	// Progress, when set, receives one line per target as it completes.
 	Progress io.Writer
 	// Scope, when set, narrows the run to some checks, areas and objects
@@ -140,14 +145,14 @@ func (j *Judge) Audit(ctx context.Context, req Request) (*report.Run, error) {
 	var results []targetOutcome
 	var err error
 	if len(req.Snapshots) > 0 {
-		results, err = loadSnapshots(req.Snapshots)
+		results, err = loadSnapshots(req.Snapshots, req.Timeout)
 		if err != nil {
 			return nil, err
 		}
 	} else {
 		results = collectAll(ctx, req)
 	}
-	run := j.judge(results, req.Now, req.Log, scope)
+	run := j.judge(ctx, results, req.Now, req.Log, scope)
 	if scope != nil {
 		run.Run.Scope = req.Scope
 	}
@@ -163,6 +168,8 @@ type targetOutcome struct {
 	inv                 *inventory.Inventory
 	err                 error
 	stats               collectors.Stats
+	// timeout bounds the evaluation of inv (the target's --timeout).
+	timeout time.Duration
 }
 
 func collectAll(ctx context.Context, req Request) []targetOutcome {
@@ -183,6 +190,7 @@ func collectAll(ctx context.Context, req Request) []targetOutcome {
 			log := req.Log.With().Str("target", t.Name).Logger()
 			log.Info().Str("uri", collectors.Redact(t.URI)).Msg("collecting")
 			o := collectOne(ctx, t)
+			o.timeout = t.Timeout
 			out[i] = o
 			if o.err != nil {
 				log.Error().Err(o.err).Msg("target failed")
@@ -191,10 +199,13 @@ func collectAll(ctx context.Context, req Request) []targetOutcome {
 			}
 			if req.Progress != nil {
 				progressMu.Lock()
+				// The name and the error come from the user and the server:
+				// one line each, whatever they hold.
+				name := report.Neutralize(t.Name, false)
 				if o.err != nil {
-					fmt.Fprintf(req.Progress, "  %-24s error: %v\n", t.Name, o.err)
+					fmt.Fprintf(req.Progress, "  %-24s error: %s\n", name, report.Neutralize(o.err.Error(), false))
 				} else {
-					fmt.Fprintf(req.Progress, "  %-24s collected in %.1fs, %d calls\n", t.Name, float64(o.stats.DurationMS)/1000, o.stats.Calls)
+					fmt.Fprintf(req.Progress, "  %-24s collected in %.1fs, %d calls\n", name, float64(o.stats.DurationMS)/1000, o.stats.Calls)
 				}
 				progressMu.Unlock()
 			}
@@ -256,6 +267,9 @@ func normalize(c collectors.Collector, snap *collectors.Snapshot) (*inventory.In
 	if err != nil {
 		return nil, fmt.Errorf("normalizing %s data: %w", snap.Platform, err)
 	}
+	if err := duplicateObject(inv); err != nil {
+		return nil, err
+	}
 	inv.Target.Name = snap.Target.Name
 	inv.Target.URI = snap.Target.URI
 	inv.Target.Transport = snap.Target.RecordedTransport()
@@ -266,24 +280,80 @@ func normalize(c collectors.Collector, snap *collectors.Snapshot) (*inventory.In
 	return inv, nil
 }
 
-// loadSnapshots reads saved snapshot files; a malformed one is a
-// configuration error naming the file.
-func loadSnapshots(paths []string) ([]targetOutcome, error) {
+// loadSnapshots reads saved snapshot files; a malformed one, one holding
+// the same object twice, or two holding the same target name are
+// configuration errors naming the files.
+func loadSnapshots(paths []string, timeout time.Duration) ([]targetOutcome, error) {
 	var out []targetOutcome
+	byName := map[string]string{}
 	for _, p := range paths {
 		snap, err := ReadSnapshot(p)
 		if err != nil {
 			return nil, &ConfigError{Err: err}
 		}
+		if snap.Target.Name == "" {
+			snap.Target.Name = collectors.DefaultName(snap.Target.URI)
+		}
+		key := strings.ToLower(snap.Target.Name)
+		if prev, dup := byName[key]; dup {
+			return nil, configErrorf("snapshots %s and %s both hold target %q: their findings would merge into one score; "+
+				"collect them again with distinct names (hvaudit collect --name NAME)", prev, p, snap.Target.Name)
+		}
+		byName[key] = p
 		c, err := collectors.ForPlatform(snap.Platform)
 		if err != nil {
 			return nil, configErrorf("%s: %v", p, err)
 		}
-		o := targetOutcome{name: snap.Target.Name, uri: snap.Target.URI, platform: snap.Platform, snap: snap, stats: snap.Stats}
+		o := targetOutcome{name: snap.Target.Name, uri: snap.Target.URI, platform: snap.Platform, snap: snap, stats: snap.Stats, timeout: timeout}
 		o.inv, o.err = normalize(c, snap)
+		var dup *DuplicateObjectError
+		if errors.As(o.err, &dup) {
+			return nil, configErrorf("snapshot %s: %v", p, dup)
+		}
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// DuplicateObjectError is an inventory that holds one object twice: a
+// collector or a hand-edited snapshot gave the same id to two objects,
+// which would count every finding of it twice.
+type DuplicateObjectError struct {
+	Kind, ID     string
+	First, Again string // the objects' names
+}
+
+func (e *DuplicateObjectError) Error() string {
+	return fmt.Sprintf(`%s id "%s" appears twice (named "%s" and "%s"); refusing the data rather than scoring the object twice`,
+		e.Kind, report.Neutralize(e.ID, false), report.Neutralize(e.First, false), report.Neutralize(e.Again, false))
+}
+
+// duplicateObject finds the first host, VM or network whose id repeats.
+func duplicateObject(inv *inventory.Inventory) error {
+	type obj struct{ id, name string }
+	check := func(kind string, objs []obj) error {
+		seen := make(map[string]string, len(objs))
+		for _, o := range objs {
+			if first, dup := seen[o.id]; dup {
+				return &DuplicateObjectError{Kind: kind, ID: o.id, First: first, Again: o.name}
+			}
+			seen[o.id] = o.name
+		}
+		return nil
+	}
+	hosts := make([]obj, len(inv.Hosts))
+	for i, h := range inv.Hosts {
+		hosts[i] = obj{h.ID, h.Name}
+	}
+	vms := make([]obj, len(inv.VMs))
+	for i, v := range inv.VMs {
+		vms[i] = obj{v.ID, v.Name}
+	}
+	nets := make([]obj, len(inv.Networks))
+	for i, n := range inv.Networks {
+		nets[i] = obj{n.ID, n.Name}
+	}
+	return errors.Join(check(inventory.KindHost, hosts), check(inventory.KindVM, vms), check(inventory.KindNetwork, nets))
 }
 
 // ReadSnapshot reads and checks a snapshot file.
@@ -305,8 +375,10 @@ func ReadSnapshot(path string) (*collectors.Snapshot, error) {
 	return &s, nil
 }
 
-// judge evaluates every collected inventory and assembles the Run.
-func (j *Judge) judge(outcomes []targetOutcome, now func() time.Time, log zerolog.Logger, scope *checks.Scope) *report.Run {
+// judge evaluates every collected inventory and assembles the Run. Each
+// target's evaluation runs under ctx and its own timeout; scope, when set,
+// keeps only the findings it includes.
+func (j *Judge) judge(ctx context.Context, outcomes []targetOutcome, now func() time.Time, log zerolog.Logger, scope *checks.Scope) *report.Run {
 	run := &report.Run{
 		Schema: report.Schema,
 		Tool:   report.Tool{Name: "hvaudit", Version: Version},
@@ -341,7 +413,7 @@ func (j *Judge) judge(outcomes []targetOutcome, now func() time.Time, log zerolo
 		}
 		tr.Hosts = hostReleases(inv.Hosts)
 		run.Targets = append(run.Targets, tr)
-		run.Findings = append(run.Findings, scope.Narrow(j.Engine.Evaluate(o.name, inv))...)
+		run.Findings = append(run.Findings, scope.Narrow(j.evaluate(ctx, o))...)
 	}
 	if j.Waivers != nil {
 		at := now()
@@ -363,6 +435,18 @@ func (j *Judge) judge(outcomes []targetOutcome, now func() time.Time, log zerolo
 	sort.SliceStable(run.Targets, func(a, b int) bool { return run.Targets[a].Name < run.Targets[b].Name })
 	run.Summary = checks.Summarize(run.Findings, failed)
 	return run
+}
+
+// evaluate judges one inventory under the target's timeout, so a costly
+// baseline expression cannot hold the run past --timeout.
+func (j *Judge) evaluate(ctx context.Context, o targetOutcome) []checks.Finding {
+	if o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, o.timeout,
+			fmt.Errorf("evaluating target %s ran past --timeout %s", o.name, o.timeout))
+		defer cancel()
+	}
+	return j.Engine.EvaluateContext(ctx, o.name, o.inv)
 }
 
 func deref(s *string) string {

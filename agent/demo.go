@@ -65,16 +65,7 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	if kvm != nil {
 		targets = append(targets, *kvm)
 	}
-	fmt.Fprintln(o.Out)
-	run, err := Audit(ctx, Request{Targets: targets, Log: o.Log, Now: o.Now})
-	if err != nil {
-		return err
-	}
-	for _, tr := range run.Targets {
-		if tr.Status != "ok" {
-			return fmt.Errorf("the demo audit could not read %s: %s", tr.Name, tr.Error)
-		}
-	}
+	// The report files are checked before the audit, as for `audit`.
 	files := []Output{
 		{Format: "json", Path: filepath.Join(o.Dir, "report.json")},
 		{Format: "table", Path: filepath.Join(o.Dir, "report.txt")},
@@ -86,7 +77,20 @@ func Demo(ctx context.Context, o DemoOptions) error {
 		{Format: "cklb", Path: filepath.Join(o.Dir, "cklb")}, // one STIG Viewer checklist per asset
 		{Format: "table"},
 	}
-	if err := WriteOutputs(run, files, o.Out); err != nil {
+	if err := ValidateOutputs(files); err != nil {
+		return err
+	}
+	fmt.Fprintln(o.Out)
+	run, err := Audit(ctx, Request{Targets: targets, Log: o.Log, Now: o.Now})
+	if err != nil {
+		return err
+	}
+	for _, tr := range run.Targets {
+		if tr.Status != "ok" {
+			return fmt.Errorf("the demo audit could not read %s: %s", tr.Name, tr.Error)
+		}
+	}
+	if _, err := WriteOutputs(run, files, o.Out); err != nil {
 		return err
 	}
 	NoteChecklists(run, files, o.Log)

@@ -525,21 +525,25 @@ var classTitles = map[DiffClass]string{
 
 // WriteDiffTable writes the diff for people: scores, counts, then every
 // finding that changed, grouped by class (unchanged ones are only counted).
+// Every text taken from the reports (names, ids, titles, messages, file
+// names) goes through safe: a tab or newline in a VM name would otherwise
+// forge columns and rows, and an escape sequence reach the terminal.
 func WriteDiffTable(w io.Writer, d *RunDiff) error {
+	safe := func(s string) string { return report.Neutralize(s, false) }
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, s := range []struct {
 		label string
 		r     RunRef
 	}{{"OLD", d.Old}, {"NEW", d.New}} {
-		fmt.Fprintf(tw, "%s\t%s\trun %s\tstarted %s\tbaseline %s %s\n", s.label, cmp.Or(s.r.File, "-"), s.r.ID,
-			s.r.Started.UTC().Format(time.RFC3339), s.r.Baseline.ID, s.r.Baseline.Version)
+		fmt.Fprintf(tw, "%s\t%s\trun %s\tstarted %s\tbaseline %s %s\n", s.label, safe(cmp.Or(s.r.File, "-")), safe(s.r.ID),
+			s.r.Started.UTC().Format(time.RFC3339), safe(s.r.Baseline.ID), safe(s.r.Baseline.Version))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	if d.BaselineChanged {
 		fmt.Fprintf(w, "note: the baselines differ (%s %s → %s %s): checks may have been added, removed or changed\n",
-			d.Old.Baseline.ID, d.Old.Baseline.Version, d.New.Baseline.ID, d.New.Baseline.Version)
+			safe(d.Old.Baseline.ID), safe(d.Old.Baseline.Version), safe(d.New.Baseline.ID), safe(d.New.Baseline.Version))
 	}
 
 	fmt.Fprintln(w)
@@ -554,10 +558,10 @@ func WriteDiffTable(w io.Writer, d *RunDiff) error {
 		if t.Change != TargetUnchanged {
 			note = "  target " + strings.ReplaceAll(t.Change, "_", " ")
 			if t.Error != "" {
-				note += ": " + firstLine(t.Error)
+				note += ": " + safe(firstLine(t.Error))
 			}
 		}
-		row("  "+t.Name, t.Score, note)
+		row("  "+safe(t.Name), t.Score, note)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -581,10 +585,10 @@ func WriteDiffTable(w io.Writer, d *RunDiff) error {
 			if f.Class != c {
 				continue
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s %s\t%s\t%s → %s\t%s\n", f.Severity, f.Target, f.Object.Kind, cmp.Or(f.Object.Name, f.Object.ID),
-				f.CheckID, fmtSide(f.Old), fmtSide(f.New), f.Title)
+			fmt.Fprintf(tw, "  %s\t%s\t%s %s\t%s\t%s → %s\t%s\n", safe(string(f.Severity)), safe(f.Target), safe(f.Object.Kind),
+				safe(cmp.Or(f.Object.Name, f.Object.ID)), safe(f.CheckID), safe(fmtSide(f.Old)), safe(fmtSide(f.New)), safe(f.Title))
 			if (c == DiffNewFailure || c == DiffRegressed) && f.New != nil && f.New.Message != "" {
-				fmt.Fprintf(tw, "  \t\t\t\t\t  %s\n", firstLine(f.New.Message))
+				fmt.Fprintf(tw, "  \t\t\t\t\t  %s\n", safe(firstLine(f.New.Message)))
 			}
 		}
 		if err := tw.Flush(); err != nil {
@@ -593,13 +597,13 @@ func WriteDiffTable(w io.Writer, d *RunDiff) error {
 	}
 
 	if len(d.Checks.Added)+len(d.Checks.Removed) > 0 {
-		fmt.Fprintf(w, "\nchecks only in NEW: %s\nchecks only in OLD: %s\n", joinOrNone(d.Checks.Added), joinOrNone(d.Checks.Removed))
+		fmt.Fprintf(w, "\nchecks only in NEW: %s\nchecks only in OLD: %s\n", safe(joinOrNone(d.Checks.Added)), safe(joinOrNone(d.Checks.Removed)))
 	}
 	if len(d.Objects.Added)+len(d.Objects.Removed) > 0 {
 		names := func(ks []ObjectKey) []string {
 			var s []string
 			for _, k := range ks {
-				s = append(s, fmt.Sprintf("%s/%s %s", k.Target, k.Kind, cmp.Or(k.Name, k.ID)))
+				s = append(s, safe(fmt.Sprintf("%s/%s %s", k.Target, k.Kind, cmp.Or(k.Name, k.ID))))
 			}
 			return s
 		}

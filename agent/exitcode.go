@@ -14,6 +14,10 @@ const (
 	ExitFailing    = 1 // a fail at or above --fail-on
 	ExitUsage      = 2 // usage or configuration error; nothing audited
 	ExitIncomplete = 3 // a target error, or an error finding at or above --fail-on
+	// ExitOutput: the audit ran but a report (or snapshot, or signature)
+	// could not be written. It wins over 3 and 1: the results exist only
+	// partly, and a scheduler must not read the findings' code as the truth.
+	ExitOutput = 4
 )
 
 // FailOnNone is the --fail-on value under which no finding sets the exit
@@ -72,4 +76,14 @@ func (e *ExitError) Error() string {
 		return fmt.Sprintf("exit %d", e.Code)
 	}
 	return e.Err.Error()
+}
+
+// OutputFailure turns a failure to write reports after the audit ran into
+// exit 4, naming the exit code the findings alone would have given so that
+// nothing of the audit's verdict is lost.
+func OutputFailure(err error, findingsCode int) *ExitError {
+	verdict := map[int]string{
+		ExitOK: "nothing failing", ExitFailing: "failing findings", ExitIncomplete: "incomplete",
+	}[findingsCode]
+	return &ExitError{Code: ExitOutput, Err: fmt.Errorf("%w (the audit itself ran: %s, exit %d without this failure)", err, verdict, findingsCode)}
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/mattn/go-isatty"
 
@@ -14,7 +16,8 @@ import (
 	"github.com/hvaudit/hvaudit/report"
 )
 
-// Output is one report to write; Path "" or "-" is standard output.
+// Output is one report to write; Path "", "-" or "/dev/stdout" is
+// standard output.
 type Output struct {
 	Format string
 	Path   string
@@ -24,7 +27,10 @@ type Output struct {
 }
 
 // ToStdout reports whether the output goes to standard output.
-func (o Output) ToStdout() bool { return o.Path == "" || o.Path == "-" }
+// "/dev/stdout" is taken as "-": opened by name it is a link that leads to
+// a file when standard output is redirected to one, and links to files are
+// not written through.
+func (o Output) ToStdout() bool { return o.Path == "" || o.Path == "-" || o.Path == "/dev/stdout" }
 
 // PairOutputs pairs --format and --output flags by position. A format
 // without an output goes to standard output; only one may.
@@ -50,55 +56,195 @@ func PairOutputs(formats, paths []string) ([]Output, error) {
 	return outs, nil
 }
 
-// ValidateOutputs checks every format is known before anything is collected.
-func ValidateOutputs(outs []Output) error {
-	for _, o := range outs {
+// ValidateOutputs checks every output before anything is collected, read
+// or written: the format is known; a directory format (cklb) names a
+// directory, existing and writable or new in a directory that takes new
+// entries (or a single ".cklb" file); every other format goes to standard
+// output or to a path that is not a directory, whose directory exists and
+// takes new files; no two outputs share a path or standard output. Every
+// error is a ConfigError.
+func ValidateOutputs(outs []Output) error { return validateOutputs(outs, false) }
+
+// ValidateDaemonOutputs is ValidateOutputs for `serve`, which creates a
+// report's directory when a run needs it: a directory that does not exist
+// yet passes when its nearest existing ancestor is a writable directory.
+func ValidateDaemonOutputs(outs []Output) error { return validateOutputs(outs, true) }
+
+func validateOutputs(outs []Output, makeDirs bool) error {
+	seen := map[string]int{}
+	stdout := -1
+	for i, o := range outs {
 		if _, err := report.For(o.Format, report.Options{}); err != nil {
 			return &ConfigError{Err: err}
 		}
 		if err := ValidatePlaceholders(o.Path); err != nil {
 			return &ConfigError{Err: err}
 		}
-	}
-	return nil
-}
-
-// WriteOutputs renders the run in every requested format. Files are written
-// atomically; colour is used only on a terminal.
-func WriteOutputs(run *report.Run, outs []Output, stdout io.Writer) error {
-	for _, o := range outs {
-		opts := o.Display.options(o.ToStdout(), stdout)
-		w, err := report.For(o.Format, opts)
-		if err != nil {
-			return &ConfigError{Err: err}
-		}
+		dir := report.TakesDirectory(o.Format, o.Path)
 		if o.ToStdout() {
-			if err := w.Write(stdout, run); err != nil {
-				return fmt.Errorf("writing %s report: %w", o.Format, err)
+			if stdout >= 0 {
+				return configErrorf("--format %s and --format %s both write to standard output; give one an --output", outs[stdout].Format, o.Format)
 			}
+			stdout = i
 			continue
 		}
-		if dw, ok := w.(report.DirWriter); ok {
-			// One file per asset (cklb): --output names a directory.
-			if _, err := dw.WriteDir(o.Path, run); err != nil {
-				return fmt.Errorf("writing %s report to %s: %w", o.Format, o.Path, err)
+		if sample, ok := inspectablePath(o.Path); ok {
+			if makeDirs {
+				sample = creatablePath(sample)
 			}
-			continue
+			if _, err := report.InspectDestination(sample, dir); err != nil {
+				return configErrorf("--output for --format %s: %v", o.Format, err)
+			}
 		}
-		if err := report.WriteFileAtomic(o.Path, 0o640, func(f io.Writer) error { return w.Write(f, run) }); err != nil {
-			return fmt.Errorf("writing %s report to %s: %w", o.Format, o.Path, err)
+		key := filepath.Clean(o.Path)
+		if j, dup := seen[key]; dup {
+			return configErrorf("--format %s and --format %s both write %s", outs[j].Format, o.Format, o.Path)
 		}
+		seen[key] = i
 	}
 	return nil
 }
 
-// WriteSnapshot saves a snapshot atomically, mode 0640.
-func WriteSnapshot(path string, s *collectors.Snapshot) error {
-	return report.WriteFileAtomic(path, 0o640, func(w io.Writer) error {
+// inspectablePath is the path ValidateOutputs can check before the run:
+// the path itself, or, when placeholders ({date}, {target}…) fill only its
+// last element, that element filled with sample values (the directory
+// must exist and take new files either way). Placeholders in a directory
+// name the run creates: nothing to check yet.
+func inspectablePath(path string) (string, bool) {
+	if !placeholderRE.MatchString(path) {
+		return path, true
+	}
+	dir, base := filepath.Split(path)
+	if placeholderRE.MatchString(dir) {
+		return "", false
+	}
+	return filepath.Join(dir, placeholderRE.ReplaceAllString(base, "hvaudit-check")), true
+}
+
+// creatablePath is path when its directory exists; otherwise a new file
+// name in the nearest existing ancestor, so inspecting it checks that the
+// missing directories can be made there.
+func creatablePath(path string) string {
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); err == nil {
+		return path
+	}
+	for d := dir; ; {
+		parent := filepath.Dir(d)
+		if parent == d {
+			return path
+		}
+		if _, err := os.Stat(parent); err == nil {
+			return filepath.Join(parent, ".hvaudit-new-directory")
+		}
+		d = parent
+	}
+}
+
+// OutputError is a report that could not be written after the audit ran:
+// exit 4, which wins over the findings' 3 and 1. It names what failed and
+// what was written, so nobody trusts a partial set of files.
+type OutputError struct {
+	Failed  []string // "json to /dev/full: no space left on device"
+	Written []string // "table to standard output", "csv to r.csv"
+}
+
+func (e *OutputError) Error() string {
+	written := "nothing"
+	if len(e.Written) > 0 {
+		written = strings.Join(e.Written, ", ")
+	}
+	return fmt.Sprintf("writing reports failed: %s; written: %s", strings.Join(e.Failed, "; "), written)
+}
+
+// WriteOutputs renders the run in every requested format and returns the
+// regular files it wrote (for signing). An output that fails does not stop
+// the others; the failures come back as one *OutputError. Files are written
+// atomically, devices and FIFOs in place (report.WriteDestination); colour
+// is used only on a terminal.
+func WriteOutputs(run *report.Run, outs []Output, stdout io.Writer) ([]string, error) {
+	oe := &OutputError{}
+	files := writeAll(run, outs, stdout, oe)
+	if len(oe.Failed) > 0 {
+		return files, oe
+	}
+	return files, nil
+}
+
+// writeAll writes every output, recording each in oe as written or failed,
+// and returns the regular files written.
+func writeAll(run *report.Run, outs []Output, stdout io.Writer, oe *OutputError) []string {
+	var files []string
+	for _, o := range outs {
+		what, written, err := writeOutput(run, o, stdout)
+		files = append(files, written...)
+		if err != nil {
+			oe.Failed = append(oe.Failed, what+": "+report.Neutralize(err.Error(), false))
+			continue
+		}
+		oe.Written = append(oe.Written, what)
+	}
+	return files
+}
+
+// writeOutput writes one output; what describes it for messages.
+func writeOutput(run *report.Run, o Output, stdout io.Writer) (what string, files []string, err error) {
+	opts := o.Display.options(o.ToStdout(), stdout)
+	w, err := report.For(o.Format, opts)
+	what = o.Format + " to " + o.Path
+	if o.ToStdout() {
+		what = o.Format + " to standard output"
+	}
+	if err != nil {
+		return what, nil, err
+	}
+	if dw, ok := w.(report.DirWriter); ok && report.TakesDirectory(o.Format, o.Path) && !o.ToStdout() {
+		// One file per asset (cklb): --output names a directory.
+		written, err := dw.WriteDir(o.Path, run)
+		what = fmt.Sprintf("%s (%d files)", what, len(written))
+		return what, written, err
+	}
+	if o.ToStdout() {
+		return what, nil, w.Write(stdout, run)
+	}
+	d, err := report.InspectDestination(o.Path, false)
+	if err != nil {
+		return what, nil, err
+	}
+	if err := report.WriteDestination(o.Path, func(f io.Writer) error { return w.Write(f, run) }); err != nil {
+		return what, nil, err
+	}
+	if d.Kind == report.DestFile {
+		files = []string{o.Path}
+	}
+	return what, files, nil
+}
+
+// ValidateSnapshotOutput checks collect's --output before the target is
+// contacted, under the rules of a report file.
+func ValidateSnapshotOutput(path string) error {
+	if path == "-" {
+		return nil
+	}
+	if _, err := report.InspectDestination(path, false); err != nil {
+		return configErrorf("--output: %v", err)
+	}
+	return nil
+}
+
+// WriteSnapshot saves a snapshot under the rules of a report output: a
+// file atomically (0640, or the existing file's stricter mode), a device or
+// FIFO in place; "-" is standard output.
+func WriteSnapshot(path string, s *collectors.Snapshot, stdout io.Writer) error {
+	encode := func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(s)
-	})
+	}
+	if path == "-" {
+		return encode(stdout)
+	}
+	return report.WriteDestination(path, encode)
 }
 
 func isTerminal(w io.Writer) bool {

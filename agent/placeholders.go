@@ -88,8 +88,10 @@ func SplitByTarget(run *report.Run) []*report.Run {
 
 // WriteRunOutputs writes every output of a run with its placeholders
 // filled: an output whose path names {target} is written once per target.
-// It returns the outputs as written (paths expanded), for signing.
-func WriteRunOutputs(run *report.Run, outs []Output, stdout io.Writer) ([]Output, error) {
+// It returns the regular files written, for signing. Like WriteOutputs, an
+// output that fails does not stop the others: the failures of every batch
+// come back as one *OutputError.
+func WriteRunOutputs(run *report.Run, outs []Output, stdout io.Writer) ([]string, error) {
 	var whole, perTarget []Output
 	for _, o := range outs {
 		switch {
@@ -101,23 +103,20 @@ func WriteRunOutputs(run *report.Run, outs []Output, stdout io.Writer) ([]Output
 			whole = append(whole, Output{Format: o.Format, Path: ExpandPath(o.Path, run, ""), Display: o.Display})
 		}
 	}
-	if err := WriteOutputs(run, whole, stdout); err != nil {
-		return nil, err
-	}
-	written := whole
-	if len(perTarget) == 0 {
-		return written, nil
-	}
-	for _, part := range SplitByTarget(run) {
-		name := part.Targets[0].Name
-		expanded := make([]Output, len(perTarget))
-		for i, o := range perTarget {
-			expanded[i] = Output{Format: o.Format, Path: ExpandPath(o.Path, part, name), Display: o.Display}
+	all := &OutputError{}
+	files := writeAll(run, whole, stdout, all)
+	if len(perTarget) > 0 {
+		for _, part := range SplitByTarget(run) {
+			name := part.Targets[0].Name
+			expanded := make([]Output, len(perTarget))
+			for i, o := range perTarget {
+				expanded[i] = Output{Format: o.Format, Path: ExpandPath(o.Path, part, name), Display: o.Display}
+			}
+			files = append(files, writeAll(part, expanded, stdout, all)...)
 		}
-		if err := WriteOutputs(part, expanded, stdout); err != nil {
-			return written, err
-		}
-		written = append(written, expanded...)
 	}
-	return written, nil
+	if len(all.Failed) > 0 {
+		return files, all
+	}
+	return files, nil
 }

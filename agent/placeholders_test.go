@@ -49,9 +49,9 @@ func TestSplitAndWritePerTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	var names []string
-	for _, o := range written {
-		names = append(names, filepath.Base(o.Path))
-		if _, err := os.Stat(o.Path); err != nil {
+	for _, p := range written {
+		names = append(names, filepath.Base(p))
+		if _, err := os.Stat(p); err != nil {
 			t.Error(err)
 		}
 	}

@@ -124,34 +124,38 @@ func SignFile(path string, key ed25519.PrivateKey) (string, error) {
 }
 
 // PrepareSigning loads the --sign key before anything is collected or
-// written, and checks there is a file to sign: standard output cannot carry
-// a detached signature.
+// written, and checks there is a file to sign: standard output, devices and
+// pipes cannot carry a detached signature beside them.
 func PrepareSigning(keyPath string, outs []Output) (ed25519.PrivateKey, error) {
 	key, err := LoadSigningKey(keyPath)
 	if err != nil {
 		return nil, err
 	}
 	for _, o := range outs {
-		if !o.ToStdout() {
-			return key, nil
-		}
-	}
-	return nil, configErrorf("--sign needs at least one --format with an --output file (standard output is not signed)")
-}
-
-// SignOutputs signs every output written to a file; standard output is
-// skipped. It returns the signature files written.
-func SignOutputs(outs []Output, key ed25519.PrivateKey) ([]string, error) {
-	var sigs []string
-	for _, o := range outs {
 		if o.ToStdout() {
 			continue
 		}
-		p, err := SignFile(o.Path, key)
+		sample, ok := inspectablePath(o.Path)
+		if !ok {
+			return key, nil // placeholders in the directory: files, never a device
+		}
+		if d, err := report.InspectDestination(sample, report.TakesDirectory(o.Format, o.Path)); err != nil || d.Kind != report.DestStream {
+			return key, nil
+		}
+	}
+	return nil, configErrorf("--sign needs at least one --format with an --output file (standard output, devices and pipes are not signed)")
+}
+
+// SignOutputs writes FILE.sig beside every report file written (the list
+// WriteOutputs returns: regular files only).
+func SignOutputs(files []string, key ed25519.PrivateKey) ([]string, error) {
+	var sigs []string
+	for _, p := range files {
+		sp, err := SignFile(p, key)
 		if err != nil {
 			return sigs, err
 		}
-		sigs = append(sigs, p)
+		sigs = append(sigs, sp)
 	}
 	return sigs, nil
 }

@@ -42,8 +42,7 @@ func TestSignAndVerify(t *testing.T) {
 
 	report := writeTemp(t, dir, "r.json", `{"schema":"hvaudit/report/v1","findings":[{"status":"fail"}]}`+"\n")
 	other := writeTemp(t, dir, "r.txt", "table\n")
-	outs := []Output{{Format: "json", Path: report}, {Format: "table"}, {Format: "table", Path: other}}
-	sigs, err := SignOutputs(outs, key)
+	sigs, err := SignOutputs([]string{report, other}, key)
 	if err != nil || len(sigs) != 2 || sigs[0] != report+".sig" || sigs[1] != other+".sig" {
 		t.Fatalf("signatures %v: %v", sigs, err)
 	}

@@ -47,7 +47,47 @@ func BuildTarget(tc TargetConfig, defaultTimeout time.Duration) (collectors.Targ
 		return t, &ConfigError{Err: fmt.Errorf("target %s: %w", t.Name, err)}
 	}
 	t.Password = pw
+	if err := t.CheckPassword(); err != nil {
+		return t, &ConfigError{Err: err}
+	}
 	return t, nil
+}
+
+// TargetSource is one target's configuration and where it was given, so a
+// clash can name both places.
+type TargetSource struct {
+	Config TargetConfig
+	Origin string // "agent.toml [[target]] 2", "--target"
+}
+
+// BuildTargets builds every target and refuses two with the same name
+// (compared without case): reports, scores, waivers, diff and history all
+// key on the name, so two hosts called qemu:///system would merge into
+// one. Names are compared before each target is built, so a clash is
+// reported first, whatever else is wrong with the second target.
+func BuildTargets(srcs []TargetSource, defaultTimeout time.Duration) ([]collectors.Target, error) {
+	byName := map[string]int{}
+	for i, src := range srcs {
+		name := src.Config.Name
+		if name == "" {
+			name = collectors.DefaultName(src.Config.URI)
+		}
+		key := strings.ToLower(name)
+		if j, dup := byName[key]; dup {
+			return nil, configErrorf("two targets are named %q: %s (%s) and %s (%s); give each a distinct name (the config's [[target]] name = \"…\")",
+				name, srcs[j].Origin, collectors.Redact(srcs[j].Config.URI), src.Origin, collectors.Redact(src.Config.URI))
+		}
+		byName[key] = i
+	}
+	out := make([]collectors.Target, 0, len(srcs))
+	for _, src := range srcs {
+		t, err := BuildTarget(src.Config, defaultTimeout)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 // resolvePassword reads the password from a file, a named variable or

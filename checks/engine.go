@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -86,6 +87,8 @@ type evalCtx struct {
 	// advSource names the advisory data, the origin of patch.* and
 	// advisories.* evidence.
 	advSource string
+	// cctx bounds every evaluation of the call.
+	cctx context.Context
 }
 
 // job is one object and the checks of its scope.
@@ -106,6 +109,15 @@ type job struct {
 // objects and returns the findings sorted (SortFindings). Objects are
 // evaluated in parallel, bounded by GOMAXPROCS.
 func (e *Engine) Evaluate(targetName string, inv *inventory.Inventory) []Finding {
+	return e.EvaluateContext(context.Background(), targetName, inv)
+}
+
+// EvaluateContext is Evaluate under a context: once ctx is done (the run is
+// cancelled, or its --timeout ran out), evaluations in progress stop at
+// their next comprehension step and the checks not yet evaluated are not
+// started. Each of those findings is error, naming context.Cause(ctx), so
+// the findings stay complete and the run reads as incomplete (exit 3).
+func (e *Engine) EvaluateContext(cctx context.Context, targetName string, inv *inventory.Inventory) []Finding {
 	now := e.now()
 	platform := inv.Platform
 	if platform == "" {
@@ -116,6 +128,7 @@ func (e *Engine) Evaluate(targetName string, inv *inventory.Inventory) []Finding
 		targetVal: newObject(modelSchemas.byGo[reflect.TypeOf(inventory.Target{})], reflect.ValueOf(&inv.Target).Elem(), inventory.KindTarget),
 		nowVal:    types.Timestamp{Time: now},
 		gaps:      map[string][]inventory.Gap{},
+		cctx:      cctx,
 	}
 	info, why := e.adv.Info(now, inv)
 	ctx.advSource = "hvaudit advisory data (" + e.adv.Source + ", sha256 " + e.adv.SHA256[:12] + ")"
@@ -208,10 +221,37 @@ type activation struct {
 	params   ref.Val
 	patch    ref.Val
 	patchErr error
+	// steps counts comprehension steps of the evaluation under way;
+	// stopped says why it was interrupted ("" while it runs).
+	steps   uint64
+	stopped string
+}
+
+// Reasons an evaluation was interrupted.
+const (
+	stoppedBudget  = "budget"
+	stoppedContext = "context"
+)
+
+// eval runs one program over the object with a fresh step budget.
+func (a *activation) eval(prg cel.Program) (ref.Val, error) {
+	a.steps, a.stopped = 0, ""
+	v, _, err := prg.Eval(a)
+	return v, err
 }
 
 func (a *activation) ResolveName(name string) (any, bool) {
 	switch name {
+	case "#interrupted":
+		// Asked after every comprehension step (InterruptCheckFrequency).
+		a.steps++
+		switch {
+		case a.steps > MaxSteps:
+			a.stopped = stoppedBudget
+		case a.steps%interruptEvery == 0 && a.ctx.cctx.Err() != nil:
+			a.stopped = stoppedContext
+		}
+		return a.stopped != "", true
 	case a.kind:
 		return a.obj, true
 	case inventory.KindTarget:
@@ -275,6 +315,10 @@ func (e *Engine) runCheck(ctx *evalCtx, j *job, act *activation, c *engineCheck,
 		f.Evidence = append(f.Evidence, e.evidence(ctx, j, act, ev))
 	}
 	status, msg := Status(""), ""
+	if err := ctx.cctx.Err(); err != nil {
+		f.Status, f.Message = StatusError, "not evaluated: "+stopReason(ctx.cctx)
+		return f
+	}
 	if c.prog.applies != nil {
 		ok, errMsg, gap := e.evalBool(ctx, j, act, c.prog.applies, "applies")
 		switch {
@@ -333,7 +377,10 @@ func kindWords(kind string) string {
 // evalBool evaluates a bool program; a non-empty message means error, and
 // gap is the collector's gap behind it, when an absent value caused it.
 func (e *Engine) evalBool(ctx *evalCtx, j *job, act *activation, prg cel.Program, key string) (bool, string, *inventory.Gap) {
-	v, _, err := prg.Eval(act)
+	v, err := act.eval(prg)
+	if msg := act.stopMessage(); msg != "" {
+		return false, msg, nil
+	}
 	if err != nil {
 		var gap *inventory.Gap
 		if p, ok := absentPath(err); ok {
@@ -368,6 +415,7 @@ func (e *Engine) errorMessage(ctx *evalCtx, j *job, err error) string {
 	if errors.As(err, &ul) {
 		return ul.Error()
 	}
+
 	// A map that was read but lacks a key: the platform did not report
 	// that setting (an option this build does not have, a service it does
 	// not run). That is unknown, so error, with the key named.
@@ -379,7 +427,15 @@ func (e *Engine) errorMessage(ctx *evalCtx, j *job, err error) string {
 
 func (e *Engine) evidence(ctx *evalCtx, j *job, act *activation, ev evidenceProg) Evidence {
 	out := Evidence{Field: ev.path, Source: ctx.source(ev.path)}
-	v, _, err := ev.prog.Eval(act)
+	if ctx.cctx.Err() != nil {
+		out.Observed = "not evaluated (" + stopReason(ctx.cctx) + ")"
+		return out
+	}
+	v, err := act.eval(ev.prog)
+	if msg := act.stopMessage(); msg != "" {
+		out.Observed = "not evaluated (" + msg + ")"
+		return out
+	}
 	switch {
 	case err == nil:
 		out.Observed = toNative(v)
@@ -394,6 +450,26 @@ func (e *Engine) evidence(ctx *evalCtx, j *job, act *activation, ev evidenceProg
 		}
 	}
 	return out
+}
+
+// stopMessage explains an interrupted evaluation; "" when it ran to the end.
+func (a *activation) stopMessage() string {
+	switch a.stopped {
+	case stoppedBudget:
+		return fmt.Sprintf("evaluation stopped: the expression exceeded its budget of %d comprehension steps over this object's data", MaxSteps)
+	case stoppedContext:
+		return "evaluation stopped: " + stopReason(a.ctx.cctx)
+	}
+	return ""
+}
+
+// stopReason says why a context ended: its cause when one was given (the
+// agent names the --timeout), else the context's error.
+func stopReason(c context.Context) string {
+	if cause := context.Cause(c); cause != nil {
+		return cause.Error()
+	}
+	return "cancelled"
 }
 
 // indexRE strips list indices and map keys from a path for gap and source

@@ -2,7 +2,6 @@ package checks
 
 import (
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 )
@@ -14,11 +13,12 @@ import (
 type Scope struct {
 	checks  map[string]bool // current check ids; nil = every check
 	areas   []string
-	objects []string
+	objects []*Glob
 }
 
 // NewScope resolves a narrowing against a baseline. A check is named by
-// its id, a former id (alias) or a glob over ids (ESXI-VM-*), compared
+// its id, a former id (alias) or a glob over ids (ESXI-VM-*, the waivers'
+// glob syntax: Glob), compared
 // without case; one that names no check is an error, as is an area that
 // is not one of Areas or an object pattern that is not a valid glob. A
 // scope that narrows nothing is nil.
@@ -26,18 +26,19 @@ func NewScope(b *Baseline, checkIDs, areas, objects []string) (*Scope, error) {
 	if len(checkIDs) == 0 && len(areas) == 0 && len(objects) == 0 {
 		return nil, nil
 	}
-	s := &Scope{areas: areas, objects: objects}
+	s := &Scope{areas: areas}
 	if len(checkIDs) > 0 {
 		s.checks = map[string]bool{}
 		for _, want := range checkIDs {
 			pattern := strings.ToUpper(strings.TrimSpace(want))
-			if _, err := path.Match(pattern, ""); err != nil || pattern == "" {
+			g, err := CompileGlob(pattern)
+			if err != nil || pattern == "" {
 				return nil, fmt.Errorf("--check %q is not a check id or a valid pattern", want)
 			}
 			found := false
 			for _, c := range b.checks {
 				for _, id := range append([]string{c.ID}, c.Aliases...) {
-					if ok, _ := path.Match(pattern, strings.ToUpper(id)); ok {
+					if g.Match(strings.ToUpper(id)) {
 						s.checks[c.ID], found = true, true
 					}
 				}
@@ -53,9 +54,11 @@ func NewScope(b *Baseline, checkIDs, areas, objects []string) (*Scope, error) {
 		}
 	}
 	for _, o := range objects {
-		if _, err := path.Match(o, ""); err != nil || o == "" {
+		g, err := CompileGlob(o)
+		if err != nil || o == "" {
 			return nil, fmt.Errorf("--object %q is not a valid pattern (shell wildcards: * ? [a-z])", o)
 		}
+		s.objects = append(s.objects, g)
 	}
 	return s, nil
 }
@@ -72,10 +75,8 @@ func (s *Scope) Includes(f *Finding) bool {
 	if len(s.areas) > 0 && !slices.Contains(s.areas, f.Area) {
 		return false
 	}
-	if len(s.objects) > 0 && !slices.ContainsFunc(s.objects, func(p string) bool {
-		a, _ := path.Match(p, f.Object.Name)
-		b, _ := path.Match(p, f.Object.ID)
-		return a || b
+	if len(s.objects) > 0 && !slices.ContainsFunc(s.objects, func(g *Glob) bool {
+		return g.Match(f.Object.Name) || g.Match(f.Object.ID)
 	}) {
 		return false
 	}

@@ -6,7 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"path"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -15,7 +16,7 @@ import (
 // WaiverRule is one [[waiver]] entry: an accepted risk for the findings it
 // matches, until it expires.
 type WaiverRule struct {
-	// Check, Target and Object are path.Match globs; "" matches anything.
+	// Check, Target and Object are globs (see Glob); "" matches anything.
 	// Object matches the object's name or id.
 	Check         string    `json:"check"`
 	Target        string    `json:"target,omitempty"`
@@ -26,6 +27,9 @@ type WaiverRule struct {
 	// File and Line locate the entry, for unused-waiver reports.
 	File string `json:"file"`
 	Line int    `json:"line"`
+
+	checkGlob, targetGlob, objectGlob *Glob
+	checkLine                         int
 }
 
 // Waivers is a loaded waiver file.
@@ -114,13 +118,17 @@ func LoadWaivers(file string) (*Waivers, error) {
 		if w.Check == "" {
 			return nil, fmt.Errorf("%s: waiver: check is required", line("check"))
 		}
-		for _, g := range []struct{ key, val string }{{"check", w.Check}, {"target", w.Target}, {"object", w.Object}} {
-			if _, err := path.Match(g.val, ""); err != nil {
-				return nil, fmt.Errorf("%s: waiver %s: %s %q is not a valid pattern", line(g.key), w.Check, g.key, g.val)
+		w.checkLine = loc.blockKeyLine(w.Line, "check")
+		for _, g := range []struct {
+			key, val string
+			dst      **Glob
+		}{{"check", w.Check, &w.checkGlob}, {"target", w.Target, &w.targetGlob}, {"object", w.Object, &w.objectGlob}} {
+			if *g.dst, err = CompileGlob(g.val); err != nil {
+				return nil, fmt.Errorf("%s: waiver %s: %s %q is not a valid pattern: %v", line(g.key), w.Check, g.key, g.val, err)
 			}
 		}
-		if w.Justification == "" {
-			return nil, fmt.Errorf("%s: waiver %s: justification is required", line("justification"), w.Check)
+		if strings.TrimSpace(w.Justification) == "" {
+			return nil, fmt.Errorf("%s: waiver %s: justification is required (say why the risk is accepted)", line("justification"), w.Check)
 		}
 		if w.Expires, err = parseExpires(e.Expires); err != nil {
 			return nil, fmt.Errorf("%s: waiver %s: %v", line("expires"), w.Check, err)
@@ -130,21 +138,55 @@ func LoadWaivers(file string) (*Waivers, error) {
 	return &Waivers{Rules: rules, SHA256: hex.EncodeToString(sum[:]), Source: file}, nil
 }
 
-func globMatch(pattern, s string) bool {
-	if pattern == "" {
-		return true
+func (w *WaiverRule) matches(f *Finding, aliases []string) bool {
+	checkOK := w.glob(&w.checkGlob, w.Check).Match(f.CheckID)
+	for _, a := range aliases {
+		checkOK = checkOK || w.checkGlob.Match(a)
 	}
-	ok, _ := path.Match(pattern, s)
-	return ok
+	obj := w.glob(&w.objectGlob, w.Object)
+	return checkOK && w.glob(&w.targetGlob, w.Target).Match(f.Target) &&
+		(obj.Match(f.Object.Name) || obj.Match(f.Object.ID))
 }
 
-func (w *WaiverRule) matches(f *Finding, aliases []string) bool {
-	checkOK := globMatch(w.Check, f.CheckID)
-	for _, a := range aliases {
-		checkOK = checkOK || globMatch(w.Check, a)
+// glob returns a compiled selector, compiling it on first use for rules
+// not built by LoadWaivers. An invalid pattern matches nothing.
+func (w *WaiverRule) glob(g **Glob, pattern string) *Glob {
+	if *g == nil {
+		c, err := CompileGlob(pattern)
+		if err != nil {
+			c = &Glob{never: true}
+		}
+		*g = c
 	}
-	return checkOK && globMatch(w.Target, f.Target) &&
-		(globMatch(w.Object, f.Object.Name) || globMatch(w.Object, f.Object.ID))
+	return *g
+}
+
+// UnknownChecks lists, as FILE:LINE errors, the waivers whose check glob
+// matches no check id or former id in b: a typo there waives nothing, for
+// ever, and nobody notices.
+func (ws *Waivers) UnknownChecks(b *Baseline) []error {
+	if ws == nil || b == nil {
+		return nil
+	}
+	var names []string
+	for _, c := range b.Checks() {
+		names = append(names, c.ID)
+		names = append(names, c.Aliases...)
+	}
+	var errs []error
+	for i := range ws.Rules {
+		w := &ws.Rules[i]
+		g := w.glob(&w.checkGlob, w.Check)
+		if !slices.ContainsFunc(names, g.Match) {
+			line := w.checkLine
+			if line == 0 {
+				line = w.Line
+			}
+			errs = append(errs, fmt.Errorf("%s: waiver check %q matches no check in baseline %s %s (see 'hvaudit checks list')",
+				at(w.File, line), w.Check, b.ID, b.Version))
+		}
+	}
+	return errs
 }
 
 func (w *WaiverRule) applied(expired bool) *Waiver {

@@ -213,3 +213,82 @@ func TestWaiverFollowsAlias(t *testing.T) {
 		t.Errorf("alias waiver: status %s, unused %d", fs[0].Status, len(unused))
 	}
 }
+
+// A waiver for every target covers a libvirt target too: "*" matches '/'.
+func TestWaiverStarMatchesURITargets(t *testing.T) {
+	w, err := LoadWaivers(writeFile(t, t.TempDir(), "w.toml", `[[waiver]]
+check = "T-*"
+target = "*"
+justification = "lab hosts"
+expires = 2099-01-01T00:00:00Z
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := []Finding{{CheckID: "T-VM-MIG-01", Target: "qemu:///system", Object: ObjectRef{Kind: "vm", ID: "u", Name: "g"}, Status: StatusFail}}
+	if unused := w.Apply(fs, testNow); len(unused) != 0 || fs[0].Status != StatusWaived {
+		t.Errorf("target \"*\" did not waive a qemu:///system finding: %s, unused %d", fs[0].Status, len(unused))
+	}
+}
+
+// A justification of blanks is no justification.
+func TestWaiverBlankJustificationRefused(t *testing.T) {
+	for _, j := range []string{"", "   ", "\t\n"} {
+		body := "[[waiver]]\ncheck = \"T-VM-MIG-01\"\njustification = " + strconv.Quote(j) + "\nexpires = 2099-01-01T00:00:00Z\n"
+		p := writeFile(t, t.TempDir(), "w.toml", body)
+		if _, err := LoadWaivers(p); err == nil || !strings.Contains(err.Error(), p+":3: waiver T-VM-MIG-01: justification is required") {
+			t.Errorf("justification %q: %v", j, err)
+		}
+	}
+}
+
+// UnknownChecks names, with file and line, every check glob that matches
+// no check id or former id of the baseline.
+func TestWaiverUnknownChecks(t *testing.T) {
+	b, err := LoadBaseline("testdata/baseline.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `[[waiver]]
+check = "T-VM-MIG-01"
+justification = "by id"
+expires = 2099-01-01T00:00:00Z
+
+[[waiver]]
+justification = "a typo"
+check = "T-VM-MGI-01"
+expires = 2099-01-01T00:00:00Z
+
+[[waiver]]
+check = "T-OLD-MIG"
+justification = "by former id"
+expires = 2099-01-01T00:00:00Z
+
+[[waiver]]
+check = "T-HOST-*"
+justification = "by glob"
+expires = 2099-01-01T00:00:00Z
+
+[[waiver]]
+check = "NOPE-*"
+justification = "glob matching nothing"
+expires = 2099-01-01T00:00:00Z
+`
+	p := writeFile(t, t.TempDir(), "w.toml", body)
+	w, err := LoadWaivers(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := w.UnknownChecks(b)
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		p + `:8: waiver check "T-VM-MGI-01" matches no check in baseline test 1 (see 'hvaudit checks list')`,
+		p + `:22: waiver check "NOPE-*" matches no check in baseline test 1 (see 'hvaudit checks list')`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("UnknownChecks:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

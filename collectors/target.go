@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/hvaudit/hvaudit/collectors/inventory"
 )
 
 // Secret holds a credential. Every way a value is usually printed — fmt
@@ -96,14 +98,22 @@ func DefaultName(raw string) string {
 	return u.String()
 }
 
-// Redact removes any password from a URI so it can be shown.
+// Redact removes any password from a URI so it can be shown. A URI that
+// does not parse keeps only what follows its last '@' (the host part): a
+// password may itself hold '@', so cutting at the first one could print
+// the rest of it.
 func Redact(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		if i := strings.Index(raw, "@"); i >= 0 {
-			return "[REDACTED]" + raw[i:]
+		i := strings.LastIndex(raw, "@")
+		if i < 0 {
+			return raw
 		}
-		return raw
+		scheme := ""
+		if j := strings.Index(raw[:i], "://"); j >= 0 && !strings.ContainsAny(raw[:j], ":/@") {
+			scheme = raw[:j+3]
+		}
+		return scheme + redacted + raw[i:]
 	}
 	if u.User != nil {
 		if _, has := u.User.Password(); has {
@@ -111,6 +121,51 @@ func Redact(raw string) string {
 		}
 	}
 	return u.String()
+}
+
+// PasswordWays says where a password can come from, for error messages.
+const PasswordWays = "--password-file FILE (mode 0600), the HVAUDIT_PASSWORD environment variable, or password_file / password_env in the config's [[target]]"
+
+// NeedsPassword reports whether a target logs in with a password: every
+// vSphere target, and a remote Hyper-V host over NTLM. A local Hyper-V
+// target runs as the current account, Kerberos may use a credential cache,
+// and libvirt authenticates through SSH keys, TLS client certificates or
+// the socket's permissions.
+func NeedsPassword(raw string) bool {
+	c, err := ForURI(raw)
+	if err != nil {
+		return false
+	}
+	switch c.Platform() {
+	case inventory.PlatformESXi:
+		return true
+	case inventory.PlatformHyperV:
+		u, err := url.Parse(raw)
+		if err != nil {
+			return true
+		}
+		if strings.EqualFold(u.Query().Get("auth"), "kerberos") {
+			return false
+		}
+		// As collectors/hyperv reads it: these hosts without a port are
+		// local WMI.
+		switch strings.ToLower(u.Hostname()) {
+		case "", "localhost", "127.0.0.1", "::1", ".":
+			return u.Port() != ""
+		}
+		return true
+	}
+	return false
+}
+
+// CheckPassword refuses a target that needs a password and has none,
+// before anything is contacted: logging in with an empty password fails
+// on every run and locks the audit account out.
+func (t Target) CheckPassword() error {
+	if !t.Password.IsZero() || !NeedsPassword(t.URI) {
+		return nil
+	}
+	return fmt.Errorf("target %s (%s) has no password: give it with %s", t.Name, Redact(t.URI), PasswordWays)
 }
 
 // NormalizeThumbprint upper-cases a fingerprint and strips separators.

@@ -83,3 +83,30 @@ func TestRegistry(t *testing.T) {
 	}()
 	Register(fakeCollector{"other"}, "fake-scheme")
 }
+
+// Redact never prints part of a password, even from a URI that does not
+// parse and whose password holds '@'.
+func TestRedactUnparseable(t *testing.T) {
+	for _, raw := range []string{
+		"vsphere://root:se@cr%zzet@esx01",    // invalid escape, '@' in the password
+		"vsphere://root:p@ss@w%rd@esx01:443", // several '@'
+		"vsphere://root:s3cr%et@esx01",
+		"hyperv://adm:pa ss@hv01?auth=ntlm%",
+	} {
+		got := Redact(raw)
+		for _, piece := range []string{"se@cr", "cr%zzet", "p@ss", "w%rd", "s3cr", "%et", "pa ss"} {
+			if strings.Contains(got, piece) {
+				t.Errorf("Redact(%q) = %q shows %q", raw, got, piece)
+			}
+		}
+		if !strings.Contains(got, "[REDACTED]@") {
+			t.Errorf("Redact(%q) = %q: no redaction marker", raw, got)
+		}
+	}
+	if got := Redact("vsphere://root:se@cr%zzet@esx01"); got != "vsphere://[REDACTED]@esx01" {
+		t.Errorf("Redact keeps scheme and host: %q", got)
+	}
+	if got := Redact("qemu:///system"); got != "qemu:///system" {
+		t.Errorf("Redact changed a plain URI: %q", got)
+	}
+}

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,7 +14,9 @@ import (
 
 	"github.com/hvaudit/hvaudit/checks"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
+	"github.com/hvaudit/hvaudit/collectors/libvirt"
 	"github.com/hvaudit/hvaudit/configs"
+	"github.com/hvaudit/hvaudit/report"
 )
 
 // readMethods are the only SOAP methods a read-only audit may send, by
@@ -201,6 +204,11 @@ func TestUsageErrors(t *testing.T) {
 }
 
 // TestDemoCommand runs `hvaudit demo` as a user would and checks its files.
+// Counts are derived from the data: every host and VM the estate files
+// declare is audited, and every object gets each enabled check of its
+// platform and scope exactly once. The KVM half must run whenever
+// libvirt's client library is installed, and HVAUDIT_REQUIRE_LIBVIRT
+// (set by CI) makes its absence a failure rather than a quiet skip.
 func TestDemoCommand(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "demo")
 	r := runHV(t, nil, "demo", "--dir", dir)
@@ -213,8 +221,61 @@ func TestDemoCommand(t *testing.T) {
 		}
 	}
 	run := readRun(t, filepath.Join(dir, "report.json"))
-	if len(run.Findings) < 50 {
-		t.Errorf("demo report has %d findings; expected a real audit", len(run.Findings))
+
+	wantTargets := map[string]string{"vcsa-demo": "esxi"}
+	switch err := libvirt.ClientLibraryError(); {
+	case err == nil:
+		wantTargets["kvm-demo"] = "kvm"
+	case os.Getenv("HVAUDIT_REQUIRE_LIBVIRT") != "":
+		t.Fatalf("libvirt's client library is required (HVAUDIT_REQUIRE_LIBVIRT) but missing: %v", err)
+	default:
+		t.Logf("KVM half of the demo not run: %v", err)
+		if !strings.Contains(r.stdout, "Skipping the KVM part of the demo") {
+			t.Error("the demo skipped KVM without saying so")
+		}
+	}
+	if len(run.Targets) != len(wantTargets) {
+		t.Errorf("demo audited %d targets, want %v", len(run.Targets), wantTargets)
+	}
+	for _, tr := range run.Targets {
+		if wantTargets[tr.Name] != tr.Platform || tr.Status != report.TargetOK {
+			t.Errorf("target %s: platform %s status %s %s", tr.Name, tr.Platform, tr.Status, tr.Error)
+		}
+	}
+
+	// Objects per target and kind, as the report lists them…
+	objects := map[[2]string]map[string]bool{}
+	for _, f := range run.Findings {
+		k := [2]string{f.Target, f.Object.Kind}
+		if objects[k] == nil {
+			objects[k] = map[string]bool{}
+		}
+		objects[k][f.Object.ID] = true
+	}
+	// …are the estate files' hosts and VMs.
+	estate := demoEstateCounts(t)
+	for target, kinds := range estate {
+		if _, ok := wantTargets[target]; !ok {
+			continue
+		}
+		for kind, n := range kinds {
+			if got := len(objects[[2]string{target, kind}]); got != n {
+				t.Errorf("%s: %d %s objects audited, the estate files declare %d", target, got, kind, n)
+			}
+		}
+	}
+	// Every object gets every enabled check of its platform and scope, once.
+	perScope := map[[2]string]int{}
+	for _, c := range shippedChecks(t) {
+		perScope[[2]string{c.Platform, c.Scope}]++
+	}
+	want := 0
+	for k, ids := range objects {
+		platform := wantTargets[k[0]]
+		want += len(ids) * (perScope[[2]string{platform, k[1]}] + perScope[[2]string{"any", k[1]}])
+	}
+	if len(run.Findings) != want {
+		t.Errorf("demo report has %d findings; its objects and the baseline give %d", len(run.Findings), want)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "report.txt")); err != nil {
 		t.Error(err)
@@ -222,12 +283,12 @@ func TestDemoCommand(t *testing.T) {
 	// Every error finding of the demo is a deliberate gap its estate
 	// declares, every declared gap is an error, and the output names each
 	// as deliberate: a property left unset by mistake fails here.
-	estate, err := esxisim.LoadEstate(configs.Demo, "demo/vsphere.toml")
+	decl, err := esxisim.LoadEstate(configs.Demo, "demo/vsphere.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	declared := map[string]bool{}
-	for _, g := range estate.DeliberateGaps {
+	for _, g := range decl.DeliberateGaps {
 		for _, o := range g.Objects {
 			declared[g.Check+" on "+o] = true
 		}
@@ -251,6 +312,52 @@ func TestDemoCommand(t *testing.T) {
 	}
 	if want := fmt.Sprintf("The demo's %d error findings are deliberate gaps", len(declared)); !strings.Contains(r.stdout, want) {
 		t.Errorf("demo output lacks %q", want)
+	}
+	// Short: the whole demo output, standard output and error together,
+	// under 200 lines (it was 1,704, then 2,693 before the report was
+	// grouped by check), and every failing or erroring check named.
+	if n := strings.Count(r.stdout+r.stderr, "\n"); n >= 200 {
+		t.Errorf("the demo prints %d lines, want fewer than 200", n)
+	}
+	for _, f := range run.Findings {
+		if (f.Status == checks.StatusFail || f.Status == checks.StatusError) && !strings.Contains(r.stdout, "  "+f.CheckID+" ") {
+			t.Errorf("the demo output does not name %s (%s on %s)", f.CheckID, f.Status, f.Object.Name)
+		}
+	}
+	// One STIG Viewer checklist per vSphere asset (the vCenter, each host,
+	// each VM); KVM has no STIG.
+	files, _ := filepath.Glob(filepath.Join(dir, "cklb", "*.cklb"))
+	if want := 1 + estate["vcsa-demo"]["host"] + estate["vcsa-demo"]["vm"]; len(files) != want {
+		t.Errorf("cklb/ holds %d checklists (%v), want %d", len(files), files, want)
+	}
+}
+
+// demoEstateCounts counts the hosts and VMs the demo estate files declare:
+// configs/demo/vsphere.toml's [[host]] and [[vm]] tables, and the domains
+// of the KVM test driver's node.xml (one host, the node).
+func demoEstateCounts(t *testing.T) map[string]map[string]int {
+	t.Helper()
+	var vs struct {
+		Host []struct{} `toml:"host"`
+		VM   []struct{} `toml:"vm"`
+	}
+	if _, err := toml.DecodeFile(filepath.Join("..", "configs", "demo", "vsphere.toml"), &vs); err != nil {
+		t.Fatal(err)
+	}
+	node, err := os.ReadFile(filepath.Join("..", "configs", "demo", "kvm", "node.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Domains  []struct{} `xml:"domain"`
+		Networks []struct{} `xml:"network"`
+	}
+	if err := xml.Unmarshal(node, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]map[string]int{
+		"vcsa-demo": {"host": len(vs.Host), "vm": len(vs.VM), "target": 1},
+		"kvm-demo":  {"host": 1, "vm": len(doc.Domains), "network": len(doc.Networks), "target": 1},
 	}
 }
 
@@ -321,6 +428,7 @@ func TestChecksListAndShow(t *testing.T) {
 type shippedCheck struct {
 	ID       string   `toml:"id"`
 	Platform string   `toml:"platform"`
+	Scope    string   `toml:"scope"`
 	Threats  []string `toml:"threats"`
 	Aliases  []string `toml:"aliases"`
 }

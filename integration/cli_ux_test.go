@@ -209,7 +209,7 @@ func TestFailOnNone(t *testing.T) {
 // the width, --color always colours a pipe, NO_COLOR uncolours a terminal.
 func TestTerminalDisplay(t *testing.T) {
 	sim := startSim(t, esxisim.Options{})
-	args := []string{"audit", "--target", targetURI(sim), "--password-file", passwordFile(t, sim.Password), "--thumbprint", sim.Thumbprint, "--log-level", "error"}
+	args := []string{"audit", "--target", targetURI(sim), "--password-file", passwordFile(t, sim.Password), "--thumbprint", sim.Thumbprint}
 	quiet := runHV(t, nil, append(args, "-q")...)
 	if strings.Count(quiet.stdout, "\n") != 1 || !regexp.MustCompile(`^Summary: \d+ fail \(\d+ critical, \d+ high, \d+ medium, \d+ low\), 9 error, \d+ pass, \d+ n/a; score [0-9.]+ on 1 target; INCOMPLETE: 9 findings in error\n$`).MatchString(quiet.stdout) {
 		t.Errorf("--quiet: %q", quiet.stdout)
@@ -230,8 +230,9 @@ func TestTerminalDisplay(t *testing.T) {
 	if r := runHV(t, nil, append(args, "--color", "always")...); !strings.Contains(r.stdout, "\x1b[1;31mFAIL\x1b[0m") {
 		t.Error("--color always did not colour")
 	}
-	// On a terminal (script(1) gives the command one): colour, unless
-	// NO_COLOR or --color never.
+	// On a terminal (script(1) gives the command one, standard output and
+	// error both): colour, unless NO_COLOR or --color never, in the report
+	// and in the log lines alike.
 	script, err := exec.LookPath("script")
 	if err != nil {
 		t.Skip("script(1) not installed: the terminal cases need it")

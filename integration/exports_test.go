@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,16 +19,21 @@ import (
 )
 
 // auditDemo audits a running demo simulator to a JSON report with extra
-// flags; the exit must be 1 or 3 (the estate has failures, and errors for
-// what the simulator does not return).
+// flags. The exit code must be exactly the one the report's own findings
+// give (wantExit), and the scores exactly what they add up to.
 func auditDemo(t *testing.T, sim *esxisim.Sim, out string, extra ...string) result {
 	t.Helper()
 	args := append([]string{"audit", "--target", targetURI(sim), "--password-file", passwordFile(t, sim.Password),
 		"--thumbprint", sim.Thumbprint, "--format", "json", "--output", out}, extra...)
 	r := runHV(t, nil, args...)
-	if r.code != 1 && r.code != 3 {
-		t.Fatalf("audit %v: exit %d, want 1 or 3; stderr:\n%s", extra, r.code, r.stderr)
+	if r.code == 2 || r.code == 4 {
+		t.Fatalf("audit %v: exit %d; stderr:\n%s", extra, r.code, r.stderr)
 	}
+	run := readRun(t, out)
+	if want := wantExit(run, "low"); r.code != want {
+		t.Fatalf("audit %v: exit %d, the report's findings give %d; stderr:\n%s", extra, r.code, want, r.stderr)
+	}
+	assertScoresExact(t, run)
 	return r
 }
 
@@ -101,9 +108,20 @@ func TestWaiversEndToEnd(t *testing.T) {
 	if run.Run.WaiversSHA256 != sha256File(t, wf) {
 		t.Errorf("waivers_sha256 %q, want the file's %q", run.Run.WaiversSHA256, sha256File(t, wf))
 	}
-	if run.Summary.Counts.Waived != 1 || run.Summary.Score == nil || run.Summary.ScoreWithoutWaivers == nil ||
-		*run.Summary.Score <= *run.Summary.ScoreWithoutWaivers {
-		t.Errorf("summary: waived %d, score %v without waivers %v", run.Summary.Counts.Waived, run.Summary.Score, run.Summary.ScoreWithoutWaivers)
+	// Waiving web-01's failure takes its weight (medium, 3) out of the
+	// score's denominator and nothing else: recompute both scores from the
+	// findings with that one finding unwaived.
+	if run.Summary.Counts.Waived != 1 {
+		t.Errorf("summary: %d waived, want 1", run.Summary.Counts.Waived)
+	}
+	unwaived := slices.Clone(run.Findings)
+	for i := range unwaived {
+		if unwaived[i].Status == checks.StatusWaived {
+			unwaived[i].Status = unwaived[i].ObservedStatus
+		}
+	}
+	if plain, _ := wantScores(unwaived); run.Summary.ScoreWithoutWaivers == nil || plain == nil || *run.Summary.ScoreWithoutWaivers != *plain {
+		t.Errorf("score without waivers %v, want the unwaived score %v", run.Summary.ScoreWithoutWaivers, plain)
 	}
 	// Unused waivers are logged with file and line; the expired one too.
 	for _, want := range []string{wf + ":16", "unused waiver: it matched no fail or error finding", wf + ":9", "it has expired"} {
@@ -176,6 +194,23 @@ expires = "`+soon+`"
 	}
 	if r := runHV(t, nil, "waivers", "lint", filepath.Join(dir, "missing.toml")); r.code != 2 {
 		t.Errorf("lint of a missing file: exit %d", r.code)
+	}
+	// A blank justification, and a check glob that matches no check of the
+	// baseline (a typo that would waive nothing for ever).
+	for body, want := range map[string]string{
+		strings.Replace(demoWaivers, `"legacy web tier, replaced next quarter"`, `"   "`, 1): ":5: waiver ESXI-VM-MIG-01: justification is required",
+		strings.Replace(demoWaivers, `check = "ESXI-NET-04"`, `check = "ESXI-NTE-04"`, 1):    `:10: waiver check "ESXI-NTE-04" matches no check in baseline default`,
+		strings.Replace(demoWaivers, `check = "ESXI-NET-04"`, `check = "ESX-*"`, 1):          `:10: waiver check "ESX-*" matches no check in baseline default`,
+	} {
+		p := writeText(t, t.TempDir(), "w.toml", body, 0o644)
+		if r := runHV(t, nil, "waivers", "lint", p); r.code != 2 || !strings.Contains(r.stderr, p+want) {
+			t.Errorf("lint: exit %d, want 2 with %s%s: %s", r.code, p, want, r.stderr)
+		}
+	}
+	// A waiver for every target, qemu:///system included, is valid.
+	star := writeText(t, dir, "star.toml", "[[waiver]]\ncheck = \"KVM-*\"\ntarget = \"*\"\njustification = \"lab\"\nexpires = 2099-01-01T00:00:00Z\n", 0o644)
+	if r := runHV(t, nil, "waivers", "lint", star); r.code != 0 {
+		t.Errorf("lint of a target=\"*\" waiver: exit %d: %s", r.code, r.stderr)
 	}
 }
 
@@ -307,8 +342,9 @@ enabled = false
 	if r.code != 0 {
 		t.Errorf("diff strict before --fail-on-new: exit %d, want 0: %s", r.code, r.stderr)
 	}
-	if d := parseDiff(t, r.stdout); d.Gating != 0 || d.Counts["fixed"] != 1 || d.Counts["unchanged"] != len(d.Items)-1 || *d.Score.Delta <= 0 {
-		t.Errorf("strict → before: gating %d counts %v delta %v", d.Gating, d.Counts, *d.Score.Delta)
+	wantDelta := math.Round((*readRun(t, before).Summary.Score-*readRun(t, strict).Summary.Score)*100) / 100
+	if d := parseDiff(t, r.stdout); d.Gating != 0 || d.Counts["fixed"] != 1 || d.Counts["unchanged"] != len(d.Items)-1 || d.Score.Delta == nil || *d.Score.Delta != wantDelta {
+		t.Errorf("strict → before: gating %d counts %v delta %v, want delta %v", d.Gating, d.Counts, d.Score.Delta, wantDelta)
 	}
 
 	// The same estate diffed with itself, and with a run where a waiver
@@ -353,8 +389,8 @@ func TestSignedReports(t *testing.T) {
 	out, txt := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.txt")
 	r := runHV(t, nil, "audit", "--target", targetURI(sim), "--password-file", passwordFile(t, sim.Password),
 		"--thumbprint", sim.Thumbprint, "--format", "json", "--output", out, "--format", "table", "--output", txt, "--sign", key)
-	if r.code != 1 && r.code != 3 {
-		t.Fatalf("audit --sign: exit %d: %s", r.code, r.stderr)
+	if want := wantExit(readRun(t, out), "low"); r.code != want {
+		t.Fatalf("audit --sign: exit %d, the findings give %d: %s", r.code, want, r.stderr)
 	}
 	for _, p := range []string{out, txt} {
 		if _, err := os.Stat(p + ".sig"); err != nil {

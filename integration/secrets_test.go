@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -144,7 +145,7 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := agent.WriteSnapshot(snap, sn); err != nil {
+		if err := agent.WriteSnapshot(snap, sn, io.Discard); err != nil {
 			t.Fatal(err)
 		}
 		run(nil, withFormats("kvm-snap", "audit", "--snapshot", snap)...)

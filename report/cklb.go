@@ -181,7 +181,9 @@ func (cklbWriter) Write(w io.Writer, run *Run) error {
 }
 
 // WriteDir writes one .cklb file per asset into dir (created 0750 if
-// missing), each atomically and mode 0640, and returns the paths written.
+// missing), each under the rules of every report file (WriteDestination:
+// atomically, a strict existing mode kept, never through a symlink planted
+// in the directory), and returns the paths written.
 // A path ending in .cklb that is not a directory takes the checklist of a
 // run with exactly one asset.
 func (cklbWriter) WriteDir(dir string, run *Run) ([]string, error) {
@@ -197,7 +199,7 @@ func (cklbWriter) WriteDir(dir string, run *Run) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := WriteFileAtomic(dir, 0o640, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
+		if err := WriteDestination(dir, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
 			return nil, err
 		}
 		return []string{dir}, nil
@@ -212,7 +214,7 @@ func (cklbWriter) WriteDir(dir string, run *Run) ([]string, error) {
 			return written, err
 		}
 		p := filepath.Join(dir, l.File)
-		if err := WriteFileAtomic(p, 0o640, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
+		if err := WriteDestination(p, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
 			return written, err
 		}
 		written = append(written, p)

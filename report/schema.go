@@ -3,8 +3,11 @@ package report
 import (
 	"bytes"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math/big"
 	"strings"
 	"sync"
 
@@ -62,6 +65,9 @@ func ValidateJSON(data []byte) error {
 	if err != nil {
 		return describeJSONError(data, err)
 	}
+	if err := checkNumbers(data); err != nil {
+		return err
+	}
 	if err := sch.Validate(inst); err != nil {
 		var ve *jsonschema.ValidationError
 		if errors.As(err, &ve) {
@@ -76,4 +82,43 @@ func ValidateJSON(data []byte) error {
 		return fmt.Errorf("report does not match the %s schema: %w", Schema, err)
 	}
 	return nil
+}
+
+// maxNumberLen bounds a number in a report: hvaudit writes scores, counts
+// and evidence values, none longer than a 64-bit integer or a float.
+const maxNumberLen = 64
+
+// checkNumbers refuses numbers the schema validator cannot take: it
+// converts each to a big.Rat and panics on one big.Rat refuses (an
+// exponent such as 1e9999999; found by FuzzReadRun), and a number of a
+// million digits would make that conversion slow. The error names the line.
+func checkNumbers(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return describeJSONError(data, err)
+		}
+		n, ok := tok.(json.Number)
+		if !ok {
+			continue
+		}
+		if len(n) > maxNumberLen || !ratOK(n.String()) {
+			line, col := lineCol(data, dec.InputOffset())
+			shown := n.String()
+			if len(shown) > 24 {
+				shown = shown[:24] + "…"
+			}
+			return fmt.Errorf("report: number %s at line %d, column %d is out of range", shown, line, col)
+		}
+	}
+}
+
+func ratOK(s string) bool {
+	_, ok := new(big.Rat).SetString(s)
+	return ok
 }

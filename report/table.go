@@ -720,8 +720,10 @@ func observedText(v any) string {
 	if err := enc.Encode(v); err != nil {
 		return clean(fmt.Sprint(v), false)
 	}
-	// JSON escapes control characters, so the encoded text is safe to print.
-	return strings.TrimSuffix(b.String(), "\n")
+	// JSON escapes C0 controls; NeutralizeJSON escapes, in the same \u
+	// form, what it leaves raw (C1 controls, bidi and other format
+	// characters), so the text is safe to print.
+	return string(NeutralizeJSON([]byte(strings.TrimSuffix(b.String(), "\n"))))
 }
 
 func waiverText(w *checks.Waiver) string {

@@ -168,11 +168,41 @@ func TestTruncateAndClean(t *testing.T) {
 	if got := truncate("héllo", 5); got != "héllo" {
 		t.Errorf("truncate counts bytes: %q", got)
 	}
-	if got := clean("a\x1b[2Jb\tc\nd\u0085", false); got != `a\x1b[2Jb c d\x85` {
-		t.Errorf("clean = %q", got)
+}
+
+// TestNeutralize: everything a hostile name could use to recolour, clear,
+// retitle or reorder the reader's screen, or to forge a row, is shown
+// escaped; ordinary text (accents, CJK, emoji) passes untouched.
+func TestNeutralize(t *testing.T) {
+	cases := []struct {
+		in        string
+		multiline bool
+		want      string
+	}{
+		{"web-01", false, "web-01"},
+		{"héllo wörld 日本 🙂", false, "héllo wörld 日本 🙂"},
+		{"a\x1b[2Jb", false, `a\x1b[2Jb`},                   // clear screen
+		{"\x1b]0;pwned\x07vm", false, `\x1b]0;pwned\x07vm`}, // OSC title
+		{"x\u009b2Jy", false, `x\u009b2Jy`},                 // C1 CSI
+		{"d\u0085e", false, `d\u0085e`},                     // C1 NEL
+		{"evil\u202egnp.exe", false, `evil\u202egnp.exe`},   // RLO
+		{"a\u2066b\u2069c", false, `a\u2066b\u2069c`},       // isolates
+		{"zero\u200bwidth", false, `zero\u200bwidth`},       // format char
+		{"tag\U000e0041", false, `tag\U000e0041`},           // tag character
+		{"line\u2028sep", false, `line\u2028sep`},
+		{"a\tb\nc\rd", false, `a\tb\nc\rd`}, // rows cannot be forged
+		{"bad\xffbyte", false, `bad\xffbyte`},
+		{"del\x7f", false, `del\x7f`},
+		{"step 1\nstep 2", true, "step 1\nstep 2"},
+		{"crlf\r\nnext", true, "crlf\nnext"},
+		{"over\rwrite", true, `over\rwrite`},
+		{"tab\there", true, `tab\there`},
+		{"\x1b[31mred\nline", true, "\\x1b[31mred\nline"},
 	}
-	if got := clean("step 1\nstep 2", true); got != "step 1\nstep 2" {
-		t.Errorf("clean multiline = %q", got)
+	for _, c := range cases {
+		if got := Neutralize(c.in, c.multiline); got != c.want {
+			t.Errorf("Neutralize(%q, %v) = %q, want %q", c.in, c.multiline, got, c.want)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package report
 import (
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -66,36 +67,39 @@ func padLeft(s string, width int) string {
 // wrap breaks s into lines of at most width runes at spaces. Newlines in s
 // start a new paragraph (remediation text is often a list of steps); runs
 // of spaces collapse. A word longer than the width is broken hard, so a
-// long property path or URL never overflows.
+// long property path or URL never overflows. It runs in time linear in
+// len(s): a long word is cut from one rune slice, never re-converted per
+// piece (a 200,000-character error message once took 30 s).
 func wrap(s string, width int) []string {
 	if width < 1 {
 		width = 1
 	}
 	var out []string
 	for _, para := range strings.Split(s, "\n") {
-		words := strings.Fields(para)
-		if len(words) == 0 {
-			continue
-		}
-		line := ""
-		for _, w := range words {
-			for runeLen(w) > width {
+		line, lineLen := "", 0
+		for _, w := range strings.Fields(para) {
+			wLen := runeLen(w)
+			if wLen > width {
 				if line != "" {
 					out = append(out, line)
-					line = ""
 				}
 				r := []rune(w)
-				out = append(out, string(r[:width]))
-				w = string(r[width:])
+				for len(r) > width {
+					out = append(out, string(r[:width]))
+					r = r[width:]
+				}
+				line, lineLen = string(r), len(r)
+				continue
 			}
 			switch {
 			case line == "":
-				line = w
-			case runeLen(line)+1+runeLen(w) <= width:
+				line, lineLen = w, wLen
+			case lineLen+1+wLen <= width:
 				line += " " + w
+				lineLen += 1 + wLen
 			default:
 				out = append(out, line)
-				line = w
+				line, lineLen = w, wLen
 			}
 		}
 		if line != "" {
@@ -105,42 +109,139 @@ func wrap(s string, width int) []string {
 	return out
 }
 
-// clean makes text from the audited estate safe to print on a terminal.
-// VM names, messages and evidence come from the hypervisor and its tenants;
-// an escape sequence in a VM name must not recolour, move the cursor or
-// retitle the auditor's terminal. Control characters are shown escaped
-// (\x1b) so a planted one stays visible. Newlines survive only when
-// multiline is set (prose fields); tabs become spaces.
-func clean(s string, multiline bool) string {
-	if !strings.ContainsFunc(s, needsCleaning) {
+// clean is Neutralize under the name the writers have always used.
+func clean(s string, multiline bool) string { return Neutralize(s, multiline) }
+
+// Neutralize makes text that came from an audited estate safe to show to
+// people. VM and host names, server error messages and evidence are chosen
+// by the hypervisor and its tenants, so a name must not recolour, clear or
+// retitle the auditor's terminal, reorder what it shows, or forge a row of
+// a table or a line of a log. Every human-readable output uses this one
+// function — the table, diff, log lines, the progress line and the final
+// "hvaudit:" error line — whether or not it goes to a terminal.
+//
+// Escaped so they stay visible (\x1b, \u0085, \u202e, \xff):
+//   - C0 controls and DEL, C1 controls (U+0080–U+009F: U+009B is a
+//     one-character CSI on some terminals);
+//   - format characters (Unicode Cf: bidi overrides and isolates such as
+//     U+202E, zero-width characters, tag characters), which change what a
+//     reader sees without being seen;
+//   - the line and paragraph separators U+2028 and U+2029;
+//   - bytes that are not UTF-8.
+//
+// A tab is shown as \t and a carriage return as \r. A newline is shown as
+// \n unless multiline is set (prose such as a remediation or a message,
+// whose lines the writers indent), where it is kept; CRLF counts as one.
+func Neutralize(s string, multiline bool) string {
+	if !needsNeutralizing(s) {
 		return s
 	}
 	var b strings.Builder
-	for _, r := range s {
+	b.Grow(len(s) + 16)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
+		case r == utf8.RuneError && size <= 1:
+			b.WriteString(escapeByte(s[i]))
+		case r == '\r' && multiline && strings.HasPrefix(s[i+1:], "\n"):
+			// CRLF is one line break in Windows text (WinRM messages).
 		case r == '\n' && multiline:
-			b.WriteRune('\n')
-		case r == '\n' || r == '\t' || r == '\r':
-			b.WriteRune(' ')
-		case r == utf8.RuneError:
-			b.WriteRune('?')
-		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
+			b.WriteByte('\n')
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case unsafeRune(r):
 			b.WriteString(escapeRune(r))
 		default:
-			b.WriteRune(r)
+			b.WriteString(s[i : i+size])
 		}
+		i += size
 	}
 	return b.String()
 }
 
-func needsCleaning(r rune) bool {
-	return unicode.IsControl(r) || r == utf8.RuneError || r == '\u2028' || r == '\u2029'
+// NeutralizeJSON applies Neutralize's rule to a JSON document (a log line)
+// in JSON's own syntax: every rune Neutralize would escape becomes a \uXXXX
+// escape (a surrogate pair above U+FFFF), DEL included. Encoders escape C0
+// controls already; C1 controls, bidi and other format characters pass
+// through them raw and would reach whoever tails the log. Such runes occur
+// only inside strings, where the escape means the same character, so the
+// document decodes to the same values. Invalid UTF-8 is left as it is.
+func NeutralizeJSON(b []byte) []byte {
+	clean := true
+	for i := 0; i < len(b); i++ {
+		if b[i] >= 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return b
+	}
+	out := make([]byte, 0, len(b)+16)
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == 0x7f || (r >= 0x80 && !(r == utf8.RuneError && size <= 1) && unsafeRune(r)) {
+			if r > 0xffff {
+				r1, r2 := utf16.EncodeRune(r)
+				out = appendJSONEscape(appendJSONEscape(out, r1), r2)
+			} else {
+				out = appendJSONEscape(out, r)
+			}
+		} else {
+			out = append(out, b[i:i+size]...)
+		}
+		i += size
+	}
+	return out
 }
 
+func appendJSONEscape(out []byte, r rune) []byte {
+	const hex = "0123456789abcdef"
+	return append(out, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
+}
+
+// needsNeutralizing is the fast path: most names are plain.
+func needsNeutralizing(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c >= 0x80 {
+			goto slow
+		}
+	}
+	return false
+slow:
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size <= 1 || unsafeRune(r) || r == '\n' || r == '\t' || r == '\r' {
+			return true
+		}
+		i += size
+	}
+	return false
+}
+
+// unsafeRune reports a rune Neutralize escapes (other than tab, CR, LF).
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
+}
+
+func escapeByte(c byte) string {
+	const hex = "0123456789abcdef"
+	return `\x` + string(hex[c>>4]) + string(hex[c&0xf])
+}
+
+// escapeRune writes r as Go does: \xNN below 0x80, else \uNNNN.
 func escapeRune(r rune) string {
 	const hex = "0123456789abcdef"
-	if r < 0x100 {
-		return `\x` + string(hex[r>>4]) + string(hex[r&0xf])
+	if r < 0x80 {
+		return escapeByte(byte(r))
+	}
+	if r > 0xffff {
+		return `\U` + string(hex[r>>28&0xf]) + string(hex[r>>24&0xf]) + string(hex[r>>20&0xf]) + string(hex[r>>16&0xf]) +
+			string(hex[r>>12&0xf]) + string(hex[r>>8&0xf]) + string(hex[r>>4&0xf]) + string(hex[r&0xf])
 	}
 	return `\u` + string(hex[r>>12&0xf]) + string(hex[r>>8&0xf]) + string(hex[r>>4&0xf]) + string(hex[r&0xf])
 }

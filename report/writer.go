@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 )
@@ -20,8 +21,29 @@ type Writer interface {
 // directory rather than one stream (cklb: one checklist per asset). The
 // caller hands such a format its --output path as the directory.
 type DirWriter interface {
-	// WriteDir renders run into dir and returns the paths written.
+	// WriteDir renders run into dir and returns the paths written. Files
+	// are written under the rules of every report file (WriteDestination):
+	// atomically, keeping a strict mode, never through a symlink.
 	WriteDir(dir string, run *Run) ([]string, error)
+}
+
+// TakesDirectory reports whether format writes a directory (DirWriter) at
+// path. A path named after the format ("x.cklb") that is not an existing
+// directory takes a single file instead: a run with one asset. An unknown
+// format takes no directory.
+func TakesDirectory(format, path string) bool {
+	w, err := For(format, Options{})
+	if err != nil {
+		return false
+	}
+	if _, ok := w.(DirWriter); !ok {
+		return false
+	}
+	if strings.HasSuffix(strings.ToLower(path), "."+w.Format()) {
+		fi, err := os.Stat(path)
+		return err == nil && fi.IsDir()
+	}
+	return true
 }
 
 // Options tune how a writer renders. Formats that have no use for an option

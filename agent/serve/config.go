@@ -107,7 +107,10 @@ func build(cfg *agent.Config) (*Settings, error) {
 	if s.DroppedOutputs > 0 {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("%d [[output]] to standard output ignored: serve writes files only (the outcome of each run is logged)", s.DroppedOutputs))
 	}
-	if err := agent.ValidateOutputs(s.Outputs); err != nil {
+	// The daemon creates report directories as runs need them
+	// (reports/{date}/…), so a directory that does not exist yet is fine
+	// when it can be made.
+	if err := agent.ValidateDaemonOutputs(s.Outputs); err != nil {
 		return nil, err
 	}
 	if err := s.buildListener(sv); err != nil {
@@ -129,14 +132,16 @@ func (s *Settings) buildTargets(cfg *agent.Config) error {
 	if timeout == 0 {
 		timeout = 5 * time.Minute
 	}
-	for _, tc := range cfg.Targets {
-		t, err := agent.BuildTarget(tc, timeout)
-		if err != nil {
-			return err
-		}
-		if _, dup := s.Targets[t.Name]; dup {
-			return fmt.Errorf("two targets are named %q: names key the history, give each its own name", t.Name)
-		}
+	srcs := make([]agent.TargetSource, len(cfg.Targets))
+	for i, tc := range cfg.Targets {
+		srcs[i] = agent.TargetSource{Config: tc, Origin: fmt.Sprintf("[[target]] %d", i+1)}
+	}
+	// BuildTargets refuses two targets with one name: names key the history.
+	targets, err := agent.BuildTargets(srcs, timeout)
+	if err != nil {
+		return err
+	}
+	for _, t := range targets {
 		s.Targets[t.Name] = t
 	}
 	return nil

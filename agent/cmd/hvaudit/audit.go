@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -78,13 +79,21 @@ func newAuditCmd() *cobra.Command {
 
 Exit codes: 0 nothing failing at or above --fail-on; 1 a failing finding at or
 above it; 2 usage or configuration error (nothing audited); 3 incomplete (a
-target could not be read, or an error finding at or above --fail-on).
---fail-on none never exits 1; 3 then means only that a target could not be
-read.
+target could not be read, or an error finding at or above --fail-on); 4 the
+audit ran but a report could not be written (wins over 3 and 1; the message
+names what was written). --fail-on none never exits 1; 3 then means only
+that a target could not be read.
 
 --check, --area and --object narrow the run to what a change touched: only
 those findings are reported and scored, and the report records the scope
-(run.scope).`,
+(run.scope).
+
+Every output is checked before any target is contacted: the format is known,
+cklb names an existing directory (one checklist per target), every other
+format a file whose directory exists and is writable, '-' (standard output),
+a FIFO or a character device. A symbolic link is written through only when
+it leads to a device or FIFO (/dev/stdout); a link to a file is refused. An
+existing file keeps its mode when it is 0640 or stricter.`,
 		Example: `  hvaudit audit --target vsphere://auditor@vc01.example.com --password-file ~/.vc01 \
       --format json --output vc01.json --format table
   hvaudit audit --config /etc/hvaudit/agent.toml
@@ -140,7 +149,7 @@ func runAudit(cmd *cobra.Command, f *auditFlags) error {
 		}
 		return conf
 	}
-	log, err := agent.NewLogger(cmd.ErrOrStderr(), pick(f.logLevel, cfg.LogLevel), pick(f.logFormat, cfg.LogFormat))
+	log, err := agent.NewLoggerColor(cmd.ErrOrStderr(), pick(f.logLevel, cfg.LogLevel), pick(f.logFormat, cfg.LogFormat), f.display.Color)
 	if err != nil {
 		return usageError(err)
 	}
@@ -177,16 +186,15 @@ func runAudit(cmd *cobra.Command, f *auditFlags) error {
 	}
 	var targets []collectors.Target
 	if len(f.snapshots) == 0 {
-		specs := cfg.Targets
-		for _, uri := range f.targets {
-			specs = append(specs, f.conn.target(uri))
+		var srcs []agent.TargetSource
+		for i, tc := range cfg.Targets {
+			srcs = append(srcs, agent.TargetSource{Config: tc, Origin: fmt.Sprintf("%s [[target]] %d", f.config, i+1)})
 		}
-		for _, s := range specs {
-			t, err := agent.BuildTarget(s, timeout)
-			if err != nil {
-				return usageError(err)
-			}
-			targets = append(targets, t)
+		for _, uri := range f.targets {
+			srcs = append(srcs, agent.TargetSource{Config: f.conn.target(uri), Origin: "--target " + collectors.Redact(uri)})
+		}
+		if targets, err = agent.BuildTargets(srcs, timeout); err != nil {
+			return usageError(err)
 		}
 	}
 	concurrency := cfg.Concurrency
@@ -197,7 +205,7 @@ func runAudit(cmd *cobra.Command, f *auditFlags) error {
 		Targets: targets, Snapshots: f.snapshots,
 		Baseline: pick(f.baseline, cfg.Baseline), Tailoring: pick(f.tailoring, cfg.Tailoring),
 		Waivers: pick(f.waivers, cfg.Waivers), Advisories: pick(f.advisories, cfg.Advisories),
-		Concurrency: concurrency, Log: log,
+		Concurrency: concurrency, Timeout: timeout, Log: log,
 	}
 	if len(f.scope.Checks)+len(f.scope.Areas)+len(f.scope.Objects) > 0 {
 		req.Scope = &f.scope
@@ -209,18 +217,19 @@ func runAudit(cmd *cobra.Command, f *auditFlags) error {
 	if err != nil {
 		return usageError(err)
 	}
-	written, err := agent.WriteRunOutputs(run, outs, cmd.OutOrStdout())
+	code := agent.ExitCode(run, failOn)
+	files, err := agent.WriteRunOutputs(run, outs, cmd.OutOrStdout())
 	if err != nil {
-		return usageError(err)
+		return agent.OutputFailure(err, code)
 	}
 	agent.NoteChecklists(run, outs, log)
-	if err := signer.sign(cmd, written); err != nil {
+	if err := signer.sign(cmd, files); err != nil {
 		return err
 	}
 	if err := recordAudit(cmd, f, cfg, run, outs, log); err != nil {
 		return err
 	}
-	if code := agent.ExitCode(run, failOn); code != agent.ExitOK {
+	if code != agent.ExitOK {
 		return &agent.ExitError{Code: code}
 	}
 	return nil
@@ -249,12 +258,19 @@ func outputsFrom(f *auditFlags, cfg *agent.Config) ([]agent.Output, error) {
 
 func newCollectCmd() *cobra.Command {
 	var conn connFlags
-	var target, output, logLevel, logFormat string
+	var target, name, output, logLevel, logFormat string
 	cmd := &cobra.Command{
 		Use:   "collect",
 		Short: "Read a target and save its raw evidence as a snapshot file (no secrets)",
+		Long: `Read a target and save its raw evidence as a snapshot file (no secrets).
+
+--output is checked before the target is contacted, under the same rules as
+an audit's report files. Exit codes: 0 written; 2 usage error (nothing
+contacted); 3 the target could not be read; 4 it was read but the snapshot
+could not be written.`,
 		Example: `  hvaudit collect --target vsphere://auditor@vc01 --password-file ~/.vc01 --output vc01.snapshot.json
-  hvaudit audit --snapshot vc01.snapshot.json`,
+  hvaudit collect --target qemu:///system --name kvm01 --output kvm01.snapshot.json
+  hvaudit audit --snapshot vc01.snapshot.json --snapshot kvm01.snapshot.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if target == "" || output == "" {
@@ -267,7 +283,12 @@ func newCollectCmd() *cobra.Command {
 			if conn.timeout == 0 {
 				conn.timeout = 5 * time.Minute
 			}
-			t, err := agent.BuildTarget(conn.target(target), conn.timeout)
+			if err := agent.ValidateSnapshotOutput(output); err != nil {
+				return usageError(err)
+			}
+			tc := conn.target(target)
+			tc.Name = name
+			t, err := agent.BuildTarget(tc, conn.timeout)
 			if err != nil {
 				return usageError(err)
 			}
@@ -275,8 +296,8 @@ func newCollectCmd() *cobra.Command {
 			if err != nil {
 				return &agent.ExitError{Code: agent.ExitIncomplete, Err: err}
 			}
-			if err := agent.WriteSnapshot(output, snap); err != nil {
-				return usageError(err)
+			if err := agent.WriteSnapshot(output, snap, cmd.OutOrStdout()); err != nil {
+				return &agent.ExitError{Code: agent.ExitOutput, Err: fmt.Errorf("target %s was read, but the snapshot was not written: %w", t.Name, err)}
 			}
 			log.Info().Str("file", output).Int("calls", snap.Stats.Calls).Msg("snapshot written")
 			return nil
@@ -284,7 +305,8 @@ func newCollectCmd() *cobra.Command {
 	}
 	conn.register(cmd.Flags())
 	cmd.Flags().StringVar(&target, "target", "", "target URI")
-	cmd.Flags().StringVar(&output, "output", "", "snapshot file to write")
+	cmd.Flags().StringVar(&name, "name", "", "the target's name in the snapshot and in reports (default: the URI's host, or the URI for a local one)")
+	cmd.Flags().StringVar(&output, "output", "", "snapshot file to write ('-' = stdout)")
 	cmd.Flags().StringVar(&logLevel, "log-level", "", "trace, debug, info, warn, error")
 	cmd.Flags().StringVar(&logFormat, "log-format", "", "console or json")
 	return cmd

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+
 	"github.com/spf13/cobra"
 
 	"github.com/hvaudit/hvaudit/agent"
@@ -14,14 +16,25 @@ func newDemoCmd() *cobra.Command {
 		Long: `Starts govmomi's vSphere simulator in-process, seeds an estate that mixes
 compliant and non-compliant hosts and VMs, audits it exactly as a real vCenter
 is audited (TLS pinned, read-only), prints the report and writes the report
-files. Exits 0 when the audit completed: its findings are the point.`,
+files. Exits 0 when the audit completed: its findings are the point; 2 when
+--dir cannot take the reports (checked first); 3 when the audit could not
+read its estate; 4 when a report could not be written.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := agent.NewLogger(cmd.ErrOrStderr(), "warn", "console")
 			if err != nil {
 				return usageError(err)
 			}
-			if err := agent.Demo(cmd.Context(), agent.DemoOptions{Dir: dir, Out: cmd.OutOrStdout(), Log: log}); err != nil {
+			err = agent.Demo(cmd.Context(), agent.DemoOptions{Dir: dir, Out: cmd.OutOrStdout(), Log: log})
+			var oe *agent.OutputError
+			var ce *agent.ConfigError
+			switch {
+			case err == nil:
+			case errors.As(err, &oe):
+				return &agent.ExitError{Code: agent.ExitOutput, Err: err}
+			case errors.As(err, &ce):
+				return usageError(err)
+			default:
 				return &agent.ExitError{Code: agent.ExitIncomplete, Err: err}
 			}
 			return nil

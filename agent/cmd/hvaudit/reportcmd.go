@@ -22,8 +22,12 @@ formats. Every format is rendered from this document, so all of them agree.
 --format and --output pair by position as in 'audit'; a --format without an
 --output writes to standard output (one at most); no --format writes the table.
 
+Outputs are checked before the input is read, under the rules of 'audit'
+(see 'hvaudit audit --help').
+
 Exit codes: 0 written; 2 usage error or unreadable input (the message names
-the file and, for a JSON error, the line).`,
+the file and, for a JSON error, the line); 4 a report could not be written
+(the message names what was written).`,
 		Example: `  hvaudit report --from vc01.json --format table
   hvaudit report --from vc01.json --format json --output copy.json --format table --output vc01.txt --sign audit.key`,
 		Args: cobra.NoArgs,
@@ -58,11 +62,12 @@ the file and, for a JSON error, the line).`,
 			if err != nil {
 				return usageError(err)
 			}
-			if err := agent.WriteOutputs(run, outs, cmd.OutOrStdout()); err != nil {
-				return usageError(err)
+			files, err := agent.WriteOutputs(run, outs, cmd.OutOrStdout())
+			if err != nil {
+				return &agent.ExitError{Code: agent.ExitOutput, Err: err}
 			}
 			agent.NoteChecklists(run, outs, newStderrLogger(cmd))
-			return signer.sign(cmd, outs)
+			return signer.sign(cmd, files)
 		},
 	}
 	fs := cmd.Flags()

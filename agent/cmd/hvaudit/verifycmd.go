@@ -23,14 +23,15 @@ func newSigning(keyPath string, outs []agent.Output) (*signing, error) {
 	return &signing{key: key}, nil
 }
 
-// sign writes FILE.sig beside every report file written.
-func (s *signing) sign(cmd *cobra.Command, outs []agent.Output) error {
+// sign writes FILE.sig beside every report file written. A signature that
+// cannot be written is an output failure (exit 4): the audit has run.
+func (s *signing) sign(cmd *cobra.Command, files []string) error {
 	if s == nil {
 		return nil
 	}
-	sigs, err := agent.SignOutputs(outs, s.key)
+	sigs, err := agent.SignOutputs(files, s.key)
 	if err != nil {
-		return usageError(err)
+		return &agent.ExitError{Code: agent.ExitOutput, Err: fmt.Errorf("%v; signed: %d of %d report files", err, len(sigs), len(files))}
 	}
 	for _, p := range sigs {
 		fmt.Fprintf(cmd.ErrOrStderr(), "signed: %s\n", p)

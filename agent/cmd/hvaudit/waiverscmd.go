@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 const lintWindow = 30 * 24 * time.Hour
 
 func newWaiversCmd() *cobra.Command {
+	var baseline string
 	cmd := &cobra.Command{Use: "waivers", Short: "Work with waiver files (accepted risks)"}
 	lint := &cobra.Command{
 		Use:   "lint FILE",
@@ -21,8 +23,11 @@ func newWaiversCmd() *cobra.Command {
 
 A waiver is a [[waiver]] table: check (id or glob, required), target and
 object (globs; object matches the object's name or id; empty matches all),
-justification (required), approver, expires (RFC 3339 date-time with a zone,
-required). It covers fail and error findings only, until it expires.
+justification (required, not blank), approver, expires (RFC 3339 date-time
+with a zone, required). It covers fail and error findings only, until it
+expires. '*' and '?' match '/' too, so target = "*" covers qemu:///system.
+Every check glob must match a check (or a former id) of the baseline
+(--baseline, default builtin:default): a typo would waive nothing.
 
 Exit codes: 0 valid (expiring and expired waivers are listed, not errors);
 2 invalid, with FILE:LINE.`,
@@ -31,6 +36,13 @@ Exit codes: 0 valid (expiring and expired waivers are listed, not errors);
 			ws, err := checks.LoadWaivers(args[0])
 			if err != nil {
 				return usageError(err)
+			}
+			b, err := checks.LoadBaseline(baseline)
+			if err != nil {
+				return usageError(err)
+			}
+			if errs := ws.UnknownChecks(b); len(errs) > 0 {
+				return usageError(errors.Join(errs...))
 			}
 			now := time.Now()
 			expiring, expired := ws.Expiring(now, lintWindow)
@@ -46,6 +58,7 @@ Exit codes: 0 valid (expiring and expired waivers are listed, not errors);
 			return nil
 		},
 	}
+	lint.Flags().StringVar(&baseline, "baseline", "builtin:default", "baseline whose checks the waivers must name (file or builtin:NAME)")
 	cmd.AddCommand(lint)
 	return cmd
 }
