@@ -258,11 +258,17 @@ func outputsFrom(f *auditFlags, cfg *agent.Config) ([]agent.Output, error) {
 
 func newCollectCmd() *cobra.Command {
 	var conn connFlags
-	var target, name, output, logLevel, logFormat string
+	var config, target, name, output, logLevel, logFormat string
 	cmd := &cobra.Command{
 		Use:   "collect",
 		Short: "Read a target and save its raw evidence as a snapshot file (no secrets)",
 		Long: `Read a target and save its raw evidence as a snapshot file (no secrets).
+
+With --config, the target comes from the config file's [[target]] entries,
+with its own settings (password_file, ca_file, thumbprint, timeout,
+host_root for a local KVM host's files): --target names it (by name or
+URI), or may be left out when the file has one target. Connection flags
+given on the command line override the file's.
 
 --output is checked before the target is contacted, under the same rules as
 an audit's report files. Exit codes: 0 written; 2 usage error (nothing
@@ -270,25 +276,46 @@ contacted); 3 the target could not be read; 4 it was read but the snapshot
 could not be written.`,
 		Example: `  hvaudit collect --target vsphere://auditor@vc01 --password-file ~/.vc01 --output vc01.snapshot.json
   hvaudit collect --target qemu:///system --name kvm01 --output kvm01.snapshot.json
+  hvaudit collect --config agent.toml --target kvm01 --output kvm01.snapshot.json
   hvaudit audit --snapshot vc01.snapshot.json --snapshot kvm01.snapshot.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if target == "" || output == "" {
-				return usageError(errors.New("collect needs --target and --output"))
+			cfg := &agent.Config{}
+			if config != "" {
+				c, err := agent.LoadConfig(config)
+				if err != nil {
+					return usageError(err)
+				}
+				cfg = c
 			}
-			log, err := agent.NewLogger(cmd.ErrOrStderr(), logLevel, logFormat)
+			if (target == "" && config == "") || output == "" {
+				return usageError(errors.New("collect needs --target (or --config) and --output"))
+			}
+			log, err := agent.NewLogger(cmd.ErrOrStderr(), pickString(logLevel, cfg.LogLevel), pickString(logFormat, cfg.LogFormat))
 			if err != nil {
 				return usageError(err)
 			}
-			if conn.timeout == 0 {
-				conn.timeout = 5 * time.Minute
+			timeout := conn.timeout
+			if timeout == 0 {
+				timeout = cfg.Timeout.Duration
+			}
+			if timeout == 0 {
+				timeout = 5 * time.Minute
 			}
 			if err := agent.ValidateSnapshotOutput(output); err != nil {
 				return usageError(err)
 			}
 			tc := conn.target(target)
-			tc.Name = name
-			t, err := agent.BuildTarget(tc, conn.timeout)
+			if config != "" {
+				if tc, err = configTarget(cfg, config, target); err != nil {
+					return usageError(err)
+				}
+				conn.override(cmd, &tc)
+			}
+			if name != "" {
+				tc.Name = name
+			}
+			t, err := agent.BuildTarget(tc, timeout)
 			if err != nil {
 				return usageError(err)
 			}
@@ -304,10 +331,69 @@ could not be written.`,
 		},
 	}
 	conn.register(cmd.Flags())
-	cmd.Flags().StringVar(&target, "target", "", "target URI")
+	cmd.Flags().StringVar(&config, "config", "", "agent config file (TOML): the target and its settings come from its [[target]] entries")
+	cmd.Flags().StringVar(&target, "target", "", "target URI; with --config, the name or URI of one of its targets")
 	cmd.Flags().StringVar(&name, "name", "", "the target's name in the snapshot and in reports (default: the URI's host, or the URI for a local one)")
 	cmd.Flags().StringVar(&output, "output", "", "snapshot file to write ('-' = stdout)")
 	cmd.Flags().StringVar(&logLevel, "log-level", "", "trace, debug, info, warn, error")
 	cmd.Flags().StringVar(&logFormat, "log-format", "", "console or json")
+	mustComplete(cmd, "log-level", completeValues([]string{"trace", "debug", "info", "warn", "error"}))
+	mustComplete(cmd, "log-format", completeValues([]string{"console", "json"}))
 	return cmd
+}
+
+// configTarget picks the config target --target names (by name, or by URI),
+// or the only one when --target is empty.
+func configTarget(cfg *agent.Config, file, want string) (agent.TargetConfig, error) {
+	var names []string
+	for _, tc := range cfg.Targets {
+		n := tc.Name
+		if n == "" {
+			n = collectors.DefaultName(tc.URI)
+		}
+		names = append(names, n)
+		if want != "" && (n == want || tc.URI == want) {
+			tc.Name = n
+			return tc, nil
+		}
+	}
+	switch {
+	case len(cfg.Targets) == 0:
+		return agent.TargetConfig{}, fmt.Errorf("%s has no [[target]]", file)
+	case want == "" && len(cfg.Targets) == 1:
+		tc := cfg.Targets[0]
+		tc.Name = names[0]
+		return tc, nil
+	case want == "":
+		return agent.TargetConfig{}, fmt.Errorf("%s has %d targets: name one with --target (%s)", file, len(names), strings.Join(names, ", "))
+	}
+	return agent.TargetConfig{}, fmt.Errorf("--target %q is not a target of %s (its targets: %s)", collectors.Redact(want), file, strings.Join(names, ", "))
+}
+
+// override applies the connection flags given on the command line to a
+// target from a config file.
+func (c *connFlags) override(cmd *cobra.Command, tc *agent.TargetConfig) {
+	fs := cmd.Flags()
+	if fs.Changed("password-file") {
+		tc.PasswordFile, tc.PasswordEnv = c.passwordFile, ""
+	}
+	if fs.Changed("ca-file") {
+		tc.CAFile = c.caFile
+	}
+	if fs.Changed("thumbprint") {
+		tc.Thumbprint = c.thumbprint
+	}
+	if fs.Changed("insecure") {
+		tc.Insecure = c.insecure
+	}
+	if fs.Changed("timeout") {
+		tc.Timeout = agent.Duration{Duration: c.timeout}
+	}
+}
+
+func pickString(flag, conf string) string {
+	if flag != "" {
+		return flag
+	}
+	return conf
 }
