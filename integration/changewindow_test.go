@@ -27,7 +27,19 @@ func TestChangeWindowAudit(t *testing.T) {
 	}
 	// After it: only that check, only the web tier.
 	after := filepath.Join(dir, "after.json")
-	r := runHV(t, nil, append(args, "--check", "esxi-vm-mig-01", "--object", "web-*", "--format", "json", "--output", after, "--format", "table")...)
+	// A waiver of a check outside the scope is not "unused": the narrowed
+	// run cannot tell. An expired one still is.
+	waivers := writeText(t, dir, "w.toml", `[[waiver]]
+check = "ESXI-NET-01"
+justification = "shared vmk until the re-cabling"
+expires = 2099-12-31T00:00:00Z
+
+[[waiver]]
+check = "ESXI-ACC-01"
+justification = "lapsed"
+expires = 2020-01-01T00:00:00Z
+`, 0o600)
+	r := runHV(t, nil, append(args, "--check", "esxi-vm-mig-01", "--object", "web-*", "--waivers", waivers, "--format", "json", "--output", after, "--format", "table")...)
 	if r.code != 1 {
 		t.Fatalf("narrowed audit: exit %d, want 1 (web-01 fails); %s", r.code, r.stderr)
 	}
@@ -41,6 +53,9 @@ func TestChangeWindowAudit(t *testing.T) {
 	}
 	if want := []string{"ESXI-VM-MIG-01@web-01=fail", "ESXI-VM-MIG-01@web-02=pass"}; !slices.Equal(got, want) {
 		t.Errorf("findings %v, want %v", got, want)
+	}
+	if u := run.Run.UnusedWaivers; len(u) != 1 || u[0].Check != "ESXI-ACC-01" || u[0].Reason != "expired" {
+		t.Errorf("unused waivers %+v, want only the expired one", u)
 	}
 	// Medium weight 3 passed of 6.
 	if run.Summary.Score == nil || *run.Summary.Score != 50 {
