@@ -96,11 +96,41 @@ func TestExitCode(t *testing.T) {
 		{"error finding", []report.TargetResult{ok}, []checks.Finding{f("medium", "error")}, "low", 3},
 		{"error below threshold", []report.TargetResult{ok}, []checks.Finding{f("low", "error")}, "high", 0},
 		{"target error wins over fail", []report.TargetResult{ok, bad}, []checks.Finding{f("critical", "fail")}, "low", 3},
+		// --fail-on none: no finding sets the code, an unread target still does.
+		{"none: critical fail", []report.TargetResult{ok}, []checks.Finding{f("critical", "fail"), f("high", "error")}, FailOnNone, 0},
+		{"none: target error", []report.TargetResult{ok, bad}, []checks.Finding{f("critical", "fail")}, FailOnNone, 3},
 	}
 	for _, c := range cases {
 		got := ExitCode(&report.Run{Targets: c.targets, Findings: c.finds}, c.failOn)
 		if got != c.want {
 			t.Errorf("%s: exit %d, want %d", c.name, got, c.want)
 		}
+	}
+}
+
+// --color always and never win over everything; auto colours a terminal
+// unless NO_COLOR is set (to anything non-empty).
+func TestColorFor(t *testing.T) {
+	for _, c := range []struct {
+		mode, noColor string
+		terminal      bool
+		want          bool
+	}{
+		{"auto", "", true, true},
+		{"", "", true, true},
+		{"auto", "1", true, false},
+		{"auto", "", false, false},
+		{"always", "1", false, true},
+		{"never", "", true, false},
+	} {
+		if got := colorFor(c.mode, c.noColor, c.terminal); got != c.want {
+			t.Errorf("colorFor(%q, NO_COLOR=%q, terminal=%v) = %v", c.mode, c.noColor, c.terminal, got)
+		}
+	}
+	if err := (Display{Color: "sometimes"}).Check(); err == nil || err.Error() != `--color "sometimes" is not one of auto, always, never` {
+		t.Errorf("bad --color: %v", err)
+	}
+	if err := (Display{Verbose: true, Quiet: true}).Check(); err == nil {
+		t.Error("--verbose with --quiet accepted")
 	}
 }

@@ -49,6 +49,10 @@ type Request struct {
 	Log     zerolog.Logger
 	// Progress, when set, receives one line per target as it completes.
 	Progress io.Writer
+	// Scope, when set, narrows the run to some checks, areas and objects
+	// (audit --check, --area, --object); the run records it and its score
+	// covers only it.
+	Scope *report.Scope
 }
 
 // Judge holds the loaded, compiled evaluation inputs. Loading it first means
@@ -131,6 +135,13 @@ func (j *Judge) Audit(ctx context.Context, req Request) (*report.Run, error) {
 	if len(req.Targets) == 0 && len(req.Snapshots) == 0 {
 		return nil, configErrorf("no target: give --target URI, --snapshot FILE or targets in --config")
 	}
+	var scope *checks.Scope
+	if s := req.Scope; s != nil {
+		var err error
+		if scope, err = checks.NewScope(j.Baseline, s.Checks, s.Areas, s.Objects); err != nil {
+			return nil, &ConfigError{Err: err}
+		}
+	}
 	started := req.Now().UTC()
 	var results []targetOutcome
 	var err error
@@ -142,7 +153,10 @@ func (j *Judge) Audit(ctx context.Context, req Request) (*report.Run, error) {
 	} else {
 		results = collectAll(ctx, req)
 	}
-	run := j.judge(ctx, results, req.Now, req.Log)
+	run := j.judge(ctx, results, req.Now, req.Log, scope)
+	if scope != nil {
+		run.Run.Scope = req.Scope
+	}
 	run.Run.Started = started
 	run.Run.Finished = req.Now().UTC()
 	return run, nil
@@ -372,8 +386,9 @@ func ReadSnapshot(path string) (*collectors.Snapshot, error) {
 }
 
 // judge evaluates every collected inventory and assembles the Run. Each
-// target's evaluation runs under ctx and its own timeout.
-func (j *Judge) judge(ctx context.Context, outcomes []targetOutcome, now func() time.Time, log zerolog.Logger) *report.Run {
+// target's evaluation runs under ctx and its own timeout; scope, when set,
+// keeps only the findings it includes.
+func (j *Judge) judge(ctx context.Context, outcomes []targetOutcome, now func() time.Time, log zerolog.Logger, scope *checks.Scope) *report.Run {
 	run := &report.Run{
 		Schema: report.Schema,
 		Tool:   report.Tool{Name: toolName, Version: Version},
@@ -406,8 +421,9 @@ func (j *Judge) judge(ctx context.Context, outcomes []targetOutcome, now func() 
 		if inv.Gaps != nil {
 			tr.Gaps = inv.Gaps
 		}
+		tr.Hosts = hostReleases(inv.Hosts)
 		run.Targets = append(run.Targets, tr)
-		run.Findings = append(run.Findings, j.evaluate(ctx, o)...)
+		run.Findings = append(run.Findings, scope.Narrow(j.evaluate(ctx, o))...)
 	}
 	if j.Waivers != nil {
 		at := now()
@@ -415,6 +431,8 @@ func (j *Judge) judge(ctx context.Context, outcomes []targetOutcome, now func() 
 			msg, reason := "unused waiver: it matched no fail or error finding", "matched-nothing"
 			if w.Expired(at) {
 				msg, reason = "unused waiver: it has expired, so it waives nothing (findings it matches say so)", "expired"
+			} else if scope != nil {
+				continue // a narrowed run cannot tell: its finding may be out of scope
 			}
 			run.Run.UnusedWaivers = append(run.Run.UnusedWaivers, report.UnusedWaiver{
 				Check: w.Check, Target: w.Target, Object: w.Object, Expires: w.Expires, File: w.File, Line: w.Line, Reason: reason,
@@ -477,4 +495,16 @@ func advisoriesInfo(a *checks.Advisories) report.AdvisoriesInfo {
 		info.CompleteThrough[p] = pr.CompleteThrough.Format("2006-01-02")
 	}
 	return info
+}
+
+// hostReleases lists the hosts whose patch level was read, with it.
+func hostReleases(hosts []inventory.Host) []report.HostRelease {
+	var out []report.HostRelease
+	for _, h := range hosts {
+		if h.Patch == nil || h.Patch.Product == "" {
+			continue
+		}
+		out = append(out, report.HostRelease{ID: h.ID, Name: h.Name, Product: h.Patch.Product, Version: h.Patch.Version, Build: h.Patch.Build})
+	}
+	return out
 }

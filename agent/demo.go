@@ -7,15 +7,18 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/hvaudit/hvaudit/checks"
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"github.com/hvaudit/hvaudit/configs"
+	"github.com/hvaudit/hvaudit/report"
 )
 
 // DemoOptions configure `hvaudit demo`.
@@ -23,6 +26,8 @@ type DemoOptions struct {
 	Dir string // where report files go
 	Out io.Writer
 	Log zerolog.Logger
+	// Now, when set, is the audit's clock (tests: advisory data's age).
+	Now func() time.Time
 }
 
 // Demo audits the embedded simulated estate exactly as a real one is
@@ -46,7 +51,9 @@ func Demo(ctx context.Context, o DemoOptions) error {
 		TLS:      collectors.TLSOptions{Thumbprint: sim.Thumbprint},
 		Timeout:  5 * time.Minute,
 	}
-	fmt.Fprintf(o.Out, "Auditing %s (certificate pinned: %s)\n", collectors.Redact(t.URI), sim.Thumbprint)
+	// The thumbprint gets a line of its own: a terminal would wrap it
+	// inside the hex, and it is what a reader compares or copies.
+	fmt.Fprintf(o.Out, "Auditing %s, its certificate pinned by SHA-256 thumbprint\n  %s\n", collectors.Redact(t.URI), sim.Thumbprint)
 	targets := []collectors.Target{t}
 	if err := os.MkdirAll(o.Dir, 0o750); err != nil {
 		return err
@@ -74,7 +81,7 @@ func Demo(ctx context.Context, o DemoOptions) error {
 		return err
 	}
 	fmt.Fprintln(o.Out)
-	run, err := Audit(ctx, Request{Targets: targets, Log: o.Log})
+	run, err := Audit(ctx, Request{Targets: targets, Log: o.Log, Now: o.Now})
 	if err != nil {
 		return err
 	}
@@ -86,8 +93,88 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	if _, err := WriteOutputs(run, files, o.Out); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Out, "\nReports written to %s/ (report.json, .txt, .html, .csv, .junit.xml, .sarif, .oscal.json; cklb/ holds a STIG Viewer checklist per asset).\n", o.Dir)
+	NoteChecklists(run, files, o.Log)
+	writeDeliberateGaps(o.Out, run, estate.DeliberateGaps)
+	fmt.Fprintf(o.Out, "\nReports written to %s/: report.json, .txt, .html, .csv, .junit.xml, .sarif, .oscal.json,\nand cklb/ with a STIG Viewer checklist per asset.\n", o.Dir)
 	return nil
+}
+
+// writeDeliberateGaps names the demo's error findings that its estate leaves
+// on purpose, so a first run does not read as broken, and any other error
+// finding as not deliberate. Gaps with one reason share a line.
+func writeDeliberateGaps(w io.Writer, run *report.Run, gaps []esxisim.DeliberateGap) {
+	deliberate := 0
+	var others []string
+	for _, f := range run.Findings {
+		if f.Status != checks.StatusError {
+			continue
+		}
+		if slices.ContainsFunc(gaps, func(g esxisim.DeliberateGap) bool {
+			return g.Check == f.CheckID && slices.Contains(g.Objects, f.Object.Name)
+		}) {
+			deliberate++
+			continue
+		}
+		others = append(others, f.CheckID+" on "+f.Object.Name)
+	}
+	type line struct{ checks, objects []string }
+	byWhy := map[string]*line{}
+	var whys []string
+	for _, g := range gaps {
+		for _, f := range run.Findings {
+			if f.Status != checks.StatusError || f.CheckID != g.Check || !slices.Contains(g.Objects, f.Object.Name) {
+				continue
+			}
+			l := byWhy[g.Why]
+			if l == nil {
+				l = &line{}
+				byWhy[g.Why] = l
+				whys = append(whys, g.Why)
+			}
+			if !slices.Contains(l.checks, g.Check) {
+				l.checks = append(l.checks, g.Check)
+			}
+			if !slices.Contains(l.objects, f.Object.Name) {
+				l.objects = append(l.objects, f.Object.Name)
+			}
+		}
+	}
+	if deliberate > 0 {
+		fmt.Fprintf(w, "\nThe demo's %d error findings are deliberate gaps, to show what error means: a value\nhvaudit could not read, with the reason. Real estates have these too.\n", deliberate)
+		for _, why := range whys {
+			l := byWhy[why]
+			indent := "  "
+			for _, s := range wordWrap(strings.Join(l.checks, ", ")+" on "+strings.Join(l.objects, ", ")+": "+why, report.DefaultWidth-6) {
+				fmt.Fprintf(w, "%s%s\n", indent, s)
+				indent = "      " // continuation lines hang under the first
+			}
+		}
+	}
+	if len(others) > 0 {
+		fmt.Fprintf(w, "%d error findings are not deliberate: %s\n", len(others), strings.Join(others, ", "))
+	}
+}
+
+// wordWrap breaks s at spaces into lines of at most width runes (a longer
+// word keeps a line of its own).
+func wordWrap(s string, width int) []string {
+	var out []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = word
+		case len([]rune(line))+1+len([]rune(word)) <= width:
+			line += " " + word
+		default:
+			out = append(out, line)
+			line = word
+		}
+	}
+	if line != "" {
+		out = append(out, line)
+	}
+	return out
 }
 
 // demoSymlinks creates the symbolic links the host tree's /proc needs

@@ -120,6 +120,19 @@ type TargetDiff struct {
 	// audited in OLD (or is new): a target that stops answering must not
 	// pass the change-window gate by making its failures disappear.
 	Gate bool `json:"gate"`
+	// NotCompared counts OLD's findings of a target that is an error in
+	// NEW: they are this one line, not a "disappeared" row each.
+	NotCompared int `json:"not_compared,omitempty"`
+}
+
+// Narrowing records the scopes (audit --check, --area, --object) of the
+// runs a diff compares: only findings both runs covered are compared.
+type Narrowing struct {
+	Old *report.Scope `json:"old,omitempty"`
+	New *report.Scope `json:"new,omitempty"`
+	// Dropped counts the findings left out because the other run's scope
+	// did not cover them.
+	Dropped int `json:"dropped"`
 }
 
 // DiffCounts counts findings per class.
@@ -181,7 +194,12 @@ type RunDiff struct {
 	Counts          DiffCounts `json:"counts"`
 	// Gating counts what trips --fail-on-new: gating findings plus gating
 	// targets.
-	Gating   int                     `json:"gating"`
+	Gating int `json:"gating"`
+	// FailOn is the lowest severity of a new failure that gates (diff
+	// --fail-on); "" gates every severity, "none" nothing.
+	FailOn string `json:"fail_on,omitempty"`
+	// Narrowed is set when either run was narrowed.
+	Narrowed *Narrowing              `json:"narrowed,omitempty"`
 	Targets  []TargetDiff            `json:"targets"`
 	Checks   AddedRemoved[string]    `json:"checks"`
 	Objects  AddedRemoved[ObjectKey] `json:"objects"`
@@ -279,9 +297,44 @@ func scoreDelta(o, n, ow, nw *float64) ScoreDelta {
 // aliases maps a renamed check's former id to its current one (a
 // baseline's AliasMap), so a finding of KVM-MIG-03 in an old report pairs
 // with its successor's in a new one; nil compares ids as they are.
+//
+// Two things are not compared finding by finding. OLD's findings of a
+// target that is an error in NEW are one target-level line (TargetDiff's
+// NotCompared), not a "disappeared" row each. And when either run was
+// narrowed (run.scope), findings outside the other run's scope are left
+// out (Narrowed), so a change-window audit compares with a full one.
 func DiffRuns(old, new *report.Run, aliases map[string]string) *RunDiff {
 	old, new = withCurrentIDs(old, aliases), withCurrentIDs(new, aliases)
-	d := &RunDiff{
+	var narrowed *Narrowing
+	if old.Run.Scope != nil || new.Run.Scope != nil {
+		narrowed = &Narrowing{Old: old.Run.Scope, New: new.Run.Scope}
+		former := map[string][]string{}
+		for a, id := range aliases {
+			former[id] = append(former[id], a)
+		}
+		inOld, inNew := scopeFilter(old.Run.Scope, former), scopeFilter(new.Run.Scope, former)
+		both := func(f *checks.Finding) bool { return inOld(f) && inNew(f) }
+		var dropped int
+		old, dropped = keepFindings(old, both)
+		narrowed.Dropped += dropped
+		new, dropped = keepFindings(new, both)
+		narrowed.Dropped += dropped
+	}
+	newErrors := map[string]bool{}
+	for _, t := range new.Targets {
+		if t.Status == report.TargetError {
+			newErrors[t.Name] = true
+		}
+	}
+	notCompared := map[string]int{}
+	old, _ = keepFindings(old, func(f *checks.Finding) bool {
+		if newErrors[f.Target] {
+			notCompared[f.Target]++
+			return false
+		}
+		return true
+	})
+	d := &RunDiff{Narrowed: narrowed,
 		Schema: DiffSchema, Old: runRef(old), New: runRef(new),
 		BaselineChanged: old.Run.Baseline != new.Run.Baseline,
 		Score: scoreDelta(old.Summary.Score, new.Summary.Score,
@@ -350,12 +403,89 @@ func DiffRuns(old, new *report.Run, aliases map[string]string) *RunDiff {
 	})
 
 	d.Targets = diffTargets(old, new)
-	for _, t := range d.Targets {
+	for i, t := range d.Targets {
+		d.Targets[i].NotCompared = notCompared[t.Name]
 		if t.Gate {
 			d.Gating++
 		}
 	}
 	return d
+}
+
+// GateFrom makes only new failures at or above severity gate (diff
+// --fail-on): a change window can be held to high and critical. A target
+// that newly cannot be read gates at every severity but "none", which
+// gates nothing.
+func (d *RunDiff) GateFrom(failOn checks.Severity) {
+	d.FailOn, d.Gating = string(failOn), 0
+	for i := range d.Findings {
+		f := &d.Findings[i]
+		f.Gate = failOn != FailOnNone && f.Class == DiffNewFailure && f.New != nil && f.New.Status != checks.StatusWaived &&
+			f.Severity.Rank() >= failOn.Rank()
+		if f.Gate {
+			d.Gating++
+		}
+	}
+	for i := range d.Targets {
+		t := &d.Targets[i]
+		t.Gate = failOn != FailOnNone && (t.Change == TargetNewError || t.Change == TargetAppeared && t.NewStatus == report.TargetError)
+		if t.Gate {
+			d.Gating++
+		}
+	}
+}
+
+// keepFindings returns r with only the findings keep accepts (a copy when
+// any is dropped) and how many were dropped. The summary is left as it
+// was: scores compare the runs as they were scored.
+func keepFindings(r *report.Run, keep func(*checks.Finding) bool) (*report.Run, int) {
+	var kept []checks.Finding
+	dropped := 0
+	for i := range r.Findings {
+		if keep(&r.Findings[i]) {
+			kept = append(kept, r.Findings[i])
+		} else {
+			dropped++
+		}
+	}
+	if dropped == 0 {
+		return r, 0
+	}
+	cp := *r
+	cp.Findings = kept
+	return &cp, dropped
+}
+
+// scopeFilter tells whether a finding is within a run's recorded scope
+// (nil: everything). Check patterns match the current id or a former one.
+func scopeFilter(s *report.Scope, former map[string][]string) func(*checks.Finding) bool {
+	if s == nil {
+		return func(*checks.Finding) bool { return true }
+	}
+	globs := func(ps []string, upper bool) []*checks.Glob {
+		var out []*checks.Glob
+		for _, p := range ps {
+			if upper {
+				p = strings.ToUpper(p)
+			}
+			if g, err := checks.CompileGlob(p); err == nil {
+				out = append(out, g)
+			}
+		}
+		return out
+	}
+	ids, objects := globs(s.Checks, true), globs(s.Objects, false)
+	return func(f *checks.Finding) bool {
+		if len(ids) > 0 && !slices.ContainsFunc(ids, func(g *checks.Glob) bool {
+			return g.Match(strings.ToUpper(f.CheckID)) || slices.ContainsFunc(former[f.CheckID], func(a string) bool { return g.Match(strings.ToUpper(a)) })
+		}) {
+			return false
+		}
+		if len(s.Areas) > 0 && !slices.Contains(s.Areas, f.Area) {
+			return false
+		}
+		return len(objects) == 0 || slices.ContainsFunc(objects, func(g *checks.Glob) bool { return g.Match(f.Object.Name) || g.Match(f.Object.ID) })
+	}
 }
 
 // withCurrentIDs returns r with every aliased check id replaced by the
@@ -541,6 +671,17 @@ func WriteDiffTable(w io.Writer, d *RunDiff) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if n := d.Narrowed; n != nil {
+		for _, x := range []struct {
+			side string
+			s    *report.Scope
+		}{{"OLD", n.Old}, {"NEW", n.New}} {
+			if x.s != nil {
+				fmt.Fprintf(w, "note: %s was narrowed to %s\n", x.side, safe(scopeWords(x.s)))
+			}
+		}
+		fmt.Fprintf(w, "note: only findings both runs covered are compared (%d left out)\n", n.Dropped)
+	}
 	if d.BaselineChanged {
 		fmt.Fprintf(w, "note: the baselines differ (%s %s → %s %s): checks may have been added, removed or changed\n",
 			safe(d.Old.Baseline.ID), safe(d.Old.Baseline.Version), safe(d.New.Baseline.ID), safe(d.New.Baseline.Version))
@@ -559,6 +700,13 @@ func WriteDiffTable(w io.Writer, d *RunDiff) error {
 			note = "  target " + strings.ReplaceAll(t.Change, "_", " ")
 			if t.Error != "" {
 				note += ": " + safe(firstLine(t.Error))
+			}
+			if t.NotCompared > 0 {
+				what := "findings"
+				if t.NotCompared == 1 {
+					what = "finding"
+				}
+				note += fmt.Sprintf(" (its %d %s in OLD not compared)", t.NotCompared, what)
 			}
 		}
 		row("  "+safe(t.Name), t.Score, note)
@@ -611,12 +759,33 @@ func WriteDiffTable(w io.Writer, d *RunDiff) error {
 	}
 
 	fmt.Fprintln(w)
+	at := ""
+	if d.FailOn != "" && d.FailOn != string(checks.SeverityInfo) {
+		at = " at or above " + safe(d.FailOn)
+	}
+	if d.FailOn == string(FailOnNone) {
+		at = " (--fail-on none: nothing gates)"
+	}
 	if d.NewlyFailing() {
-		_, err := fmt.Fprintf(w, "%d newly failing (fails --fail-on-new)\n", d.Gating)
+		_, err := fmt.Fprintf(w, "%d newly failing%s (fails --fail-on-new)\n", d.Gating, at)
 		return err
 	}
-	_, err := fmt.Fprintln(w, "nothing newly failing")
+	_, err := fmt.Fprintf(w, "nothing newly failing%s\n", at)
 	return err
+}
+
+// scopeWords describes a run's scope in one line.
+func scopeWords(s *report.Scope) string {
+	var parts []string
+	for _, x := range []struct {
+		what string
+		v    []string
+	}{{"checks", s.Checks}, {"areas", s.Areas}, {"objects", s.Objects}} {
+		if len(x.v) > 0 {
+			parts = append(parts, x.what+" "+strings.Join(x.v, ", "))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 func joinOrNone(s []string) string {

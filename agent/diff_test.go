@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -144,7 +145,8 @@ func TestDiffRuns(t *testing.T) {
 	if d.Schema != "hvaudit/diff/v1" || d.Old.ID != "run-old" || d.New.ID != "run-new" || !d.BaselineChanged {
 		t.Errorf("header %+v %+v changed=%v", d.Old, d.New, d.BaselineChanged)
 	}
-	want := DiffCounts{NewFailure: 2, Regressed: 1, Fixed: 1, Appeared: 3, Disappeared: 4}
+	// vc02's finding is not a "disappeared" row: vc02 is one target line.
+	want := DiffCounts{NewFailure: 2, Regressed: 1, Fixed: 1, Appeared: 3, Disappeared: 3}
 	if d.Counts != want {
 		t.Errorf("counts %+v, want %+v", d.Counts, want)
 	}
@@ -155,7 +157,7 @@ func TestDiffRuns(t *testing.T) {
 	changes := map[string]string{}
 	for _, td := range d.Targets {
 		changes[td.Name] = td.Change
-		if td.Name == "vc02" && (!td.Gate || td.Error != "connection refused" || td.Score.New != nil || td.Score.Delta != nil) {
+		if td.Name == "vc02" && (!td.Gate || td.Error != "connection refused" || td.Score.New != nil || td.Score.Delta != nil || td.NotCompared != 1) {
 			t.Errorf("vc02 %+v", td)
 		}
 	}
@@ -183,7 +185,7 @@ func TestDiffRuns(t *testing.T) {
 	for _, o := range d.Objects.Removed {
 		removed = append(removed, o.Target+"/"+o.ID)
 	}
-	if strings.Join(added, ",") != "vc01/vm-new,vc03/vm-3,vc05/vm-5" || strings.Join(removed, ",") != "vc01/vm-gone,vc02/vm-9,vc04/vm-4" {
+	if strings.Join(added, ",") != "vc01/vm-new,vc03/vm-3,vc05/vm-5" || strings.Join(removed, ",") != "vc01/vm-gone,vc04/vm-4" {
 		t.Errorf("objects added %v removed %v", added, removed)
 	}
 	// Entries are in report order: target, kind, name, check.
@@ -218,11 +220,11 @@ func TestDiffRuns(t *testing.T) {
 	}
 	out := tb.String()
 	for _, s := range []string{
-		"NEW FAILURES (2)", "REGRESSED (1)", "FIXED (1)", "APPEARED (3)", "DISAPPEARED (4)",
+		"NEW FAILURES (2)", "REGRESSED (1)", "FIXED (1)", "APPEARED (3)", "DISAPPEARED (3)",
 		"pass → fail", "fail → error", "fail → pass", "absent → pass",
-		"baselines differ", "target new error: connection refused", "target recovered",
+		"baselines differ", "target new error: connection refused (its 1 finding in OLD not compared)", "target recovered",
 		"checks only in NEW: C-NEW", "3 newly failing (fails --fail-on-new)",
-		"new failure 2 · regressed 1 · fixed 1 · improved 0 · changed 0 · unchanged 0 · appeared 3 · disappeared 4",
+		"new failure 2 · regressed 1 · fixed 1 · improved 0 · changed 0 · unchanged 0 · appeared 3 · disappeared 3",
 	} {
 		if !strings.Contains(out, s) {
 			t.Errorf("table lacks %q:\n%s", s, out)
@@ -315,5 +317,80 @@ func TestDiffFollowsAliases(t *testing.T) {
 	}
 	if a.Findings[0].CheckID != "OLD-1" {
 		t.Errorf("DiffRuns rewrote its input: %s", a.Findings[0].CheckID)
+	}
+}
+
+// A target that errors in NEW is one line however many findings it had: a
+// down vCenter of 5,000 VMs must not flood the diff with "disappeared".
+func TestDiffTargetDownIsOneLine(t *testing.T) {
+	var of []checks.Finding
+	for i := range 500 {
+		of = append(of, fnd("vc01", "C-1", "vm-"+strconv.Itoa(i), "fail"))
+	}
+	d := DiffRuns(mkRun("o", []report.TargetResult{okTarget("vc01")}, of...), mkRun("n", []report.TargetResult{errTarget("vc01")}), nil)
+	if len(d.Findings) != 0 || d.Counts.Disappeared != 0 || len(d.Objects.Removed) != 0 || len(d.Targets) != 1 ||
+		d.Targets[0].NotCompared != 500 || !d.Targets[0].Gate || d.Gating != 1 {
+		t.Errorf("findings %d, counts %+v, objects removed %d, targets %+v", len(d.Findings), d.Counts, len(d.Objects.Removed), d.Targets)
+	}
+	var tb bytes.Buffer
+	if err := WriteDiffTable(&tb, d); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(tb.String(), "\n"); n > 12 || !strings.Contains(tb.String(), "target new error: connection refused (its 500 findings in OLD not compared)") {
+		t.Errorf("%d lines:\n%s", n, tb.String())
+	}
+}
+
+// --fail-on with --fail-on-new: only new failures at or above the severity
+// gate; a target newly in error gates at any severity but none.
+func TestDiffGateFrom(t *testing.T) {
+	low := fnd("vc01", "C-LOW", "vm-1", "fail")
+	low.Severity = checks.SeverityLow
+	crit := fnd("vc01", "C-CRIT", "vm-1", "fail")
+	crit.Severity = checks.SeverityCritical
+	old := mkRun("o", []report.TargetResult{okTarget("vc01"), okTarget("vc02")})
+	for _, c := range []struct {
+		failOn   checks.Severity
+		vc02Down bool
+		gating   int
+	}{
+		{checks.SeverityLow, false, 2},
+		{checks.SeverityHigh, false, 1},
+		{checks.SeverityCritical, false, 1},
+		{checks.SeverityHigh, true, 2},
+		{FailOnNone, true, 0},
+	} {
+		targets := []report.TargetResult{okTarget("vc01"), okTarget("vc02")}
+		if c.vc02Down {
+			targets[1] = errTarget("vc02")
+		}
+		d := DiffRuns(old, mkRun("n", targets, low, crit), nil)
+		d.GateFrom(c.failOn)
+		if d.Gating != c.gating || d.NewlyFailing() != (c.gating > 0) || d.FailOn != string(c.failOn) {
+			t.Errorf("--fail-on %s (vc02 down %v): gating %d, want %d", c.failOn, c.vc02Down, d.Gating, c.gating)
+		}
+	}
+}
+
+// A narrowed run compares with a full one on what both covered: OLD's
+// findings outside NEW's scope are left out, not "disappeared".
+func TestDiffNarrowedRun(t *testing.T) {
+	old := mkRun("o", []report.TargetResult{okTarget("vc01")},
+		fnd("vc01", "C-1", "web-1", "fail"), fnd("vc01", "C-1", "db-1", "fail"),
+		fnd("vc01", "C-2", "web-1", "fail"), fnd("vc01", "C-OLD", "web-2", "fail"))
+	cur := mkRun("n", []report.TargetResult{okTarget("vc01")}, fnd("vc01", "C-1", "web-1", "pass"), fnd("vc01", "C-1", "web-2", "pass"))
+	cur.Run.Scope = &report.Scope{Checks: []string{"c-prev"}, Objects: []string{"name-web-*"}}
+	d := DiffRuns(old, cur, map[string]string{"C-PREV": "C-1", "C-OLD": "C-1"})
+	if d.Narrowed == nil || d.Narrowed.Dropped != 2 || d.Counts.Disappeared != 0 || d.Counts.Fixed != 2 {
+		t.Errorf("narrowed %+v counts %+v", d.Narrowed, d.Counts)
+	}
+	var tb bytes.Buffer
+	if err := WriteDiffTable(&tb, d); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"note: NEW was narrowed to checks c-prev; objects name-web-*", "note: only findings both runs covered are compared (2 left out)"} {
+		if !strings.Contains(tb.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, tb.String())
+		}
 	}
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/hvaudit/hvaudit/checks"
 	"github.com/hvaudit/hvaudit/report"
@@ -19,11 +20,18 @@ const (
 	ExitOutput = 4
 )
 
+// FailOnNone is the --fail-on value under which no finding sets the exit
+// code: never 1, and 3 only for a target that could not be read.
+const FailOnNone checks.Severity = "none"
+
+// FailOnValues are the values --fail-on takes, worst first.
+var FailOnValues = []string{"critical", "high", "medium", "low", "info", string(FailOnNone)}
+
 // ParseSeverity checks a --fail-on value.
 func ParseSeverity(s string) (checks.Severity, error) {
 	sev := checks.Severity(s)
-	if sev.Rank() < 0 {
-		return "", configErrorf("severity %q: use critical, high, medium, low or info", s)
+	if sev.Rank() < 0 && sev != FailOnNone {
+		return "", configErrorf("--fail-on %q is not one of %s", s, strings.Join(FailOnValues, ", "))
 	}
 	return sev, nil
 }
@@ -38,7 +46,7 @@ func ExitCode(run *report.Run, failOn checks.Severity) int {
 		}
 	}
 	for _, f := range run.Findings {
-		if f.Severity.Rank() < failOn.Rank() {
+		if failOn == FailOnNone || f.Severity.Rank() < failOn.Rank() {
 			continue
 		}
 		switch f.Status {

@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -18,6 +19,12 @@ import (
 // holds can recolour, clear or retitle a terminal tailing the log, or
 // start a forged line.
 func NewLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
+	return NewLoggerColor(w, level, format, "auto")
+}
+
+// NewLoggerColor is NewLogger with a --color mode (ColorModes) for the
+// console format: auto colours a terminal unless NO_COLOR is set.
+func NewLoggerColor(w io.Writer, level, format, color string) (zerolog.Logger, error) {
 	if level == "" {
 		level = "info"
 	}
@@ -28,7 +35,7 @@ func NewLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 	var out io.Writer
 	switch format {
 	case "", "console":
-		out = consoleWriter(w)
+		out = consoleWriter(w, color)
 	case "json":
 		out = jsonNeutralizer{w}
 	default:
@@ -39,8 +46,8 @@ func NewLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 
 // consoleWriter is zerolog's console format with every message and value
 // neutralised; colour (on a terminal only) is added around the escaped text.
-func consoleWriter(w io.Writer) zerolog.ConsoleWriter {
-	noColor := !isTerminal(w)
+func consoleWriter(w io.Writer, color string) zerolog.ConsoleWriter {
+	noColor := !colorFor(color, os.Getenv("NO_COLOR"), isTerminal(w))
 	paint := func(code, s string) string {
 		if noColor || s == "" {
 			return s

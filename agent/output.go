@@ -21,6 +21,9 @@ import (
 type Output struct {
 	Format string
 	Path   string
+	// Display is how a human-readable format looks (verbosity; colour and
+	// width on standard output).
+	Display Display
 }
 
 // ToStdout reports whether the output goes to standard output.
@@ -186,7 +189,7 @@ func writeAll(run *report.Run, outs []Output, stdout io.Writer, oe *OutputError)
 
 // writeOutput writes one output; what describes it for messages.
 func writeOutput(run *report.Run, o Output, stdout io.Writer) (what string, files []string, err error) {
-	opts := report.Options{Color: o.ToStdout() && isTerminal(stdout)}
+	opts := o.Display.options(o.ToStdout(), stdout)
 	w, err := report.For(o.Format, opts)
 	what = o.Format + " to " + o.Path
 	if o.ToStdout() {

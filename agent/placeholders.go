@@ -100,7 +100,7 @@ func WriteRunOutputs(run *report.Run, outs []Output, stdout io.Writer) ([]string
 		case NamesTarget(o.Path):
 			perTarget = append(perTarget, o)
 		default:
-			whole = append(whole, Output{Format: o.Format, Path: ExpandPath(o.Path, run, "")})
+			whole = append(whole, Output{Format: o.Format, Path: ExpandPath(o.Path, run, ""), Display: o.Display})
 		}
 	}
 	all := &OutputError{}
@@ -110,7 +110,7 @@ func WriteRunOutputs(run *report.Run, outs []Output, stdout io.Writer) ([]string
 			name := part.Targets[0].Name
 			expanded := make([]Output, len(perTarget))
 			for i, o := range perTarget {
-				expanded[i] = Output{Format: o.Format, Path: ExpandPath(o.Path, part, name)}
+				expanded[i] = Output{Format: o.Format, Path: ExpandPath(o.Path, part, name), Display: o.Display}
 			}
 			files = append(files, writeAll(part, expanded, stdout, all)...)
 		}

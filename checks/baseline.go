@@ -442,7 +442,8 @@ func (b *Baseline) Tailor(path string) error {
 	for _, k := range keys {
 		old, ok := b.params[k]
 		if !ok {
-			return fmt.Errorf("%s: params.%s: the baseline has no such param", at(path, loc.blockKeyLine(paramsLine, k)), k)
+			return fmt.Errorf("%s: params.%s: the baseline has no such param; its params are %s ('hvaudit checks params' shows each with its default and the checks that use it)",
+				at(path, loc.blockKeyLine(paramsLine, k)), k, strings.Join(b.paramNames(), ", "))
 		}
 		want, _ := tomlCELType(old)
 		if !assignable(want, tf.Params[k]) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -257,7 +258,7 @@ severity = "critical"
 		{"[check.T-VM-MIG-01]\nenable = false\n", "enable =", `unknown key "check.T-VM-MIG-01.enable"`},
 		{"[params]\nmax_snapshot_age_days = \"30\"\n", "max_snapshot_age_days", "params.max_snapshot_age_days: must be int"},
 		{"[params]\nvmotion_encryption_allowed = [1]\n", "vmotion_encryption_allowed", "must be list(string)"},
-		{"[params]\nnew_param = 1\n", "new_param", "params.new_param: the baseline has no such param"},
+		{"[params]\nnew_param = 1\n", "new_param", "params.new_param: the baseline has no such param; its params are max_advisory_age_days, max_snapshot_age_days, vmotion_encryption_allowed ('hvaudit checks params'"},
 		{"[check.T-VM-MIG-01]\nseverity = \"urgent\"\n", "severity", `severity "urgent" is not one of`},
 		{"[params]\nmax_snapshot_age_days = = 3\n", "= = 3", "max_snapshot_age_days"},
 	}
@@ -276,6 +277,24 @@ severity = "critical"
 	// The failed tailorings changed nothing.
 	if got := b.Params()["max_snapshot_age_days"]; got != int64(120) {
 		t.Errorf("param changed by a rejected tailoring: %v", got)
+	}
+}
+
+// ParamList names every param with its value, its file and the checks
+// that read it in applies, expr or expected.
+func TestParamList(t *testing.T) {
+	b, err := LoadBaseline("testdata/baseline.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := b.ParamList()
+	want := []Param{
+		{Name: "max_advisory_age_days", Value: int64(180), File: "testdata/baseline.toml", Checks: []string{"T-TGT-ADV-01"}},
+		{Name: "max_snapshot_age_days", Value: int64(30), File: "testdata/baseline.toml", Checks: []string{"T-VM-SNAP-01"}},
+		{Name: "vmotion_encryption_allowed", Value: []any{"opportunistic", "required"}, File: "testdata/baseline.toml", Checks: []string{"T-VM-MIG-01"}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ParamList\n got %#v\nwant %#v", got, want)
 	}
 }
 

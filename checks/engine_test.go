@@ -184,6 +184,12 @@ func TestEvaluateFindingFields(t *testing.T) {
 		u.Evidence[0].Source != "VirtualMachine config.migrateEncryption" {
 		t.Errorf("absent evidence %+v", u.Evidence)
 	}
+	// A check that does not apply never blames the collector for a value
+	// the object has no reason to carry: the evidence says why it is absent.
+	na := find(t, fs, "T-VM-MIG-01", "tmpl")
+	if len(na.Evidence) != 1 || na.Evidence[0].Observed != "absent (not needed: the check does not apply to this VM)" {
+		t.Errorf("not-applicable evidence %+v", na.Evidence)
+	}
 	tg := find(t, fs, "T-TGT-ADV-01", "vc01")
 	if tg.Object != (ObjectRef{Kind: "target", ID: "vc01", Name: "vc01"}) {
 		t.Errorf("target object %+v", tg.Object)

@@ -44,7 +44,7 @@ func TestRegisterRefusesDuplicates(t *testing.T) {
 		schemes []string
 		want    string
 	}{
-		"platform": {plainCollector{"dup-test"}, []string{"dup-b"}, `collectors: platform "dup-test" registered twice (collectors.plainCollector and collectors.plainCollector)`},
+		"platform": {&plainCollector{"dup-test"}, []string{"dup-b"}, `collectors: platform "dup-test" registered twice (collectors.plainCollector and *collectors.plainCollector)`},
 		"scheme":   {plainCollector{"dup-other"}, []string{"dup-c", "DUP-A"}, `collectors: scheme "dup-a" registered twice (dup-test and dup-other)`},
 		"in-call":  {plainCollector{"dup-third"}, []string{"dup-d", "dup-d"}, `collectors: scheme "dup-d" registered twice (dup-third and dup-third)`},
 	} {
@@ -69,5 +69,14 @@ func TestRegisterRefusesDuplicates(t *testing.T) {
 	}
 	if c, err := ForURI("dup-a://x"); err != nil || c.Platform() != "dup-test" {
 		t.Errorf("dup-a: %v %v", c, err)
+	}
+	// One collector adding schemes is not a second collector.
+	same := &plainCollector{"dup-same"}
+	Register(same, "dup-e")
+	RegisterNotAudited(same, "dup-f")
+	for _, s := range []string{"dup-e://x", "dup-f://x"} {
+		if c, err := ForURI(s); err != nil || c != same {
+			t.Errorf("%s: %v %v", s, c, err)
+		}
 	}
 }

@@ -73,8 +73,8 @@ func TestRegistry(t *testing.T) {
 	if err != nil || c.Platform() != "fake" {
 		t.Fatalf("ForURI: %v %v", c, err)
 	}
-	if _, err := ForURI("nope://host"); err == nil || !strings.Contains(err.Error(), "fake-scheme") {
-		t.Errorf("unknown scheme error should list known schemes: %v", err)
+	if _, err := ForURI("nope://host"); err == nil || !strings.Contains(err.Error(), "use vsphere://[user@]host for vCenter or ESXi") {
+		t.Errorf("unknown scheme error should say which URIs work: %v", err)
 	}
 	defer func() {
 		if recover() == nil {

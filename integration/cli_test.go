@@ -3,6 +3,7 @@ package integration
 import (
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/hvaudit/hvaudit/checks"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 	"github.com/hvaudit/hvaudit/collectors/libvirt"
+	"github.com/hvaudit/hvaudit/configs"
 	"github.com/hvaudit/hvaudit/report"
 )
 
@@ -284,6 +286,50 @@ func TestDemoCommand(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "report.txt")); err != nil {
 		t.Error(err)
+	}
+	// Every error finding of the demo is a deliberate gap its estate
+	// declares, every declared gap is an error, and the output names each
+	// as deliberate: a property left unset by mistake fails here.
+	decl, err := esxisim.LoadEstate(configs.Demo, "demo/vsphere.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := map[string]bool{}
+	for _, g := range decl.DeliberateGaps {
+		for _, o := range g.Objects {
+			declared[g.Check+" on "+o] = true
+		}
+		if !strings.Contains(strings.Join(strings.Fields(r.stdout), " "), g.Why) {
+			t.Errorf("demo output does not name the deliberate gap %s: %s", g.Check, g.Why)
+		}
+	}
+	errs := map[string]bool{}
+	for _, f := range run.Findings {
+		if f.Status == checks.StatusError {
+			errs[f.CheckID+" on "+f.Object.Name] = true
+			if !declared[f.CheckID+" on "+f.Object.Name] {
+				t.Errorf("%s on %s is in error but not a deliberate gap: %s", f.CheckID, f.Object.Name, f.Message)
+			}
+		}
+	}
+	for k := range declared {
+		if !errs[k] {
+			t.Errorf("deliberate gap %s is not an error finding", k)
+		}
+	}
+	if want := fmt.Sprintf("The demo's %d error findings are deliberate gaps", len(declared)); !strings.Contains(r.stdout, want) {
+		t.Errorf("demo output lacks %q", want)
+	}
+	// Short: the whole demo output, standard output and error together,
+	// under 200 lines (it was 1,704, then 2,693 before the report was
+	// grouped by check), and every failing or erroring check named.
+	if n := strings.Count(r.stdout+r.stderr, "\n"); n >= 200 {
+		t.Errorf("the demo prints %d lines, want fewer than 200", n)
+	}
+	for _, f := range run.Findings {
+		if (f.Status == checks.StatusFail || f.Status == checks.StatusError) && !strings.Contains(r.stdout, "  "+f.CheckID+" ") {
+			t.Errorf("the demo output does not name %s (%s on %s)", f.CheckID, f.Status, f.Object.Name)
+		}
 	}
 	// One STIG Viewer checklist per vSphere asset (the vCenter, each host,
 	// each VM); KVM has no STIG.

@@ -296,8 +296,9 @@ func TestHostileNamesAndIdentity(t *testing.T) {
 		t.Fatal("the snapshot has no web-01 to rename")
 	}
 	hostile := writeText(t, dir, "hostile.json", strings.ReplaceAll(text, `"web-01"`, `"`+hostileJSON+`"`), 0o600)
+	// --verbose: the table lists every object in full, with its evidence.
 	r := runHV(t, nil, "audit", "--snapshot", hostile, "--format", "json", "--output", filepath.Join(dir, "h.json"), "--format", "table",
-		"--log-level", "debug")
+		"--log-level", "debug", "--verbose")
 	if r.code == 2 {
 		t.Fatalf("audit of the hostile snapshot: exit 2: %s", r.stderr)
 	}

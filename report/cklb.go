@@ -168,7 +168,26 @@ func checklistsOf(run *Run) ([]checklist, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cklb: STIG catalog: %w", err)
 	}
-	return buildChecklists(r, cat), nil
+	lists, _ := buildChecklists(r, cat)
+	return lists, nil
+}
+
+// ChecklistNotes says what a run's checklists cannot show by themselves:
+// assets that get a checklist written for another release of their
+// product, or none because the catalog has no STIG for their release. The
+// audit prints them when it writes checklists.
+func ChecklistNotes(run *Run) ([]string, error) {
+	r, err := prepare(run)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := stig.Builtin()
+	if err != nil {
+		return nil, fmt.Errorf("cklb: STIG catalog: %w", err)
+	}
+	_, notes := buildChecklists(r, cat)
+	slices.Sort(notes)
+	return notes, nil
 }
 
 // cklbStatus maps one finding to a checklist status.
@@ -197,13 +216,22 @@ type asset struct {
 	byRule map[string][]checks.Finding
 	// notes are said in the checklist's comments.
 	notes []string
+	// hostName is the checklist's target_data.host_name: the name, told
+	// apart from another asset's of the same name.
+	hostName string
 }
 
 type assetKey struct{ target, kind, id string }
 
 // benchmarkFor is the benchmark whose checklists describe objects of kind
-// on target t, nil when none does.
-func benchmarkFor(cat *stig.Catalog, t TargetResult, kind string) *stig.Benchmark {
+// on target t, release being the object's product release ("7.0.3"; "" when
+// unknown). It is nil when the catalog has none; note, when set, says why
+// an object the catalog covers for other releases gets no checklist, or
+// gets one written for another release (the catalog has no benchmark of
+// the object's own release): neither may pass unsaid.
+func benchmarkFor(cat *stig.Catalog, t TargetResult, kind, release string) (b *stig.Benchmark, note string) {
+	var other *stig.Benchmark // written for another release
+	var builds []string       // the Windows Server builds the catalog covers
 	for _, b := range cat.Benchmarks {
 		a := b.Asset
 		if a.Platform != t.Platform || a.Kind != kind {
@@ -213,11 +241,35 @@ func benchmarkFor(cat *stig.Catalog, t TargetResult, kind string) *stig.Benchmar
 			continue
 		}
 		if a.OSBuild != "" && osBuild(t) != a.OSBuild {
+			builds = append(builds, b.DisplayName+" (build "+a.OSBuild+")")
 			continue
 		}
-		return b
+		if a.Release != "" && release != "" && !sameRelease(release, a.Release) {
+			if other == nil {
+				other = b
+			}
+			continue
+		}
+		return b, ""
 	}
-	return nil
+	switch {
+	case other != nil:
+		return other, fmt.Sprintf("runs release %s, for which hvaudit's STIG catalog has no benchmark: this checklist is the %s STIG, written for release %s, so its rules may not match DISA's STIG for %s.",
+			release, other.DisplayName, other.Asset.Release, release)
+	case len(builds) > 0:
+		build := osBuild(t)
+		if build == "" {
+			build = "unknown"
+		}
+		return nil, fmt.Sprintf("gets no checklist: its Windows build (%s) has no STIG in hvaudit's catalog, which has %s.", build, strings.Join(builds, ", "))
+	}
+	return nil, ""
+}
+
+// sameRelease reports whether version belongs to release: "8.0.3" and
+// "8.0" do, "7.0.3" and "8.0" do not, "8.01" and "8.0" do not.
+func sameRelease(version, release string) bool {
+	return version == release || strings.HasPrefix(version, release+".")
 }
 
 // osBuild is a Windows target's build number (20348 of "20348.2340" or of
@@ -232,7 +284,9 @@ func osBuild(t TargetResult) string {
 	return ""
 }
 
-func buildChecklists(r *Run, cat *stig.Catalog) []checklist {
+// buildChecklists builds one checklist per asset, and the notes the run's
+// output must carry: assets the catalog covers only for other releases.
+func buildChecklists(r *Run, cat *stig.Catalog) ([]checklist, []string) {
 	targets := map[string]TargetResult{}
 	for _, t := range r.Targets {
 		targets[t.Name] = t
@@ -244,13 +298,25 @@ func buildChecklists(r *Run, cat *stig.Catalog) []checklist {
 		return TargetResult{Name: name}
 	}
 	assets := map[assetKey]*asset{}
+	seen := map[assetKey]bool{}
+	var notes []string
 	add := func(t TargetResult, kind, id, name string) {
 		k := assetKey{t.Name, kind, id}
-		if assets[k] != nil {
+		if seen[k] {
 			return
 		}
-		if b := benchmarkFor(cat, t, kind); b != nil {
-			assets[k] = &asset{target: t, kind: kind, id: id, name: orDefault(name, id), bench: b, byRule: map[string][]checks.Finding{}}
+		seen[k] = true
+		name = orDefault(name, id)
+		b, note := benchmarkFor(cat, t, kind, objectRelease(t, kind, id))
+		if note != "" {
+			notes = append(notes, clean(assetWords[kind]+" "+name+" of target "+t.Name+" "+note, false))
+		}
+		if b != nil {
+			a := &asset{target: t, kind: kind, id: id, name: name, bench: b, byRule: map[string][]checks.Finding{}}
+			if note != "" {
+				a.note("This " + strings.ToLower(assetWords[kind]) + " " + note)
+			}
+			assets[k] = a
 		}
 	}
 	// The assets: audited targets themselves (a vCenter), and every host
@@ -328,9 +394,69 @@ func buildChecklists(r *Run, cat *stig.Catalog) []checklist {
 		return strings.Compare(x.id, y.id)
 	})
 	files := checklistFileNames(list)
+	hostNames := checklistHostNames(list)
 	out := make([]checklist, 0, len(list))
 	for i, a := range list {
-		out = append(out, checklist{File: files[i], HostName: clean(a.name, false), Doc: func() *cklbDoc { return ctx.doc(a, automated) }})
+		a.hostName = hostNames[i]
+		if a.hostName != a.name {
+			a.note(fmt.Sprintf("Another asset of this run is also named %s: this checklist's host name is %s, so STIG Viewer and STIG Manager keep the two apart.", a.name, a.hostName))
+		}
+		out = append(out, checklist{File: files[i], HostName: clean(a.hostName, false), Doc: func() *cklbDoc { return ctx.doc(a, automated) }})
+	}
+	return out, notes
+}
+
+// assetWords name an asset's kind in a note.
+var assetWords = map[string]string{inventory.KindTarget: "Management server", inventory.KindHost: "Host", inventory.KindVM: "VM"}
+
+// objectRelease is the product release an asset runs, "" when unknown: a
+// target's own version, a host's from the target's host list.
+func objectRelease(t TargetResult, kind, id string) string {
+	switch kind {
+	case inventory.KindTarget:
+		return t.Version
+	case inventory.KindHost:
+		for _, h := range t.Hosts {
+			if h.ID == id {
+				return h.Version
+			}
+		}
+	}
+	return ""
+}
+
+// checklistHostNames gives each asset the host_name its checklist carries:
+// its own name, unless another asset of the run has the same name (case
+// aside), which STIG Manager would take for the same asset and merge.
+// Those are qualified by the first of their target, their object id, or
+// both, that tells them all apart.
+func checklistHostNames(list []*asset) []string {
+	out := make([]string, len(list))
+	groups := map[string][]int{}
+	for i, a := range list {
+		out[i] = a.name
+		groups[strings.ToLower(a.name)] = append(groups[strings.ToLower(a.name)], i)
+	}
+	for _, idx := range groups {
+		if len(idx) < 2 {
+			continue
+		}
+		for _, qualify := range []func(*asset) string{
+			func(a *asset) string { return a.target.Name },
+			func(a *asset) string { return a.id },
+			func(a *asset) string { return a.target.Name + "/" + a.id },
+		} {
+			names := map[string]bool{}
+			for _, i := range idx {
+				names[strings.ToLower(qualify(list[i]))] = true
+			}
+			if len(names) == len(idx) {
+				for _, i := range idx {
+					out[i] = list[i].name + " (" + qualify(list[i]) + ")"
+				}
+				break
+			}
+		}
 	}
 	return out
 }
@@ -466,7 +592,7 @@ func cklbDetail(f checks.Finding) string {
 
 // targetData describes the asset: STIG Viewer's "target" is the asset.
 func (c cklbContext) targetData(a *asset) cklbTargetData {
-	td := cklbTargetData{TargetType: "Computing", Role: "None", HostName: clean(a.name, false)}
+	td := cklbTargetData{TargetType: "Computing", Role: "None", HostName: clean(orDefault(a.hostName, a.name), false)}
 	if ip := net.ParseIP(a.name); ip != nil {
 		td.IPAddress = ip.String()
 	} else if strings.Contains(a.name, ".") {
@@ -475,8 +601,19 @@ func (c cklbContext) targetData(a *asset) cklbTargetData {
 	what := map[string]string{inventory.KindTarget: "Management server", inventory.KindHost: "Host", inventory.KindVM: "Virtual machine"}[a.kind]
 	t := a.target
 	line := what + " " + a.name
+	var about []string
 	if a.id != a.name {
-		line += " (id " + a.id + ")"
+		about = append(about, "id "+a.id)
+	}
+	if a.kind == inventory.KindHost {
+		for _, h := range t.Hosts {
+			if h.ID == a.id {
+				about = append(about, strings.TrimSpace(h.Product+" "+h.Version+" build "+h.Build))
+			}
+		}
+	}
+	if len(about) > 0 {
+		line += " (" + strings.Join(about, ", ") + ")"
 	}
 	if a.kind != inventory.KindTarget {
 		line += " of target " + t.Name

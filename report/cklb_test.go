@@ -24,9 +24,10 @@ import (
 // and the cases that decide where a finding goes: a vCenter with two ESXi
 // hosts, two VMs of the same name on different hosts, a VM on the
 // management network (an ESXi rule), a standard and a distributed port
-// group citing both the ESXi and the vCenter rule, a Windows Server 2022
-// and a 2019 Hyper-V host (the latter citing a 2022 rule), a KVM host (no
-// benchmark) and a target that could not be read.
+// group citing both the ESXi and the vCenter rule, an ESXi 7.0 host (the
+// catalog has only the 8.0 STIG), a Windows Server 2022 and a 2019 Hyper-V
+// host (the latter citing a 2022 rule), a 2012 R2 one (no STIG in the
+// catalog), a KVM host (no benchmark) and a target that could not be read.
 func cklbRun() *Run {
 	at := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
 	obj := func(kind, id, name, host string) checks.ObjectRef {
@@ -71,6 +72,7 @@ func cklbRun() *Run {
 		f("hv22", "T-HV-VBS", obj("host", "HV22-HOST", "hv22-host", ""), checks.StatusPass, "WN22-CC-000110"),
 		f("hv22", "T-HV-SUP", obj("host", "HV22-HOST", "hv22-host", ""), checks.StatusFail, "WN22-00-000100", "WN19-00-000100"),
 		f("hv19", "T-HV-VBS", obj("host", "HV19", "hv19", ""), checks.StatusFail, "WN22-CC-000110"),
+		f("hv12", "T-HV-VBS", obj("host", "HV12", "hv12", ""), checks.StatusFail, "WN22-CC-000110"),
 		f("kvm01", "T-KVM", obj("host", "kvm-host", "kvm-host", ""), checks.StatusFail),
 	}
 	return &Run{
@@ -79,9 +81,11 @@ func cklbRun() *Run {
 			Baseline:   BaselineInfo{ID: "default", Version: "1.0.0", SHA256: strings.Repeat("a", 64)},
 			Advisories: AdvisoriesInfo{AsOf: "2026-11-01", SHA256: strings.Repeat("b", 64)}},
 		Targets: []TargetResult{
-			{Name: "vc01", URI: "vsphere://auditor@vc01.lab", Platform: "esxi", Product: "VMware vCenter Server", Version: "8.0.3", Build: "24322831", Status: TargetOK, CollectedAt: &at},
+			{Name: "vc01", URI: "vsphere://auditor@vc01.lab", Platform: "esxi", Product: "VMware vCenter Server", Version: "8.0.3", Build: "24322831", Status: TargetOK, CollectedAt: &at,
+				Hosts: []HostRelease{{ID: "host-1", Name: "esx01.lab", Product: "esxi", Version: "8.0.3", Build: "24674464"}, {ID: "host-2", Name: "esx02.lab", Product: "esxi", Version: "7.0.3", Build: "21930508"}}},
 			{Name: "hv22", URI: "hyperv://auditor@hv22.corp", Platform: "hyperv", Product: "Microsoft Windows Server 2022 Datacenter", Version: "10.0.20348.2340", Build: "20348.2340", Status: TargetOK, CollectedAt: &at},
 			{Name: "hv19", URI: "hyperv://auditor@hv19.corp", Platform: "hyperv", Product: "Microsoft Windows Server 2019 Standard", Version: "10.0.17763.6054", Status: TargetOK, CollectedAt: &at},
+			{Name: "hv12", URI: "hyperv://auditor@hv12.corp", Platform: "hyperv", Product: "Microsoft Windows Server 2012 R2 Datacenter", Version: "6.3.9600", Build: "9600.21620", Status: TargetOK, CollectedAt: &at},
 			{Name: "kvm01", URI: "qemu:///system", Platform: "kvm", Product: "libvirt", Status: TargetOK, CollectedAt: &at},
 			{Name: "vc-down", URI: "vsphere://auditor@vc-down.lab", Platform: "esxi", Status: TargetError, Error: "connection refused"},
 		},
@@ -193,8 +197,8 @@ func TestCKLBOneChecklistPerAsset(t *testing.T) {
 		"esx01.lab.cklb": "esx01.lab | VMW_vSphere_8-0_ESXi_STIG",
 		"esx02.lab.cklb": "esx02.lab | VMW_vSphere_8-0_ESXi_STIG",
 		"db01.cklb":      "db01 | VMW_vSphere_8.0_Virtual_Machine_STIG",
-		web1[0]:          "web01 | VMW_vSphere_8.0_Virtual_Machine_STIG",
-		web1[1]:          "web01 | VMW_vSphere_8.0_Virtual_Machine_STIG",
+		web1[0]:          "web01 (vm-1) | VMW_vSphere_8.0_Virtual_Machine_STIG",
+		web1[1]:          "web01 (vm-2) | VMW_vSphere_8.0_Virtual_Machine_STIG",
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("checklists =\n%v\nwant\n%v", got, want)
@@ -206,10 +210,26 @@ func TestCKLBOneChecklistPerAsset(t *testing.T) {
 	}
 	doc := decodeCKLB(t, "esx01.lab.cklb", files["esx01.lab.cklb"])
 	if doc.TargetData.FQDN != "esx01.lab" || doc.Title != "esx01.lab - VMware vSphere 8.0 ESXi" ||
-		!strings.Contains(doc.TargetData.Comments, "Host esx01.lab (id host-1) of target vc01: VMware vCenter Server 8.0.3 build 24322831 (esxi), vsphere://auditor@vc01.lab.") ||
+		!strings.Contains(doc.TargetData.Comments, "Host esx01.lab (id host-1, esxi 8.0.3 build 24674464) of target vc01: VMware vCenter Server 8.0.3 build 24322831 (esxi), vsphere://auditor@vc01.lab.") ||
 		!strings.Contains(doc.TargetData.Comments, "Check T-TLS cites ESXI-80-000161, which is not a rule of any benchmark hvaudit knows.") ||
 		!strings.Contains(doc.TargetData.Comments, "from run run-1 on 2026-11-30T08:00:00Z, baseline default 1.0.0; benchmark data: DISA VMware vSphere 8.0 ESXi STIG Version 2 Release 3") {
 		t.Errorf("esx01.lab target_data = %+v, title %q", doc.TargetData, doc.Title)
+	}
+	// An ESXi 7.0 host gets the 8.0 checklist, the only one the catalog
+	// has, and it says so; an 8.0 host's says nothing of releases.
+	esx2 := decodeCKLB(t, "esx02.lab.cklb", files["esx02.lab.cklb"])
+	if want := "This host runs release 7.0.3, for which hvaudit's STIG catalog has no benchmark: this checklist is the VMware vSphere 8.0 ESXi STIG, written for release 8.0, so its rules may not match DISA's STIG for 7.0.3."; !strings.Contains(esx2.TargetData.Comments, want) {
+		t.Errorf("esx02.lab (ESXi 7.0) comments = %q, want %q", esx2.TargetData.Comments, want)
+	}
+	if strings.Contains(doc.TargetData.Comments, "runs release") {
+		t.Errorf("esx01.lab (ESXi 8.0) comments speak of releases: %q", doc.TargetData.Comments)
+	}
+	// Two VMs of one name: each checklist's host name tells them apart
+	// and says why.
+	for _, f := range web1 {
+		if d := decodeCKLB(t, f, files[f]); !strings.Contains(d.TargetData.Comments, "Another asset of this run is also named web01: this checklist's host name is "+d.TargetData.HostName) {
+			t.Errorf("%s comments = %q", f, d.TargetData.Comments)
+		}
 	}
 	// A 2019 host's checklist is the 2019 benchmark; the 2022 rule its
 	// check cites is said, not filed.
@@ -232,6 +252,52 @@ func TestCKLBOneChecklistPerAsset(t *testing.T) {
 
 // Every checklist carries its whole benchmark: the catalog's rule count,
 // DISA's identity, and a V- and SV- id on every rule.
+// What the checklists cannot show is said in the run's output: the ESXi 7.0
+// host given the 8.0 checklist, and the 2012 R2 Hyper-V host that gets
+// none. Nothing else (KVM has no STIG at all, which is documented).
+func TestChecklistNotes(t *testing.T) {
+	notes, err := ChecklistNotes(cklbRun())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"Host esx02.lab of target vc01 runs release 7.0.3, for which hvaudit's STIG catalog has no benchmark: this checklist is the VMware vSphere 8.0 ESXi STIG, written for release 8.0, so its rules may not match DISA's STIG for 7.0.3.",
+		"Host hv12 of target hv12 gets no checklist: its Windows build (9600) has no STIG in hvaudit's catalog, which has Microsoft Windows Server 2016 (build 14393), Microsoft Windows Server 2019 (build 17763), Microsoft Windows Server 2022 (build 20348), Microsoft Windows Server 2025 (build 26100).",
+	}
+	if !slices.Equal(notes, want) {
+		t.Errorf("notes\n got %q\nwant %q", notes, want)
+	}
+}
+
+// No two checklists of a run share a host name (case aside): STIG Manager
+// files a checklist under the asset of that name, so two would merge.
+// Names collide across targets (qualified by target) and within one
+// (qualified by object id).
+func TestCKLBHostNamesAreUnique(t *testing.T) {
+	_, files := writeCKLBDir(t, cklbRun())
+	seen := map[string]string{}
+	for name, b := range files {
+		h := strings.ToLower(decodeCKLB(t, name, b).TargetData.HostName)
+		if prev, dup := seen[h]; dup {
+			t.Errorf("%s and %s share host_name %q", prev, name, h)
+		}
+		seen[h] = name
+	}
+	list := []*asset{
+		{target: TargetResult{Name: "vc01"}, kind: "host", id: "host-9", name: "esx01"},
+		{target: TargetResult{Name: "vc02"}, kind: "host", id: "host-9", name: "ESX01"},
+		{target: TargetResult{Name: "vc01"}, kind: "vm", id: "vm-1", name: "app"},
+		{target: TargetResult{Name: "vc01"}, kind: "vm", id: "vm-2", name: "app"},
+		{target: TargetResult{Name: "vc02"}, kind: "vm", id: "vm-1", name: "app"},
+		{target: TargetResult{Name: "vc01"}, kind: "vm", id: "vm-3", name: "solo"},
+	}
+	got := checklistHostNames(list)
+	want := []string{"esx01 (vc01)", "ESX01 (vc02)", "app (vc01/vm-1)", "app (vc01/vm-2)", "app (vc02/vm-1)", "solo"}
+	if !slices.Equal(got, want) {
+		t.Errorf("host names %q, want %q", got, want)
+	}
+}
+
 func TestCKLBCarriesTheWholeBenchmark(t *testing.T) {
 	_, files := writeCKLBDir(t, cklbRun())
 	cat, err := stig.Builtin()

@@ -40,6 +40,18 @@ type RunInfo struct {
 	// UnusedWaivers are the waivers that waived nothing in this run: they
 	// matched no fail or error finding, or they have expired.
 	UnusedWaivers []UnusedWaiver `json:"unused_waivers,omitempty"`
+	// Scope records how the run was narrowed (audit --check, --area,
+	// --object); nil when it covered every check and object. The score
+	// covers only the narrowed run.
+	Scope *Scope `json:"scope,omitempty"`
+}
+
+// Scope is the narrowing of a run: the check ids (or aliases, or globs),
+// areas and object globs it was limited to. An empty list does not narrow.
+type Scope struct {
+	Checks  []string `json:"checks,omitempty"`
+	Areas   []string `json:"areas,omitempty"`
+	Objects []string `json:"objects,omitempty"`
 }
 
 // UnusedWaiver names a waiver entry that waived nothing, and why.
@@ -86,6 +98,20 @@ type TargetResult struct {
 	CollectedAt *time.Time      `json:"collected_at,omitempty"`
 	Gaps        []inventory.Gap `json:"gaps"`
 	Collector   CollectorInfo   `json:"collector"`
+	// Hosts are the target's hosts with the release they run, where it
+	// was read: a checklist names the benchmark release it applies to a
+	// host of another release (an ESXi 7.0 host under a vCenter 8.0).
+	Hosts []HostRelease `json:"hosts,omitempty"`
+}
+
+// HostRelease is one host of a target and the product release it runs
+// (its patch level: "esxi" 7.0.3 build 21930508).
+type HostRelease struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Product string `json:"product"`
+	Version string `json:"version"`
+	Build   string `json:"build,omitempty"`
 }
 
 // CollectorInfo is what collecting the target cost.

@@ -12,11 +12,15 @@ import (
 	"github.com/hvaudit/hvaudit/checks"
 )
 
-// tableWriter renders a Run for people at a terminal: what was audited,
-// the scores, then what needs doing, worst first. It is the default output,
-// so it favours a short read over completeness: passing and not-applicable
-// findings are only counted unless Options.Verbose (the JSON report has
-// everything).
+// tableWriter renders a Run for people at a terminal. It is the default
+// output, so it is built to be read at any scale: what was audited and how
+// it scored (per target, and per area within each target, with failing
+// counts by severity), then one line per failing or undecided check (its
+// severity, title, how many objects and the first few of them), then what
+// to do next and a one-line summary. Options.Verbose adds every object's
+// evidence and the check's remediation; Options.Quiet prints the summary
+// line alone. Passing and not-applicable findings are counted, never
+// listed: the JSON report has everything.
 type tableWriter struct {
 	opts Options
 }
@@ -43,12 +47,19 @@ func (t tableWriter) Write(w io.Writer, run *Run) error {
 		return err
 	}
 	p := &painter{color: t.opts.Color, width: t.opts.Width, verbose: t.opts.Verbose}
-	p.header(r)
-	p.targets(r)
-	p.areas(r)
-	p.threats(r)
-	p.findings(r)
-	p.summary(r)
+	if t.opts.Quiet {
+		p.summaryLine(r, true)
+	} else {
+		p.header(r)
+		p.targets(r)
+		p.areas(r)
+		if p.verbose {
+			p.threats(r)
+		}
+		p.checks(r)
+		p.nextSteps(r)
+		p.summary(r)
+	}
 	// Rendered into memory first so a failing writer never leaves half a
 	// report mixed with the caller's other output.
 	_, err = io.WriteString(w, p.b.String())
@@ -77,15 +88,13 @@ func (p *painter) println(parts ...string) {
 	p.b.WriteByte('\n')
 }
 
-// label renders a dim field label padded to width; the padding stays
-// outside the colour codes.
-func (p *painter) label(label string, width int) string {
-	return p.paint(styleDim, label) + strings.Repeat(" ", max(width-runeLen(label), 0))
-}
-
-// heading prints a section title.
-func (p *painter) heading(title string) {
+// heading prints a section title, with a dim note after it when given.
+func (p *painter) heading(title, note string) {
 	p.println()
+	if note != "" && runeLen(title)+2+runeLen(note) <= p.width {
+		p.println(p.paint(styleBold, title), "  ", p.paint(styleDim, note))
+		return
+	}
 	p.println(p.paint(styleBold, title))
 }
 
@@ -96,9 +105,10 @@ func (p *painter) field(indent, labelWidth int, label, text, style string) {
 }
 
 // styledField is field with a chosen label style. Label and text are plain:
-// padding and wrapping must not count escape codes.
+// padding and wrapping must not count escape codes. Text wraps at spaces
+// and after commas only, so a thumbprint, a URI or a CVE id is never cut.
 func (p *painter) styledField(indent, labelWidth int, label, labelStyle, text, style string) {
-	lines := wrap(text, p.width-indent-labelWidth)
+	lines := wrapTokens(text, p.width-indent-labelWidth)
 	if len(lines) == 0 {
 		return
 	}
@@ -150,11 +160,37 @@ func (p *painter) header(r *Run) {
 		}
 		p.field(2, headerLabel, "Unused", clean(fmt.Sprintf("waiver %s:%d (%s): %s", u.File, u.Line, u.Check, why), false), styleBoldYel)
 	}
+	if s := scopeText(r.Run.Scope); s != "" {
+		p.field(2, headerLabel, "Scope", s, styleBoldYel)
+	}
 	if r.Summary.Complete {
 		p.field(2, headerLabel, "Result", "complete", styleGreen)
 	} else {
-		p.field(2, headerLabel, "Result", "INCOMPLETE: "+incompleteReason(r), styleBoldYel)
+		p.field(2, headerLabel, "Result", "INCOMPLETE: "+incompleteReason(r)+" "+errorsCount, styleBoldYel)
 	}
+}
+
+// errorsCount says truthfully what the score does with errors.
+const errorsCount = "Errors count against the score: what could not be read is not taken as passing."
+
+// scopeText describes a narrowed run: "" when the run covered everything.
+func scopeText(s *Scope) string {
+	if s == nil {
+		return ""
+	}
+	var parts []string
+	for _, x := range []struct {
+		what string
+		ids  []string
+	}{{"checks", s.Checks}, {"areas", s.Areas}, {"objects", s.Objects}} {
+		if len(x.ids) > 0 {
+			parts = append(parts, x.what+" "+clean(strings.Join(x.ids, ", "), false))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "narrowed to " + strings.Join(parts, "; ") + ": the score covers only these"
 }
 
 // runTime renders the run's start in UTC and how long it took.
@@ -178,87 +214,153 @@ func shortSum(sum string) string {
 	return " (sha256 " + truncate(clean(sum, false), 12+len(ellipsis)) + ")"
 }
 
-// --- targets ----------------------------------------------------------
+// --- targets and areas --------------------------------------------------
+
+// severityColumns are the failing-count columns, worst first.
+var severityColumns = []struct {
+	sev    checks.Severity
+	header string
+}{{checks.SeverityCritical, "CRIT"}, {checks.SeverityHigh, "HIGH"}, {checks.SeverityMedium, "MED"}, {checks.SeverityLow, "LOW"}}
+
+// failTally counts findings for the score tables: failing ones by
+// severity, errors, and passes.
+type failTally struct {
+	bySev map[checks.Severity]int
+	errs  int
+	pass  int
+}
+
+func tallyOf(fs []checks.Finding) failTally {
+	t := failTally{bySev: map[checks.Severity]int{}}
+	for _, f := range fs {
+		switch f.Status {
+		case checks.StatusFail:
+			t.bySev[f.Severity]++
+		case checks.StatusError:
+			t.errs++
+		case checks.StatusPass:
+			t.pass++
+		}
+	}
+	return t
+}
+
+// tallyCells are a tally's columns: failing by severity, errors, passes.
+func (t failTally) cells() []cell {
+	var out []cell
+	for _, c := range severityColumns {
+		out = append(out, countCell(t.bySev[c.sev], severityStyle[c.sev]))
+	}
+	return append(out, countCell(t.errs, styleMagenta), countCell(t.pass, styleGreen))
+}
+
+func tallyColumns() []column {
+	var cols []column
+	for _, c := range severityColumns {
+		cols = append(cols, column{header: c.header, right: true})
+	}
+	return append(cols, column{header: "ERROR", right: true}, column{header: "PASS", right: true, optional: true})
+}
 
 func (p *painter) targets(r *Run) {
-	p.heading("TARGETS")
+	p.heading("TARGETS", "score, and failing findings by severity")
 	if len(r.Targets) == 0 {
 		p.println("  none")
 		return
 	}
-	cols := []column{
-		{header: "TARGET", max: 28},
-		{header: "PLATFORM", max: 10},
-		{header: "PRODUCT", flex: true},
-		{header: "STATUS"},
-		{header: "SCORE", right: true},
+	byTarget := findingsByTarget(r)
+	withWaivers := r.Summary.Counts.Waived > 0
+	// The platform is in the product's name and in each target's heading
+	// below; the table keeps its width for the product and the counts.
+	cols := []column{{header: "TARGET", max: 28, flex: true}, {header: "PRODUCT", flex: true, optional: true}, {header: "STATUS"}, {header: "SCORE", right: true}}
+	if withWaivers {
+		cols = append(cols, column{header: "NO WAIVERS", right: true, optional: true})
 	}
+	cols = append(cols, tallyColumns()[:len(severityColumns)+1]...)
 	rows := make([][]cell, len(r.Targets))
 	for i, tr := range r.Targets {
 		status := cell{text: "ok", style: styleGreen}
 		if tr.Status != TargetOK {
 			status = cell{text: clean(tr.Status, false), style: styleBoldRed}
 		}
-		score := cell{text: "-"}
-		if s, ok := r.Summary.ByTarget[tr.Name]; ok {
-			score = scoreCell(s.Score)
+		s := r.Summary.ByTarget[tr.Name]
+		rows[i] = []cell{{text: clean(tr.Name, false), style: styleBold}, {text: product(tr)}, status, scoreCell(s.Score)}
+		if withWaivers {
+			rows[i] = append(rows[i], scoreCell(s.ScoreWithoutWaivers))
 		}
-		rows[i] = []cell{
-			{text: clean(tr.Name, false), style: styleBold},
-			{text: clean(tr.Platform, false)},
-			{text: product(tr)},
-			status,
-			score,
-		}
+		rows[i] = append(rows[i], tallyOf(byTarget[tr.Name]).cells()[:len(severityColumns)+1]...)
 	}
 	lines, widths := p.table(2, cols, rows)
 	p.println(lines[0])
 	// The error goes under its row, aligned with the product column, so it
 	// reads as part of that target.
-	errIndent := 2 + widths[0] + colGap + widths[1] + colGap
+	errIndent := 2 + widths[0] + colGap
 	for i, tr := range r.Targets {
 		p.println(lines[i+1])
 		if tr.Status != TargetOK {
-			msg := tr.Error
-			if msg == "" {
-				msg = "no error message recorded"
-			}
-			p.field(errIndent, len("error: "), "error:", clean(msg, true), styleRed)
+			p.field(errIndent, len("error: "), "error:", clean(orDefault(tr.Error, "no error message recorded"), true), styleRed)
 		}
 	}
 }
 
-// product joins product, version and build into one description.
-func product(tr TargetResult) string {
-	var parts []string
-	if tr.Product != "" {
-		parts = append(parts, clean(tr.Product, false))
-	}
-	if tr.Version != "" && !strings.Contains(tr.Product, tr.Version) {
-		parts = append(parts, clean(tr.Version, false))
-	}
-	if tr.Build != "" {
-		parts = append(parts, "build "+clean(tr.Build, false))
-	}
-	if len(parts) == 0 {
-		return "-"
-	}
-	return strings.Join(parts, " ")
-}
-
-// --- areas ------------------------------------------------------------
-
+// areas scores each target's areas separately: an area means different
+// checks on ESXi and on KVM, so one row across platforms would mix them.
 func (p *painter) areas(r *Run) {
-	p.scoreTable(r, "SCORE BY AREA", "AREA", areaOrder(r.Summary.ByArea), r.Summary.ByArea)
+	byTarget := findingsByTarget(r)
+	cols := append([]column{{header: "TARGET", max: 28, flex: true}, {header: "AREA", flex: true}, {header: "SCORE", right: true}}, tallyColumns()...)
+	var rows [][]cell
+	for _, tr := range r.Targets {
+		fs := byTarget[tr.Name]
+		if len(fs) == 0 {
+			continue
+		}
+		byArea := map[string][]checks.Finding{}
+		for _, f := range fs {
+			byArea[f.Area] = append(byArea[f.Area], f)
+		}
+		scores := checks.Summarize(fs, nil).ByArea
+		for i, area := range areaOrder(scores) {
+			name := cell{}
+			if i == 0 {
+				name = cell{text: clean(tr.Name, false), style: styleBold}
+			}
+			row := []cell{name, {text: clean(area, false)}, scoreCell(scores[area].Score)}
+			rows = append(rows, append(row, tallyOf(byArea[area]).cells()...))
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	p.heading("AREAS", "per target")
+	lines, _ := p.table(2, cols, rows)
+	for _, l := range lines {
+		p.println(l)
+	}
 }
 
-// threats shows exposure per threat: every threat of the vocabulary, so
-// one with no findings (no check covered it here) shows as "-".
+// threats shows exposure per threat (verbose only): every threat of the
+// vocabulary, so one no check covered here shows as "-".
 func (p *painter) threats(r *Run) {
 	if len(r.Summary.ByThreat) == 0 {
 		return
 	}
-	p.scoreTable(r, "EXPOSURE BY THREAT", "THREAT", threatOrder(r.Summary.ByThreat), r.Summary.ByThreat)
+	p.heading("EXPOSURE BY THREAT", "")
+	cols := []column{{header: "THREAT", flex: true}, {header: "SCORE", right: true}}
+	for _, h := range []string{"PASS", "FAIL", "ERROR", "WAIVED", "N/A"} {
+		cols = append(cols, column{header: h, right: true, optional: h == "WAIVED" || h == "N/A"})
+	}
+	var rows [][]cell
+	for _, th := range threatOrder(r.Summary.ByThreat) {
+		s := r.Summary.ByThreat[th]
+		c := s.Counts
+		rows = append(rows, []cell{{text: clean(th, false)}, scoreCell(s.Score),
+			countCell(c.Pass, styleGreen), countCell(c.Fail, styleBoldRed), countCell(c.Error, styleMagenta),
+			countCell(c.Waived, styleCyan), countCell(c.NotApplicable, styleDim)})
+	}
+	lines, _ := p.table(2, cols, rows)
+	for _, l := range lines {
+		p.println(l)
+	}
 }
 
 // threatOrder lists the vocabulary's threats in its order, then any others.
@@ -277,40 +379,6 @@ func threatOrder(by map[string]checks.Score) []string {
 	}
 	slices.Sort(extra)
 	return append(out, extra...)
-}
-
-func (p *painter) scoreTable(r *Run, heading, keyHeader string, keys []string, by map[string]checks.Score) {
-	if len(keys) == 0 {
-		return
-	}
-	p.heading(heading)
-	// Waiver-free scores earn a column only when some waiver applied;
-	// otherwise the column would repeat the score.
-	withWaivers := r.Summary.Counts.Waived > 0
-	cols := []column{{header: keyHeader}, {header: "SCORE", right: true}}
-	if withWaivers {
-		cols = append(cols, column{header: "NO WAIVERS", right: true})
-	}
-	for _, h := range []string{"PASS", "FAIL", "ERROR", "WAIVED", "N/A"} {
-		cols = append(cols, column{header: h, right: true})
-	}
-	var rows [][]cell
-	for _, key := range keys {
-		s := by[key]
-		row := []cell{{text: clean(key, false)}, scoreCell(s.Score)}
-		if withWaivers {
-			row = append(row, scoreCell(s.ScoreWithoutWaivers))
-		}
-		c := s.Counts
-		row = append(row,
-			countCell(c.Pass, styleGreen), countCell(c.Fail, styleBoldRed), countCell(c.Error, styleMagenta),
-			countCell(c.Waived, styleCyan), countCell(c.NotApplicable, styleDim))
-		rows = append(rows, row)
-	}
-	lines, _ := p.table(2, cols, rows)
-	for _, l := range lines {
-		p.println(l)
-	}
 }
 
 // areaOrder lists the areas present in the contract's order (the order of
@@ -333,7 +401,16 @@ func areaOrder(by map[string]checks.Score) []string {
 	return append(out, extra...)
 }
 
-// --- findings ---------------------------------------------------------
+// findingsByTarget groups the run's findings by target name.
+func findingsByTarget(r *Run) map[string][]checks.Finding {
+	out := map[string][]checks.Finding{}
+	for _, f := range r.Findings {
+		out[f.Target] = append(out[f.Target], f)
+	}
+	return out
+}
+
+// --- checks -------------------------------------------------------------
 
 // statusOrder puts what needs action first: fail, then error (could not
 // tell), then waived (accepted, but still a risk), then the rest.
@@ -352,109 +429,6 @@ func statusRank(s checks.Status) int {
 	return len(statusOrder)
 }
 
-// listed reports whether a finding is shown in full; the others are only
-// counted.
-func (p *painter) listed(f checks.Finding) bool {
-	return p.verbose || (f.Status != checks.StatusPass && f.Status != checks.StatusNotApplicable)
-}
-
-func (p *painter) findings(r *Run) {
-	p.heading("FINDINGS")
-	if len(r.Findings) == 0 && len(r.Targets) == 0 {
-		p.println("  none")
-		return
-	}
-	byTarget := map[string][]checks.Finding{}
-	for _, f := range r.Findings {
-		byTarget[f.Target] = append(byTarget[f.Target], f)
-	}
-	first := true
-	seen := map[string]bool{}
-	for _, tr := range r.Targets {
-		seen[tr.Name] = true
-		p.targetFindings(r, tr.Name, &tr, byTarget[tr.Name], first)
-		first = false
-	}
-	// Findings naming a target the run does not list should not happen;
-	// show them rather than drop them silently.
-	var orphans []string
-	for name := range byTarget {
-		if !seen[name] {
-			orphans = append(orphans, name)
-		}
-	}
-	slices.Sort(orphans)
-	for _, name := range orphans {
-		p.targetFindings(r, name, nil, byTarget[name], first)
-		first = false
-	}
-}
-
-func (p *painter) targetFindings(r *Run, name string, tr *TargetResult, fs []checks.Finding, first bool) {
-	if !first {
-		p.println()
-	}
-	shortName := truncate(clean(name, false), p.width/2)
-	title, plain := p.paint(styleBold, shortName), shortName
-	if tr != nil && tr.Platform != "" {
-		platform := "(" + truncate(clean(tr.Platform, false), 20) + ")"
-		title += " " + p.paint(styleDim, platform)
-		plain += " " + platform
-	}
-	if tr != nil && tr.Status != TargetOK {
-		p.println(title, "  ", p.paint(styleBoldRed, "NOT AUDITED"))
-		p.println(p.paint(styleDim, strings.Repeat("-", p.width)))
-		p.field(2, len("error: "), "error:", clean(orDefault(tr.Error, "no error message recorded"), true), styleRed)
-		return
-	}
-	if s, ok := r.Summary.ByTarget[name]; ok {
-		title += "  score " + p.paintScore(s.Score)
-		plain += "  score " + formatScore(s.Score)
-	}
-	c := countFindings(fs)
-	counts := "(" + c.String() + ")"
-	if runeLen(plain)+2+runeLen(counts) <= p.width {
-		p.println(title, "  ", p.paint(styleDim, counts))
-	} else {
-		p.println(title)
-		p.println("  ", p.paint(styleDim, counts))
-	}
-	p.println(p.paint(styleDim, strings.Repeat("-", p.width)))
-
-	shown := slices.Clone(fs)
-	shown = slices.DeleteFunc(shown, func(f checks.Finding) bool { return !p.listed(f) })
-	// Within the target: status group, then severity, then the report's
-	// own stable order (the input is already sorted that way).
-	slices.SortStableFunc(shown, func(a, b checks.Finding) int {
-		if d := statusRank(a.Status) - statusRank(b.Status); d != 0 {
-			return d
-		}
-		return b.Severity.Rank() - a.Severity.Rank()
-	})
-	if len(shown) == 0 {
-		p.println("  nothing failing")
-	}
-	for i, f := range shown {
-		if i > 0 {
-			p.println()
-		}
-		p.finding(f)
-	}
-	if hidden := c.Pass + c.NotApplicable; hidden > 0 && !p.verbose {
-		p.println()
-		p.println(p.paint(styleDim, fmt.Sprintf("  not listed: %s (verbose output lists them)", passNA(c))))
-	}
-}
-
-// Finding layout: a status/severity/check/object line, the title, then
-// labelled fields whose text starts at findingIndent+fieldLabel.
-const (
-	statusWidth   = 6 // "WAIVED"
-	severityWidth = 8 // "critical"
-	findingIndent = 2 + statusWidth + 2
-	fieldLabel    = len("remediation") + 2
-)
-
 var statusStyle = map[checks.Status]string{
 	checks.StatusFail:          styleBoldRed,
 	checks.StatusError:         styleMagenta,
@@ -471,6 +445,147 @@ var severityStyle = map[checks.Severity]string{
 	checks.SeverityInfo:     styleDim,
 }
 
+// checkGroup is one check's findings of one status on one target: one line
+// of the report.
+type checkGroup struct {
+	status   checks.Status
+	severity checks.Severity
+	id       string
+	title    string
+	findings []checks.Finding
+}
+
+// groupChecks groups a target's fail, error and waived findings by status
+// and check, worst first: status, then severity, then check id.
+func groupChecks(fs []checks.Finding) []*checkGroup {
+	byKey := map[string]*checkGroup{}
+	var out []*checkGroup
+	for _, f := range fs {
+		if f.Status != checks.StatusFail && f.Status != checks.StatusError && f.Status != checks.StatusWaived {
+			continue
+		}
+		k := string(f.Status) + "\x00" + f.CheckID
+		g := byKey[k]
+		if g == nil {
+			g = &checkGroup{status: f.Status, severity: f.Severity, id: f.CheckID, title: f.Title}
+			byKey[k] = g
+			out = append(out, g)
+		}
+		g.findings = append(g.findings, f)
+	}
+	slices.SortStableFunc(out, func(a, b *checkGroup) int {
+		if d := statusRank(a.status) - statusRank(b.status); d != 0 {
+			return d
+		}
+		if d := b.severity.Rank() - a.severity.Rank(); d != 0 {
+			return d
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	return out
+}
+
+func (p *painter) checks(r *Run) {
+	note := "one line per check, with how many objects and the first of them"
+	if !p.verbose {
+		note = "one line per check; --verbose adds evidence and remediation"
+	}
+	p.heading("FAILING CHECKS", note)
+	byTarget := findingsByTarget(r)
+	var names []string
+	seen := map[string]bool{}
+	for _, tr := range r.Targets {
+		names = append(names, tr.Name)
+		seen[tr.Name] = true
+	}
+	// Findings naming a target the run does not list should not happen;
+	// show them rather than drop them silently.
+	var orphans []string
+	for name := range byTarget {
+		if !seen[name] {
+			orphans = append(orphans, name)
+		}
+	}
+	slices.Sort(orphans)
+	names = append(names, orphans...)
+	if len(names) == 0 {
+		p.println("  none")
+		return
+	}
+	for i, name := range names {
+		if i > 0 {
+			p.println()
+		}
+		var tr *TargetResult
+		for j := range r.Targets {
+			if r.Targets[j].Name == name {
+				tr = &r.Targets[j]
+			}
+		}
+		p.targetChecks(r, name, tr, byTarget[name])
+	}
+}
+
+func (p *painter) targetChecks(r *Run, name string, tr *TargetResult, fs []checks.Finding) {
+	title, plain := p.paint(styleBold, truncate(clean(name, false), p.width/2)), truncate(clean(name, false), p.width/2)
+	if tr != nil && tr.Platform != "" {
+		platform := "(" + truncate(clean(tr.Platform, false), 20) + ")"
+		title += " " + p.paint(styleDim, platform)
+		plain += " " + platform
+	}
+	if tr != nil && tr.Status != TargetOK {
+		p.println(title, "  ", p.paint(styleBoldRed, "NOT AUDITED"))
+		p.field(2, len("error: "), "error:", clean(orDefault(tr.Error, "no error message recorded"), true), styleRed)
+		return
+	}
+	if s, ok := r.Summary.ByTarget[name]; ok {
+		title += "  score " + p.paintScore(s.Score)
+		plain += "  score " + formatScore(s.Score)
+	}
+	counts := "(" + countFindings(fs).String() + ")"
+	if runeLen(plain)+2+runeLen(counts) <= p.width {
+		p.println(title, "  ", p.paint(styleDim, counts))
+	} else {
+		p.println(title)
+		p.println("  ", p.paint(styleDim, counts))
+	}
+	groups := groupChecks(fs)
+	if len(groups) == 0 {
+		p.println("  nothing failing")
+		return
+	}
+	idWidth, countWidth := len("CHECK"), len("N")
+	for _, g := range groups {
+		idWidth = max(idWidth, runeLen(clean(g.id, false)))
+		countWidth = max(countWidth, len(strconv.Itoa(len(g.findings))))
+	}
+	idWidth = min(idWidth, 24)
+	prefix := 2 + statusWidth + 1 + severityWidth + 2 + idWidth + 2 + countWidth + 2
+	p.println(p.paint(styleDim, "  "+pad("STATUS", statusWidth)+" "+pad("SEVERITY", severityWidth)+"  "+pad("CHECK", idWidth)+"  "+padLeft("N", countWidth)+"  TITLE: OBJECTS"))
+	for i, g := range groups {
+		status, sev, id := statusLabel(g.status), clean(string(g.severity), false), truncate(clean(g.id, false), idWidth)
+		rest := checkLineRest(clean(g.title, false), groupObjects(g.findings), p.width-prefix)
+		p.println("  ",
+			p.paint(statusStyle[g.status], status), strings.Repeat(" ", statusWidth-runeLen(status)+1),
+			p.paint(severityStyle[g.severity], sev), strings.Repeat(" ", severityWidth-runeLen(sev)+2),
+			p.paint(styleBold, id), strings.Repeat(" ", idWidth-runeLen(id)+2),
+			padLeft(strconv.Itoa(len(g.findings)), countWidth), "  ", rest)
+		if p.verbose {
+			p.groupDetails(g)
+			if i < len(groups)-1 {
+				p.println()
+			}
+		}
+	}
+}
+
+// statusWidth and severityWidth are the widest status ("WAIVED") and
+// severity ("critical").
+const (
+	statusWidth   = 6
+	severityWidth = 8
+)
+
 func statusLabel(s checks.Status) string {
 	if s == checks.StatusNotApplicable {
 		return "N/A"
@@ -478,32 +593,94 @@ func statusLabel(s checks.Status) string {
 	return strings.ToUpper(clean(string(s), false))
 }
 
-func (p *painter) finding(f checks.Finding) {
-	obj := objectLabel(f.Object)
-	if f.Status == checks.StatusWaived && f.ObservedStatus != "" {
-		obj += " (observed " + clean(string(f.ObservedStatus), false) + ")"
+// groupObjects names a group's objects in order, each once.
+func groupObjects(fs []checks.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		n := clean(orDefault(f.Object.Name, f.Object.ID), false)
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
 	}
-	status, sev, id := statusLabel(f.Status), clean(string(f.Severity), false), clean(f.CheckID, false)
-	room := p.width - (2 + statusWidth + 2 + severityWidth + 2) - runeLen(id) - 2
-	p.println("  ",
-		p.paint(statusStyle[f.Status], status), strings.Repeat(" ", max(statusWidth-runeLen(status), 0)+2),
-		p.paint(severityStyle[f.Severity], sev), strings.Repeat(" ", max(severityWidth-runeLen(sev), 0)+2),
-		p.paint(styleBold, id), "  ", truncate(obj, max(room, 12)))
+	return out
+}
 
-	indent := strings.Repeat(" ", findingIndent)
-	for _, l := range wrap(clean(f.Title, true), p.width-findingIndent) {
-		p.println(indent, p.paint(styleBold, l))
+// checkLineRest fits "title: first, second, +N more" into room: as many
+// object names as fit after the whole title; if not even one does, the
+// title is shortened at a word to leave room for the first name; a name
+// that cannot fit at all is left out (the count column still counts it).
+// Nothing is cut inside a name.
+func checkLineRest(title string, objects []string, room int) string {
+	names := func(k int) string {
+		if k == 0 {
+			return ""
+		}
+		s := ": " + strings.Join(objects[:k], ", ")
+		if more := len(objects) - k; more > 0 {
+			s += ", +" + strconv.Itoa(more) + " more"
+		}
+		return s
 	}
-	p.evidence(f.Evidence)
-	p.field(findingIndent, fieldLabel, "expected", clean(f.Expected, true), styleNone)
-	p.field(findingIndent, fieldLabel, "message", clean(f.Message, true), styleNone)
-	if w := f.Waiver; w != nil {
-		p.field(findingIndent, fieldLabel, "waiver", waiverText(w), styleCyan)
+	for k := len(objects); k >= 1; k-- {
+		if runeLen(title)+runeLen(names(k)) <= room {
+			return title + names(k)
+		}
 	}
-	// Remediation is noise on a passing or not-applicable finding.
-	if f.Status != checks.StatusPass && f.Status != checks.StatusNotApplicable {
-		p.field(findingIndent, fieldLabel, "remediation", clean(f.Remediation, true), styleNone)
+	if len(objects) > 0 {
+		if first := names(1); room-runeLen(first) >= 20 {
+			return shortenAtWord(title, room-runeLen(first)) + first
+		}
 	}
+	return shortenAtWord(title, room)
+}
+
+// shortenAtWord cuts s to at most width runes at a space, ending in an
+// ellipsis; a first word longer than width is kept whole.
+func shortenAtWord(s string, width int) string {
+	if runeLen(s) <= width {
+		return s
+	}
+	words := strings.Fields(s)
+	out := words[0]
+	for _, w := range words[1:] {
+		if runeLen(out)+1+runeLen(w)+len(ellipsis) > width {
+			break
+		}
+		out += " " + w
+	}
+	return out + ellipsis
+}
+
+// Verbose details: an object line, then labelled fields whose text starts
+// at detailIndent+fieldLabel.
+const (
+	detailIndent = 6
+	fieldLabel   = len("remediation") + 2
+)
+
+// groupDetails lists each object of a group with its evidence, then the
+// check's expectation and remediation once.
+func (p *painter) groupDetails(g *checkGroup) {
+	for _, f := range g.findings {
+		obj := objectLabel(f.Object)
+		if f.Object.Host != "" && f.Object.Kind != "host" {
+			obj += " (host " + clean(f.Object.Host, false) + ")"
+		}
+		if f.Status == checks.StatusWaived && f.ObservedStatus != "" {
+			obj += " (observed " + clean(string(f.ObservedStatus), false) + ")"
+		}
+		p.println(strings.Repeat(" ", detailIndent-2), p.paint(styleBold, obj))
+		p.evidence(f.Evidence)
+		if m := messageBeyondEvidence(f); m != "" {
+			p.field(detailIndent, fieldLabel, "message", clean(m, true), styleNone)
+		}
+		if w := f.Waiver; w != nil {
+			p.field(detailIndent, fieldLabel, "waiver", waiverText(w), styleCyan)
+		}
+	}
+	first := g.findings[0]
+	p.field(detailIndent-2, fieldLabel+2, "expected", clean(first.Expected, true), styleNone)
+	p.field(detailIndent-2, fieldLabel+2, "remediation", clean(first.Remediation, true), styleNone)
 }
 
 // objectLabel names a finding's object: its kind and name, or its id when
@@ -516,33 +693,15 @@ func objectLabel(o checks.ObjectRef) string {
 	return strings.TrimSpace(clean(o.Kind, false) + " " + clean(name, false))
 }
 
-// evidence prints "field = value (source)", moving the source to its own
-// line when the pair does not fit.
+// evidence prints each value as "label = value", the label in words (the
+// field's path, in full, is in the JSON report), and its source dimmed on
+// the next line.
 func (p *painter) evidence(ev []checks.Evidence) {
-	textWidth := p.width - findingIndent - fieldLabel
 	label := "observed"
 	for _, e := range ev {
-		pair := clean(e.Field, false) + " = " + truncate(observedText(e.Observed), 2*textWidth)
-		src := clean(e.Source, false)
-		if src != "" && runeLen(pair)+len("  ()")+runeLen(src) <= textWidth {
-			// Fits on one line: printed directly, since wrapping would
-			// count the source's colour codes as text.
-			p.println(strings.Repeat(" ", findingIndent), p.label(label, fieldLabel),
-				pair, "  ", p.paint(styleDim, "("+src+")"))
-		} else {
-			// A value too long for one line continues two columns in,
-			// so its tail does not read as the next item.
-			lead := strings.Repeat(" ", findingIndent)
-			for i, l := range wrap(pair, textWidth-2) {
-				if i == 0 {
-					p.println(lead, p.label(label, fieldLabel), l)
-				} else {
-					p.println(lead, strings.Repeat(" ", fieldLabel+2), l)
-				}
-			}
-			if src != "" {
-				p.field(findingIndent+fieldLabel+2, len("from "), "from", src, styleDim)
-			}
+		p.field(detailIndent, fieldLabel, label, clean(evidenceLabel(e.Field), false)+" = "+observedText(e.Observed), styleNone)
+		if src := clean(e.Source, false); src != "" {
+			p.field(detailIndent+fieldLabel, len("from "), "from", src, styleDim)
 		}
 		label = ""
 	}
@@ -583,53 +742,135 @@ func waiverText(w *checks.Waiver) string {
 	return b.String()
 }
 
-// --- summary ----------------------------------------------------------
+// --- next steps and summary ---------------------------------------------
 
+// nextSteps says what to run next, from what the run found.
+func (p *painter) nextSteps(r *Run) {
+	var worst *checkGroup
+	for _, g := range groupChecks(r.Findings) {
+		if g.status == checks.StatusFail {
+			worst = g
+			break
+		}
+	}
+	type step struct{ cmd, why string }
+	var steps []step
+	if worst != nil {
+		steps = append(steps, step{"hvaudit checks show " + clean(worst.id, false), "what a check reads, why it matters, how to fix it"})
+	}
+	if c := r.Summary.Counts; (c.Fail > 0 || c.Error > 0 || c.Waived > 0) && !p.verbose {
+		steps = append(steps, step{"add --verbose", "each object's evidence, and each check's remediation"})
+	}
+	if n := r.Summary.Counts.Error; n > 0 {
+		why := "values hvaudit could not read; --verbose says why for each"
+		if p.verbose {
+			why = "values hvaudit could not read; each one's message says why"
+		}
+		steps = append(steps, step{plural(n, "error"), why})
+	}
+	if r.Summary.Counts.Fail > 0 {
+		steps = append(steps, step{"--check ID --object NAME", "after a fix, audit only what the change touched"},
+			step{"--waivers FILE", "record an accepted risk with its approver and expiry"})
+	}
+	if len(steps) == 0 {
+		return
+	}
+	p.heading("NEXT STEPS", "")
+	w := 0
+	for _, s := range steps {
+		w = max(w, runeLen(s.cmd))
+	}
+	for _, s := range steps {
+		if 2+w+2+runeLen(s.why) <= p.width {
+			p.println("  ", pad(s.cmd, w), "  ", p.paint(styleDim, s.why))
+		} else {
+			p.println("  ", s.cmd)
+			p.field(6, 0, "", s.why, styleDim)
+		}
+	}
+}
+
+// summary ends the report: the summary line, and why a run is incomplete.
 func (p *painter) summary(r *Run) {
-	s := r.Summary
-	c := s.Counts
 	p.println()
 	p.println(p.paint(styleDim, strings.Repeat("=", p.width)))
+	p.summaryLine(r, false)
+	if !r.Summary.Complete {
+		p.styledField(0, len("INCOMPLETE: "), "INCOMPLETE:", styleBoldYel, incompleteReason(r)+" "+errorsCount, styleBoldYel)
+	}
+}
+
+// summaryLine is the run in one line: failing counts by severity, the other
+// statuses and the score. Alone (--quiet) it also says whether the run was
+// complete, and never wraps, so a script reads one line; otherwise the
+// INCOMPLETE line under it says so, and it breaks between its pieces when
+// wider than the terminal.
+func (p *painter) summaryLine(r *Run, alone bool) {
+	s := r.Summary
+	c := s.Counts
+	bySev := map[checks.Severity]int{}
+	for _, f := range r.Findings {
+		if f.Status == checks.StatusFail {
+			bySev[f.Severity]++
+		}
+	}
 	// Each piece is kept as plain text and its style, so the line's length
 	// is measured without colour codes; sep goes before the text, unstyled.
 	type piece struct{ sep, text, style string }
-	counts := []piece{
-		{"", "Summary:", styleBold},
-		{" ", strconv.Itoa(c.Fail) + " fail", styleBoldRed},
-		{", ", strconv.Itoa(c.Error) + " error", styleMagenta},
-		{", ", strconv.Itoa(c.Waived) + " waived", styleCyan},
-		{", ", strconv.Itoa(c.Pass) + " pass", styleGreen},
-		{", ", strconv.Itoa(c.NotApplicable) + " n/a", styleNone},
-		{" on ", plural(len(r.Targets), "target"), styleNone},
+	ps := []piece{{"", "Summary:", styleBold}, {" ", strconv.Itoa(c.Fail) + " fail", styleBoldRed}}
+	var sevs []string
+	for _, sc := range severityColumns {
+		sevs = append(sevs, strconv.Itoa(bySev[sc.sev])+" "+string(sc.sev))
 	}
-	score := []piece{{"", "score ", styleNone}, {"", formatScore(s.Score), scoreStyle(s.Score)}}
+	if n := bySev[checks.SeverityInfo]; n > 0 {
+		sevs = append(sevs, strconv.Itoa(n)+" info")
+	}
+	ps = append(ps, piece{" ", "(" + strings.Join(sevs, ", ") + ")", styleNone},
+		piece{", ", strconv.Itoa(c.Error) + " error", styleMagenta})
+	if c.Waived > 0 {
+		ps = append(ps, piece{", ", strconv.Itoa(c.Waived) + " waived", styleCyan})
+	}
+	ps = append(ps, piece{", ", strconv.Itoa(c.Pass) + " pass", styleGreen},
+		piece{", ", strconv.Itoa(c.NotApplicable) + " n/a", styleNone},
+		piece{"; ", "score ", styleNone})
 	if s.Score == nil {
-		score[1].text = "none (nothing scored)"
+		ps = append(ps, piece{"", "none (nothing scored)", styleDim})
+	} else {
+		ps = append(ps, piece{"", formatScore(s.Score), scoreStyle(s.Score)})
 	}
 	if !sameScore(s.Score, s.ScoreWithoutWaivers) {
-		score = append(score, piece{" ", "(" + formatScore(s.ScoreWithoutWaivers) + " without waivers)", styleNone})
+		ps = append(ps, piece{" ", "(" + formatScore(s.ScoreWithoutWaivers) + " without waivers)", styleNone})
 	}
-	render := func(ps []piece) (plain, painted string) {
-		for _, x := range ps {
-			plain += x.sep + x.text
-			painted += x.sep + p.paint(x.style, x.text)
+	if alone {
+		ps = append(ps, piece{" on ", plural(len(r.Targets), "target"), styleNone})
+		if !s.Complete {
+			ps = append(ps, piece{"; ", "INCOMPLETE: " + strings.TrimSuffix(incompleteReason(r), "."), styleBoldYel})
 		}
-		return plain, painted
 	}
-	countsPlain, countsPainted := render(counts)
-	scorePlain, scorePainted := render(score)
-	// One line when it fits; otherwise the score moves to its own line
-	// rather than running past the terminal's edge.
-	if runeLen(countsPlain)+2+runeLen(scorePlain) <= p.width {
-		p.println(countsPainted, "; ", scorePainted)
-	} else {
-		p.println(countsPainted)
-		p.println(strings.Repeat(" ", len("Summary: ")), scorePainted)
+	line, plainLen := "", 0
+	for i, x := range ps {
+		n := runeLen(x.sep) + runeLen(x.text)
+		// A piece with no separator after it is glued to the next ("score "
+		// and its value): the line breaks before the pair, never inside.
+		if i+1 < len(ps) && ps[i+1].sep == "" {
+			n += runeLen(ps[i+1].text)
+		}
+		if x.sep == "" && i > 0 {
+			line += p.paint(x.style, x.text)
+			plainLen += runeLen(x.text)
+			continue
+		}
+		// One column is kept for the separator a break leaves at the end.
+		if !alone && plainLen > 0 && plainLen+n > p.width-1 {
+			p.println(line + strings.TrimRight(x.sep, " "))
+			line, plainLen = "  ", 2
+			x.sep = ""
+			n = runeLen(x.text)
+		}
+		line += x.sep + p.paint(x.style, x.text)
+		plainLen += n
 	}
-	if !s.Complete {
-		p.styledField(0, len("INCOMPLETE: "), "INCOMPLETE:", styleBoldYel, incompleteReason(r)+
-			" The score covers only what could be checked.", styleBoldYel)
-	}
+	p.println(line)
 }
 
 // incompleteReason says why a run is incomplete, from its targets and
@@ -697,17 +938,6 @@ func (c findingCounts) String() string {
 	return strings.Join(parts, ", ")
 }
 
-func passNA(c findingCounts) string {
-	var parts []string
-	if c.Pass > 0 {
-		parts = append(parts, strconv.Itoa(c.Pass)+" pass")
-	}
-	if c.NotApplicable > 0 {
-		parts = append(parts, strconv.Itoa(c.NotApplicable)+" not applicable")
-	}
-	return strings.Join(parts, ", ")
-}
-
 func plural(n int, what string) string {
 	if n == 1 {
 		return "1 " + what
@@ -720,6 +950,24 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// product joins product, version and build into one description.
+func product(tr TargetResult) string {
+	var parts []string
+	if tr.Product != "" {
+		parts = append(parts, clean(tr.Product, false))
+	}
+	if tr.Version != "" && !strings.Contains(tr.Product, tr.Version) {
+		parts = append(parts, clean(tr.Version, false))
+	}
+	if tr.Build != "" {
+		parts = append(parts, "build "+clean(tr.Build, false))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " ")
 }
 
 // formatScore shows one decimal, enough to see movement between runs; nil
@@ -761,10 +1009,10 @@ func (p *painter) paintScore(s *float64) string {
 func scoreCell(s *float64) cell { return cell{text: formatScore(s), style: scoreStyle(s)} }
 
 // countCell shows a count, coloured only when non-zero so the eye goes to
-// what is there.
+// what is there; zero is a dim dot, so the non-zero counts stand out.
 func countCell(n int, style string) cell {
 	if n == 0 {
-		return cell{text: "0", style: styleDim}
+		return cell{text: ".", style: styleDim}
 	}
 	return cell{text: strconv.Itoa(n), style: style}
 }
@@ -777,7 +1025,10 @@ type column struct {
 	header string
 	right  bool
 	max    int  // cap on the column's width; 0 for none
-	flex   bool // takes the width left over (at most one column)
+	flex   bool // shrinks (its text cut with an ellipsis) when the table is too wide
+	// optional columns are left out, rightmost first, when the table does
+	// not fit even with its flexible columns at their narrowest.
+	optional bool
 }
 
 type cell struct {
@@ -800,15 +1051,33 @@ func (p *painter) table(indent int, cols []column, rows [][]cell) ([]string, []i
 			widths[i] = min(widths[i], c.max)
 		}
 	}
-	total := indent + colGap*(len(cols)-1)
-	for _, w := range widths {
-		total += w
+	total := func() int {
+		t := indent + colGap*(len(cols)-1)
+		for _, w := range widths {
+			t += w
+		}
+		return t
 	}
-	for i, c := range cols {
-		if c.flex && total > p.width {
-			widths[i] = max(widths[i]-(total-p.width), runeLen(c.header), 10)
+	// Too wide: flexible columns shrink, left to right, to 16 runes; then
+	// optional columns go, rightmost first; then flexible columns shrink
+	// to 8 (or their header).
+	shrink := func(floor int) {
+		for i, c := range cols {
+			if over := total() - p.width; c.flex && over > 0 {
+				widths[i] = max(widths[i]-over, runeLen(c.header), min(widths[i], floor))
+			}
 		}
 	}
+	shrink(16)
+	for i := len(cols) - 1; i >= 0 && total() > p.width; i-- {
+		if cols[i].optional {
+			cols, widths = slices.Delete(slices.Clone(cols), i, i+1), slices.Delete(widths, i, i+1)
+			for r := range rows {
+				rows[r] = slices.Delete(slices.Clone(rows[r]), i, i+1)
+			}
+		}
+	}
+	shrink(8)
 
 	render := func(cells []cell, style func(cell) string) string {
 		var b strings.Builder
@@ -841,4 +1110,57 @@ func (p *painter) table(indent int, cols []column, rows [][]cell) ([]string, []i
 		lines = append(lines, render(r, func(c cell) string { return c.style }))
 	}
 	return lines, widths
+}
+
+// wrapTokens breaks s into lines of at most width runes at spaces and after
+// commas, never inside a token: a certificate thumbprint, a URI or a CVE id
+// longer than the width gets a line of its own, wider than the others, and
+// stays whole for copying. Newlines in s start a new paragraph; runs of
+// spaces collapse.
+func wrapTokens(s string, width int) []string {
+	if width < 1 {
+		width = 1
+	}
+	var out []string
+	for _, para := range strings.Split(s, "\n") {
+		line, lineLen := "", 0
+		for _, word := range strings.Fields(para) {
+			for j, piece := range splitAfterCommas(word) {
+				n := runeLen(piece)
+				// A piece continues the word it was split from: no space.
+				joiner := " "
+				if j > 0 {
+					joiner = ""
+				}
+				switch {
+				case line == "":
+					line, lineLen = piece, n
+				case lineLen+runeLen(joiner)+n <= width:
+					line += joiner + piece
+					lineLen += runeLen(joiner) + n
+				default:
+					out = append(out, line)
+					line, lineLen = piece, n
+				}
+			}
+		}
+		if line != "" {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// splitAfterCommas splits a word after each comma that is followed by more
+// text (["a","b"] → ["a",  "b"]), the places a JSON list may break.
+func splitAfterCommas(word string) []string {
+	var out []string
+	for {
+		i := strings.IndexByte(word, ',')
+		if i < 0 || i == len(word)-1 {
+			return append(out, word)
+		}
+		out = append(out, word[:i+1])
+		word = word[i+1:]
+	}
 }

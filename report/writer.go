@@ -52,12 +52,14 @@ type Options struct {
 	// Color allows ANSI colour. The caller decides (a terminal, no NO_COLOR);
 	// writers never probe the output themselves, so files stay plain.
 	Color bool
-	// Verbose lists passing and not-applicable findings in formats meant for
-	// people, which otherwise only count them.
+	// Verbose adds, in formats meant for people, every failing object's
+	// evidence and each check's remediation.
 	Verbose bool
 	// Width is the line width human-readable formats wrap to; 0 means
 	// DefaultWidth.
 	Width int
+	// Quiet makes formats meant for people print only their summary line.
+	Quiet bool
 }
 
 // DefaultWidth is the line width of human-readable output when Options.Width

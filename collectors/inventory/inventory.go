@@ -94,7 +94,7 @@ type PatchLevel struct {
 	FullName    string `json:"full_name,omitempty"`
 	// Scheme says how Version compares with advisory data: "dpkg" or "rpm"
 	// for distro package versions (release line "debian-12", "rhel-9"),
-	// "upstream" or "" for dotted upstream versions. See CompareVersions.
+	// "upstream" or "" for dotted upstream versions. See checks/versions.
 	Scheme string `json:"scheme,omitempty"`
 }
 

@@ -27,12 +27,16 @@ import (
 // Platform is the platform this collector serves.
 const Platform = inventory.PlatformKVM
 
-// Schemes are the URI schemes this collector answers for: QEMU/KVM over
-// every remote transport, libvirt's test driver (test:///abs/node.xml,
-// which counts as kvm), and other libvirt drivers, which end as a target
-// error "libvirt driver X not supported yet" (DESIGN.md §2).
-var Schemes = func() []string {
-	s := []string{"qemu", "qemu+ssh", "qemu+libssh", "qemu+libssh2", "qemu+tls", "qemu+tcp", "qemu+unix", "qemu+ext", "test"}
+// Schemes are the URI schemes this collector audits: QEMU/KVM over every
+// remote transport and libvirt's test driver (test:///abs/node.xml, which
+// counts as kvm).
+var Schemes = []string{"qemu", "qemu+ssh", "qemu+libssh", "qemu+libssh2", "qemu+tls", "qemu+tcp", "qemu+unix", "qemu+ext", "test"}
+
+// NotAuditedSchemes are other libvirt drivers' schemes: recognised, so such
+// a target ends as a target error "libvirt driver X not supported yet"
+// (DESIGN.md §2), but not offered as schemes that work.
+var NotAuditedSchemes = func() []string {
+	var s []string
 	for _, d := range unsupportedDrivers {
 		for _, t := range []string{"", "+ssh", "+tls", "+tcp", "+unix"} {
 			s = append(s, d+t)
@@ -66,7 +70,11 @@ type Collector struct {
 // New returns a collector with default settings.
 func New() *Collector { return &Collector{} }
 
-func init() { collectors.Register(New(), Schemes...) }
+func init() {
+	c := New()
+	collectors.Register(c, Schemes...)
+	collectors.RegisterNotAudited(c, NotAuditedSchemes...)
+}
 
 var (
 	_ collectors.Collector    = (*Collector)(nil)

@@ -53,6 +53,10 @@ type Asset struct {
 	Product string `json:"product,omitempty"`
 	// OSBuild tells Windows Server releases apart (20348 is 2022).
 	OSBuild string `json:"os_build,omitempty" toml:"os_build"`
+	// Release is the product release the benchmark was written for
+	// ("8.0"). An asset of another release still gets the checklist when
+	// the catalog has none for its own, and the checklist says so.
+	Release string `json:"release,omitempty" toml:"release"`
 }
 
 // Source says where a benchmark's data was read.

@@ -25,8 +25,8 @@ func TestBuiltinCatalog(t *testing.T) {
 	}{
 		{"MS_Windows_Server_2022_STIG", "Release: 8 Benchmark Date: 01 Apr 2026", "2", 282, Asset{Platform: "hyperv", Kind: "host", OSBuild: "20348"}},
 		{"MS_Windows_Server_2025_STIG", "Release: 1 Benchmark Date: 26 Jan 2026", "1", 284, Asset{Platform: "hyperv", Kind: "host", OSBuild: "26100"}},
-		{"VMW_vSphere_8-0_ESXi_STIG", "Release: 3 Benchmark Date: 02 Apr 2025", "2", 76, Asset{Platform: "esxi", Kind: "host"}},
-		{"VMW_vSphere_8-0_vCenter_STIG", "Release: 3 Benchmark Date: 02 Jul 2025", "2", 67, Asset{Platform: "esxi", Kind: "target", Product: "vCenter Server"}},
+		{"VMW_vSphere_8-0_ESXi_STIG", "Release: 3 Benchmark Date: 02 Apr 2025", "2", 76, Asset{Platform: "esxi", Kind: "host", Release: "8.0"}},
+		{"VMW_vSphere_8-0_vCenter_STIG", "Release: 3 Benchmark Date: 02 Jul 2025", "2", 67, Asset{Platform: "esxi", Kind: "target", Product: "vCenter Server", Release: "8.0"}},
 		{"VMW_vSphere_8.0_Virtual_Machine_STIG", "Release: 1 Benchmark Date: 01 Aug 2024", "2", 25, Asset{Platform: "esxi", Kind: "vm"}},
 		{"Windows_Server_2016_STIG", "Release: 10 Benchmark Date: 15 Jan 2025", "2", 273, Asset{Platform: "hyperv", Kind: "host", OSBuild: "14393"}},
 		{"Windows_Server_2019_STIG", "Release: 8 Benchmark Date: 01 Apr 2026", "3", 282, Asset{Platform: "hyperv", Kind: "host", OSBuild: "17763"}},

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -10,7 +10,7 @@ import (
 )
 
 func newDiffCmd() *cobra.Command {
-	var format, baseline string
+	var format, baseline, failOn string
 	var failOnNew bool
 	cmd := &cobra.Command{
 		Use:   "diff OLD.json NEW.json",
@@ -35,15 +35,28 @@ aliases (--baseline, default builtin:default) map former ids to it.
 A target audited in OLD that is an error in NEW counts as newly failing: its
 findings would otherwise just disappear.
 
+A target that is an error in NEW is one line (its findings in OLD are not
+compared one by one). When either run was narrowed (audit --check, --area,
+--object), only the findings both runs covered are compared.
+
 Exit codes: 0; 1 with --fail-on-new when something newly fails (a new failure
-not covered by a waiver in NEW, or a target newly in error); 2 usage error or
-unreadable input.`,
+not covered by a waiver in NEW, at or above --fail-on when given, or a
+target newly in error); 2 usage error or unreadable input.`,
 		Example: `  hvaudit diff before.json after.json
-  hvaudit diff before.json after.json --format json --fail-on-new`,
+  hvaudit diff before.json after.json --format json --fail-on-new
+  hvaudit diff before.json after.json --fail-on-new --fail-on high`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "table" && format != "json" {
-				return usageError(fmt.Errorf("--format %q: use table or json", format))
+			if err := oneOf("format", format, listFormats, nil); err != nil {
+				return err
+			}
+			var gateAt checks.Severity
+			if failOn != "" {
+				sev, err := agent.ParseSeverity(failOn)
+				if err != nil {
+					return usageError(err)
+				}
+				gateAt = sev
 			}
 			old, err := agent.ReadRunFile(args[0])
 			if err != nil {
@@ -61,6 +74,9 @@ unreadable input.`,
 			}
 			d := agent.DiffRuns(old, cur, b.AliasMap())
 			d.Old.File, d.New.File = args[0], args[1]
+			if gateAt != "" {
+				d.GateFrom(gateAt)
+			}
 			if format == "json" {
 				err = agent.WriteDiffJSON(cmd.OutOrStdout(), d)
 			} else {
@@ -78,5 +94,8 @@ unreadable input.`,
 	cmd.Flags().StringVar(&format, "format", "table", "table or json (hvaudit/diff/v1)")
 	cmd.Flags().StringVar(&baseline, "baseline", "builtin:default", "baseline whose check aliases pair renamed checks (former id → current id)")
 	cmd.Flags().BoolVar(&failOnNew, "fail-on-new", false, "exit 1 when anything newly fails (the change-window gate)")
+	cmd.Flags().StringVar(&failOn, "fail-on", "", "with --fail-on-new, only new failures at or above this severity gate: "+strings.Join(agent.FailOnValues, ", ")+" (default: every severity)")
+	mustComplete(cmd, "format", completeValues(listFormats))
+	mustComplete(cmd, "fail-on", completeValues(agent.FailOnValues))
 	return cmd
 }

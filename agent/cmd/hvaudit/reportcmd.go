@@ -13,6 +13,7 @@ import (
 func newReportCmd() *cobra.Command {
 	var from, sign string
 	var formats, outputs []string
+	var display agent.Display
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Render a saved JSON report in any format",
@@ -45,6 +46,10 @@ the file and, for a JSON error, the line); 4 a report could not be written
 			if err := agent.ValidateOutputs(outs); err != nil {
 				return usageError(err)
 			}
+			if err := display.Check(); err != nil {
+				return usageError(err)
+			}
+			outs = withDisplay(outs, display)
 			var signer *signing
 			if sign != "" {
 				s, err := newSigning(sign, outs)
@@ -61,6 +66,7 @@ the file and, for a JSON error, the line); 4 a report could not be written
 			if err != nil {
 				return &agent.ExitError{Code: agent.ExitOutput, Err: err}
 			}
+			agent.NoteChecklists(run, outs, newStderrLogger(cmd))
 			return signer.sign(cmd, files)
 		},
 	}
@@ -69,5 +75,7 @@ the file and, for a JSON error, the line); 4 a report could not be written
 	fs.StringArrayVar(&formats, "format", nil, "report format: "+strings.Join(report.Formats(), ", ")+" (repeatable, pairs with --output)")
 	fs.StringArrayVar(&outputs, "output", nil, "report file for the --format at the same position ('-' = stdout)")
 	fs.StringVar(&sign, "sign", "", "Ed25519 private key (PKCS #8 PEM, mode 0600): write FILE.sig beside each report file")
+	registerDisplay(cmd, &display)
+	mustComplete(cmd, "format", completeValues(report.Formats()))
 	return cmd
 }

@@ -16,9 +16,11 @@ func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "hvaudit",
 		Short:         "Audit ESXi/vCenter, KVM and Hyper-V against a hardening baseline, read-only",
+		Version:       agent.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate(versionLine() + "\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &agent.ExitError{Code: agent.ExitUsage, Err: fmt.Errorf("%v\nrun '%s --help' for usage", err, c.CommandPath())}
 	})
@@ -34,11 +36,15 @@ func newVersionCmd() *cobra.Command {
 		Short: "Print the version and the collectors built in",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(cmd.OutOrStdout(), "hvaudit %s (%s, %s/%s)\nschemes: %s\n",
-				agent.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, strings.Join(collectors.Schemes(), ", "))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s\nschemes: %s\n", versionLine(), strings.Join(collectors.Schemes(), ", "))
 			return nil
 		},
 	}
+}
+
+// versionLine is what --version prints and `version` starts with.
+func versionLine() string {
+	return fmt.Sprintf("hvaudit %s (%s, %s/%s)", agent.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // usageError wraps an error as exit code 2.

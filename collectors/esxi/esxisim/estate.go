@@ -22,7 +22,19 @@ type Estate struct {
 	DVPortgroups []DVPortgroup `toml:"dvportgroup"`
 	// Segments are NSX segments (opaque networks).
 	Segments []Segment `toml:"segment"`
+	// DeliberateGaps are the findings the estate leaves in error on
+	// purpose, to show what error means; the demo names them.
+	DeliberateGaps []DeliberateGap `toml:"deliberate_gap"`
 	EstateSecurity
+}
+
+// DeliberateGap is a check an estate leaves in error on purpose on the
+// objects named, and why: something hvaudit cannot read on a real estate
+// either.
+type DeliberateGap struct {
+	Check   string   `toml:"check"`
+	Objects []string `toml:"objects"`
+	Why     string   `toml:"why"`
 }
 
 // VCenter is the management server's identity and key management.
@@ -129,6 +141,10 @@ type VM struct {
 	// Logging sets config.flags.enableLogging; unset, the simulator's
 	// default (not returned) stays.
 	Logging *bool `toml:"logging"`
+	// ToolsVersion is the VMware Tools release in the guest ("12.5.4"),
+	// served as guest.toolsVersion packed as vSphere packs it; unset, the
+	// simulator's "0" (Tools not installed) stays.
+	ToolsVersion string `toml:"tools_version"`
 	VMSecurity
 }
 
@@ -196,9 +212,19 @@ func (e *Estate) validate() error {
 			}
 		}
 	}
+	for _, g := range e.DeliberateGaps {
+		if g.Check == "" || len(g.Objects) == 0 || g.Why == "" {
+			return fmt.Errorf("every deliberate_gap needs a check, objects and why (got %q)", g.Check)
+		}
+	}
 	for _, v := range e.VMs {
 		if v.Host != "" && !names[v.Host] {
 			return fmt.Errorf("VM %s is on unknown host %q", v.Name, v.Host)
+		}
+		if v.ToolsVersion != "" {
+			if _, err := packToolsVersion(v.ToolsVersion); err != nil {
+				return fmt.Errorf("VM %s: %w", v.Name, err)
+			}
 		}
 	}
 	return nil
@@ -250,3 +276,13 @@ func Scaled(hosts, vms int) *Estate {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// packToolsVersion packs "major.minor.patch" as guest.toolsVersion carries
+// it: major<<10 | minor<<5 | patch ("12.5.4" is "12452").
+func packToolsVersion(v string) (string, error) {
+	var major, minor, patch uint
+	if n, err := fmt.Sscanf(v, "%d.%d.%d", &major, &minor, &patch); err != nil || n != 3 || minor > 31 || patch > 31 {
+		return "", fmt.Errorf("tools_version %q is not major.minor.patch (minor and patch below 32)", v)
+	}
+	return fmt.Sprint(major<<10 | minor<<5 | patch), nil
+}

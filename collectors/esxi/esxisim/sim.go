@@ -683,6 +683,10 @@ func applyVM(svm *simulator.VirtualMachine, v VM, host types.ManagedObjectRefere
 	if v.Logging != nil {
 		svm.Config.Flags.EnableLogging = ptr(*v.Logging)
 	}
+	if v.ToolsVersion != "" {
+		packed, _ := packToolsVersion(v.ToolsVersion) // validated when the estate loaded
+		svm.Guest.ToolsVersion = packed
+	}
 	keys := make([]string, 0, len(v.ExtraConfig))
 	for k := range v.ExtraConfig {
 		keys = append(keys, k)
