@@ -3,6 +3,7 @@ package collectors
 import (
 	"context"
 	"errors"
+	"maps"
 	"testing"
 
 	"github.com/hvaudit/hvaudit/collectors/inventory"
@@ -38,6 +39,7 @@ func TestAvailable(t *testing.T) {
 // A platform or a scheme registered twice panics, naming it, and leaves
 // the registry as it was.
 func TestRegisterRefusesDuplicates(t *testing.T) {
+	keepRegistry(t)
 	Register(plainCollector{"dup-test"}, "dup-a")
 	for name, c := range map[string]struct {
 		col     Collector
@@ -79,4 +81,17 @@ func TestRegisterRefusesDuplicates(t *testing.T) {
 			t.Errorf("%s: %v %v", s, c, err)
 		}
 	}
+}
+
+// keepRegistry puts the registry back as it was when the test ends: other
+// tests of this binary list the registered schemes.
+func keepRegistry(t *testing.T) {
+	regMu.Lock()
+	schemes, platforms, notAud := maps.Clone(bySchemes), maps.Clone(byPlatform), maps.Clone(notAudited)
+	regMu.Unlock()
+	t.Cleanup(func() {
+		regMu.Lock()
+		bySchemes, byPlatform, notAudited = schemes, platforms, notAud
+		regMu.Unlock()
+	})
 }
