@@ -19,6 +19,7 @@ import (
 	debversion "github.com/knqyf263/go-deb-version"
 	rpmversion "github.com/knqyf263/go-rpm-version"
 
+	"github.com/hvaudit/hvaudit/checks/versions"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"github.com/hvaudit/hvaudit/configs"
 )
@@ -515,7 +516,7 @@ func CompareBuilds(scheme, a, b string) (int, error) {
 		}
 		return sign(va.Compare(vb)), nil
 	}
-	return inventory.CompareVersions(scheme, a, b)
+	return versions.Compare(scheme, a, b)
 }
 
 func allDigits(s string) bool {
