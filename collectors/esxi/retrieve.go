@@ -42,6 +42,11 @@ var paths = map[string][]string{
 	"ClusterComputeResource": {"name"},
 }
 
+// Properties returns the property paths an audit reads from objects of a
+// managed object type (a copy): benchmarks read the same ones to measure
+// the floor any collection of them costs.
+func Properties(typ string) []string { return slices.Clone(paths[typ]) }
+
 // viewTypes are the container views created: one per kind of object, with
 // every type name that kind takes.
 var viewTypes = [][]string{
