@@ -431,7 +431,14 @@ func (j *Judge) judge(ctx context.Context, outcomes []targetOutcome, now func() 
 		}
 		tr.Hosts = hostReleases(inv.Hosts)
 		run.Targets = append(run.Targets, tr)
-		run.Findings = append(run.Findings, scope.Narrow(j.evaluate(ctx, o))...)
+		fs := scope.Narrow(j.evaluate(ctx, o))
+		if len(run.Findings) == 0 && fs != nil {
+			// The first target's findings become the run's as they are:
+			// appending them would copy the largest part of an audit.
+			run.Findings = fs
+		} else {
+			run.Findings = append(run.Findings, fs...)
+		}
 	}
 	if j.Waivers != nil {
 		at := now()
