@@ -13,7 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 	"github.com/hvaudit/hvaudit/collectors/libvirt"
@@ -106,7 +106,7 @@ func writeDeliberateGaps(w io.Writer, run *report.Run, gaps []esxisim.Deliberate
 	deliberate := 0
 	var others []string
 	for _, f := range run.Findings {
-		if f.Status != checks.StatusError {
+		if f.Status != findings.StatusError {
 			continue
 		}
 		if slices.ContainsFunc(gaps, func(g esxisim.DeliberateGap) bool {
@@ -122,7 +122,7 @@ func writeDeliberateGaps(w io.Writer, run *report.Run, gaps []esxisim.Deliberate
 	var whys []string
 	for _, g := range gaps {
 		for _, f := range run.Findings {
-			if f.Status != checks.StatusError || f.CheckID != g.Check || !slices.Contains(g.Objects, f.Object.Name) {
+			if f.Status != findings.StatusError || f.CheckID != g.Check || !slices.Contains(g.Objects, f.Object.Name) {
 				continue
 			}
 			l := byWhy[g.Why]

@@ -15,7 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/libvirt"
 	"github.com/hvaudit/hvaudit/report"
 )
@@ -135,11 +135,11 @@ func TestDemoDefaultReportNamesEveryFailingCheck(t *testing.T) {
 	out := renderTable(t, run, report.Options{})
 	type key struct {
 		target, check string
-		status        checks.Status
+		status        findings.Status
 	}
 	groups := map[key][]string{}
 	for _, f := range run.Findings {
-		if f.Status == checks.StatusFail || f.Status == checks.StatusError {
+		if f.Status == findings.StatusFail || f.Status == findings.StatusError {
 			k := key{f.Target, f.CheckID, f.Status}
 			groups[k] = append(groups[k], f.Object.Name)
 		}

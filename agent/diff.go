@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/report"
 )
 
@@ -65,21 +66,21 @@ type RunRef struct {
 
 // DiffSide is one finding as one run reported it.
 type DiffSide struct {
-	Status         checks.Status  `json:"status"`
-	ObservedStatus checks.Status  `json:"observed_status,omitempty"`
-	Message        string         `json:"message,omitempty"`
-	Waiver         *checks.Waiver `json:"waiver,omitempty"`
+	Status         findings.Status  `json:"status"`
+	ObservedStatus findings.Status  `json:"observed_status,omitempty"`
+	Message        string           `json:"message,omitempty"`
+	Waiver         *findings.Waiver `json:"waiver,omitempty"`
 }
 
 // FindingDiff is one matched (or unmatched) finding.
 type FindingDiff struct {
-	Class    DiffClass        `json:"class"`
-	Target   string           `json:"target"`
-	CheckID  string           `json:"check_id"`
-	Object   checks.ObjectRef `json:"object"`
-	Title    string           `json:"title"`
-	Area     string           `json:"area"`
-	Severity checks.Severity  `json:"severity"`
+	Class    DiffClass          `json:"class"`
+	Target   string             `json:"target"`
+	CheckID  string             `json:"check_id"`
+	Object   findings.ObjectRef `json:"object"`
+	Title    string             `json:"title"`
+	Area     string             `json:"area"`
+	Severity findings.Severity  `json:"severity"`
 	// Old and New are null when the finding is absent from that run.
 	Old *DiffSide `json:"old"`
 	New *DiffSide `json:"new"`
@@ -212,29 +213,29 @@ func (d *RunDiff) NewlyFailing() bool { return d.Gating > 0 }
 // observed is the status a diff compares: observed_status for a waived
 // finding (a waived finding without one, which the schema forbids, counts as
 // fail).
-func observed(f *checks.Finding) checks.Status {
-	if f.Status == checks.StatusWaived {
+func observed(f *findings.Finding) findings.Status {
+	if f.Status == findings.StatusWaived {
 		if f.ObservedStatus != "" {
 			return f.ObservedStatus
 		}
-		return checks.StatusFail
+		return findings.StatusFail
 	}
 	return f.Status
 }
 
 // failRank orders failing statuses: 0 not failing, 1 fail, 2 error.
-func failRank(s checks.Status) int {
+func failRank(s findings.Status) int {
 	switch s {
-	case checks.StatusFail:
+	case findings.StatusFail:
 		return 1
-	case checks.StatusError:
+	case findings.StatusError:
 		return 2
 	}
 	return 0
 }
 
 // classify applies the table on DiffClass; nil means absent.
-func classify(old, new *checks.Finding) DiffClass {
+func classify(old, new *findings.Finding) DiffClass {
 	switch {
 	case old == nil && new == nil:
 		return DiffUnchanged
@@ -257,20 +258,20 @@ func classify(old, new *checks.Finding) DiffClass {
 		return DiffRegressed
 	case ro > 0 && rn > 0:
 		return DiffImproved
-	case ro > 0 && n == checks.StatusPass:
+	case ro > 0 && n == findings.StatusPass:
 		return DiffFixed
 	}
 	return DiffChanged
 }
 
-func side(f *checks.Finding) *DiffSide {
+func side(f *findings.Finding) *DiffSide {
 	if f == nil {
 		return nil
 	}
 	return &DiffSide{Status: f.Status, ObservedStatus: f.ObservedStatus, Message: f.Message, Waiver: f.Waiver}
 }
 
-func findingKey(f *checks.Finding) string {
+func findingKey(f *findings.Finding) string {
 	return f.Target + "\x00" + f.CheckID + "\x00" + f.Object.ID
 }
 
@@ -313,7 +314,7 @@ func DiffRuns(old, new *report.Run, aliases map[string]string) *RunDiff {
 			former[id] = append(former[id], a)
 		}
 		inOld, inNew := scopeFilter(old.Run.Scope, former), scopeFilter(new.Run.Scope, former)
-		both := func(f *checks.Finding) bool { return inOld(f) && inNew(f) }
+		both := func(f *findings.Finding) bool { return inOld(f) && inNew(f) }
 		var dropped int
 		old, dropped = keepFindings(old, both)
 		narrowed.Dropped += dropped
@@ -327,7 +328,7 @@ func DiffRuns(old, new *report.Run, aliases map[string]string) *RunDiff {
 		}
 	}
 	notCompared := map[string]int{}
-	old, _ = keepFindings(old, func(f *checks.Finding) bool {
+	old, _ = keepFindings(old, func(f *findings.Finding) bool {
 		if newErrors[f.Target] {
 			notCompared[f.Target]++
 			return false
@@ -353,7 +354,7 @@ func DiffRuns(old, new *report.Run, aliases map[string]string) *RunDiff {
 		oldByKey[k] = append(oldByKey[k], i)
 	}
 	matched := make([]bool, len(old.Findings))
-	add := func(o, n *checks.Finding) {
+	add := func(o, n *findings.Finding) {
 		ref := n
 		if ref == nil {
 			ref = o
@@ -362,12 +363,12 @@ func DiffRuns(old, new *report.Run, aliases map[string]string) *RunDiff {
 			Class: classify(o, n), Target: ref.Target, CheckID: ref.CheckID, Object: ref.Object,
 			Title: ref.Title, Area: ref.Area, Severity: ref.Severity, Old: side(o), New: side(n),
 		}
-		fd.Gate = fd.Class == DiffNewFailure && n.Status != checks.StatusWaived
+		fd.Gate = fd.Class == DiffNewFailure && n.Status != findings.StatusWaived
 		d.Findings = append(d.Findings, fd)
 	}
 	for i := range new.Findings {
 		n := &new.Findings[i]
-		var o *checks.Finding
+		var o *findings.Finding
 		k := findingKey(n)
 		if idx := oldByKey[k]; len(idx) > 0 {
 			o = &old.Findings[idx[0]]
@@ -394,10 +395,10 @@ func DiffRuns(old, new *report.Run, aliases map[string]string) *RunDiff {
 		}
 	}
 
-	d.Checks.Added, d.Checks.Removed = addedRemoved(old, new, func(f *checks.Finding) (string, string) {
+	d.Checks.Added, d.Checks.Removed = addedRemoved(old, new, func(f *findings.Finding) (string, string) {
 		return f.CheckID, f.CheckID
 	})
-	d.Objects.Added, d.Objects.Removed = addedRemoved(old, new, func(f *checks.Finding) (string, ObjectKey) {
+	d.Objects.Added, d.Objects.Removed = addedRemoved(old, new, func(f *findings.Finding) (string, ObjectKey) {
 		return f.Target + "\x00" + f.Object.Kind + "\x00" + f.Object.ID,
 			ObjectKey{Target: f.Target, Kind: f.Object.Kind, ID: f.Object.ID, Name: f.Object.Name}
 	})
@@ -416,11 +417,11 @@ func DiffRuns(old, new *report.Run, aliases map[string]string) *RunDiff {
 // --fail-on): a change window can be held to high and critical. A target
 // that newly cannot be read gates at every severity but "none", which
 // gates nothing.
-func (d *RunDiff) GateFrom(failOn checks.Severity) {
+func (d *RunDiff) GateFrom(failOn findings.Severity) {
 	d.FailOn, d.Gating = string(failOn), 0
 	for i := range d.Findings {
 		f := &d.Findings[i]
-		f.Gate = failOn != FailOnNone && f.Class == DiffNewFailure && f.New != nil && f.New.Status != checks.StatusWaived &&
+		f.Gate = failOn != findings.FailOnNone && f.Class == DiffNewFailure && f.New != nil && f.New.Status != findings.StatusWaived &&
 			f.Severity.Rank() >= failOn.Rank()
 		if f.Gate {
 			d.Gating++
@@ -428,7 +429,7 @@ func (d *RunDiff) GateFrom(failOn checks.Severity) {
 	}
 	for i := range d.Targets {
 		t := &d.Targets[i]
-		t.Gate = failOn != FailOnNone && (t.Change == TargetNewError || t.Change == TargetAppeared && t.NewStatus == report.TargetError)
+		t.Gate = failOn != findings.FailOnNone && (t.Change == TargetNewError || t.Change == TargetAppeared && t.NewStatus == report.TargetError)
 		if t.Gate {
 			d.Gating++
 		}
@@ -438,8 +439,8 @@ func (d *RunDiff) GateFrom(failOn checks.Severity) {
 // keepFindings returns r with only the findings keep accepts (a copy when
 // any is dropped) and how many were dropped. The summary is left as it
 // was: scores compare the runs as they were scored.
-func keepFindings(r *report.Run, keep func(*checks.Finding) bool) (*report.Run, int) {
-	var kept []checks.Finding
+func keepFindings(r *report.Run, keep func(*findings.Finding) bool) (*report.Run, int) {
+	var kept []findings.Finding
 	dropped := 0
 	for i := range r.Findings {
 		if keep(&r.Findings[i]) {
@@ -458,9 +459,9 @@ func keepFindings(r *report.Run, keep func(*checks.Finding) bool) (*report.Run, 
 
 // scopeFilter tells whether a finding is within a run's recorded scope
 // (nil: everything). Check patterns match the current id or a former one.
-func scopeFilter(s *report.Scope, former map[string][]string) func(*checks.Finding) bool {
+func scopeFilter(s *report.Scope, former map[string][]string) func(*findings.Finding) bool {
 	if s == nil {
-		return func(*checks.Finding) bool { return true }
+		return func(*findings.Finding) bool { return true }
 	}
 	globs := func(ps []string, upper bool) []*checks.Glob {
 		var out []*checks.Glob
@@ -475,7 +476,7 @@ func scopeFilter(s *report.Scope, former map[string][]string) func(*checks.Findi
 		return out
 	}
 	ids, objects := globs(s.Checks, true), globs(s.Objects, false)
-	return func(f *checks.Finding) bool {
+	return func(f *findings.Finding) bool {
 		if len(ids) > 0 && !slices.ContainsFunc(ids, func(g *checks.Glob) bool {
 			return g.Match(strings.ToUpper(f.CheckID)) || slices.ContainsFunc(former[f.CheckID], func(a string) bool { return g.Match(strings.ToUpper(a)) })
 		}) {
@@ -515,7 +516,7 @@ func withCurrentIDs(r *report.Run, aliases map[string]string) *report.Run {
 
 // addedRemoved lists the values whose key occurs in only one run, in first
 // seen order of the run they are in.
-func addedRemoved[T any](old, new *report.Run, key func(*checks.Finding) (string, T)) (added, removed []T) {
+func addedRemoved[T any](old, new *report.Run, key func(*findings.Finding) (string, T)) (added, removed []T) {
 	set := func(r *report.Run) (map[string]bool, []string, map[string]T) {
 		seen, vals := map[string]bool{}, map[string]T{}
 		var order []string
@@ -569,7 +570,7 @@ func diffTargets(old, new *report.Run) []TargetDiff {
 	for _, name := range names {
 		p := byName[name]
 		td := TargetDiff{Name: name}
-		var oscore, nscore checks.Score
+		var oscore, nscore findings.Score
 		if p.o != nil {
 			td.OldStatus = p.o.Status
 			oscore = old.Summary.ByTarget[name]
@@ -642,8 +643,8 @@ func fmtSide(s *DiffSide) string {
 	switch {
 	case s == nil:
 		return "absent"
-	case s.Status == checks.StatusWaived:
-		return fmt.Sprintf("waived(%s)", cmp.Or(s.ObservedStatus, checks.StatusFail))
+	case s.Status == findings.StatusWaived:
+		return fmt.Sprintf("waived(%s)", cmp.Or(s.ObservedStatus, findings.StatusFail))
 	}
 	return string(s.Status)
 }
@@ -760,10 +761,10 @@ func WriteDiffTable(w io.Writer, d *RunDiff) error {
 
 	fmt.Fprintln(w)
 	at := ""
-	if d.FailOn != "" && d.FailOn != string(checks.SeverityInfo) {
+	if d.FailOn != "" && d.FailOn != string(findings.SeverityInfo) {
 		at = " at or above " + safe(d.FailOn)
 	}
-	if d.FailOn == string(FailOnNone) {
+	if d.FailOn == string(findings.FailOnNone) {
 		at = " (--fail-on none: nothing gates)"
 	}
 	if d.NewlyFailing() {

@@ -11,26 +11,26 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/report"
 )
 
 // fnd builds a finding of a VM check; status "waived:fail" is a waived
 // finding observed as fail.
-func fnd(target, check, id, status string) checks.Finding {
-	f := checks.Finding{
-		CheckID: check, Title: check + " title", Area: "isolation", Severity: checks.SeverityHigh,
-		Target: target, Object: checks.ObjectRef{Kind: "vm", ID: id, Name: "name-" + id},
-		Status: checks.Status(status), Message: "msg " + status,
+func fnd(target, check, id, status string) findings.Finding {
+	f := findings.Finding{
+		CheckID: check, Title: check + " title", Area: "isolation", Severity: findings.SeverityHigh,
+		Target: target, Object: findings.ObjectRef{Kind: "vm", ID: id, Name: "name-" + id},
+		Status: findings.Status(status), Message: "msg " + status,
 	}
 	if obs, ok := strings.CutPrefix(status, "waived:"); ok {
-		f.Status, f.ObservedStatus = checks.StatusWaived, checks.Status(obs)
-		f.Waiver = &checks.Waiver{CheckID: check, Justification: "accepted", Expires: "2030-01-01T00:00:00Z"}
+		f.Status, f.ObservedStatus = findings.StatusWaived, findings.Status(obs)
+		f.Waiver = &findings.Waiver{CheckID: check, Justification: "accepted", Expires: "2030-01-01T00:00:00Z"}
 	}
 	return f
 }
 
-func mkRun(id string, targets []report.TargetResult, fs ...checks.Finding) *report.Run {
+func mkRun(id string, targets []report.TargetResult, fs ...findings.Finding) *report.Run {
 	var failed []string
 	for _, t := range targets {
 		if t.Status == report.TargetError {
@@ -41,7 +41,7 @@ func mkRun(id string, targets []report.TargetResult, fs ...checks.Finding) *repo
 		Schema: report.Schema, Tool: report.Tool{Name: "hvaudit", Version: "test"},
 		Run: report.RunInfo{ID: id, Started: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC),
 			Baseline: report.BaselineInfo{ID: "b", Version: "1", SHA256: strings.Repeat("a", 64)}},
-		Targets: targets, Findings: fs, Summary: checks.Summarize(fs, failed),
+		Targets: targets, Findings: fs, Summary: findings.Summarize(fs, failed),
 	}
 }
 
@@ -94,7 +94,7 @@ func TestDiffClasses(t *testing.T) {
 		{"waived:error", "", DiffDisappeared, false},
 	}
 	for _, c := range cases {
-		var of, nf []checks.Finding
+		var of, nf []findings.Finding
 		if c.old != "" {
 			of = append(of, fnd("vc01", "C-1", "vm-1", c.old))
 		}
@@ -112,7 +112,7 @@ func TestDiffClasses(t *testing.T) {
 		if (got.Old == nil) != (c.old == "") || (got.New == nil) != (c.new == "") {
 			t.Errorf("%s → %s: sides %+v %+v", c.old, c.new, got.Old, got.New)
 		}
-		if strings.HasPrefix(c.new, "waived:") && (got.New.Status != checks.StatusWaived || got.New.ObservedStatus == "" || got.New.Waiver == nil) {
+		if strings.HasPrefix(c.new, "waived:") && (got.New.Status != findings.StatusWaived || got.New.ObservedStatus == "" || got.New.Waiver == nil) {
 			t.Errorf("%s → %s: waived side lost its status or waiver: %+v", c.old, c.new, got.New)
 		}
 	}
@@ -323,7 +323,7 @@ func TestDiffFollowsAliases(t *testing.T) {
 // A target that errors in NEW is one line however many findings it had: a
 // down vCenter of 5,000 VMs must not flood the diff with "disappeared".
 func TestDiffTargetDownIsOneLine(t *testing.T) {
-	var of []checks.Finding
+	var of []findings.Finding
 	for i := range 500 {
 		of = append(of, fnd("vc01", "C-1", "vm-"+strconv.Itoa(i), "fail"))
 	}
@@ -345,20 +345,20 @@ func TestDiffTargetDownIsOneLine(t *testing.T) {
 // gate; a target newly in error gates at any severity but none.
 func TestDiffGateFrom(t *testing.T) {
 	low := fnd("vc01", "C-LOW", "vm-1", "fail")
-	low.Severity = checks.SeverityLow
+	low.Severity = findings.SeverityLow
 	crit := fnd("vc01", "C-CRIT", "vm-1", "fail")
-	crit.Severity = checks.SeverityCritical
+	crit.Severity = findings.SeverityCritical
 	old := mkRun("o", []report.TargetResult{okTarget("vc01"), okTarget("vc02")})
 	for _, c := range []struct {
-		failOn   checks.Severity
+		failOn   findings.Severity
 		vc02Down bool
 		gating   int
 	}{
-		{checks.SeverityLow, false, 2},
-		{checks.SeverityHigh, false, 1},
-		{checks.SeverityCritical, false, 1},
-		{checks.SeverityHigh, true, 2},
-		{FailOnNone, true, 0},
+		{findings.SeverityLow, false, 2},
+		{findings.SeverityHigh, false, 1},
+		{findings.SeverityCritical, false, 1},
+		{findings.SeverityHigh, true, 2},
+		{findings.FailOnNone, true, 0},
 	} {
 		targets := []report.TargetResult{okTarget("vc01"), okTarget("vc02")}
 		if c.vc02Down {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 // Scope narrows a run to what a change touched (audit --check, --area,
@@ -49,8 +51,8 @@ func NewScope(b *Baseline, checkIDs, areas, objects []string) (*Scope, error) {
 		}
 	}
 	for _, a := range areas {
-		if !slices.Contains(Areas, a) {
-			return nil, fmt.Errorf("--area %q is not one of %s", a, strings.Join(Areas, ", "))
+		if !slices.Contains(findings.Areas, a) {
+			return nil, fmt.Errorf("--area %q is not one of %s", a, strings.Join(findings.Areas, ", "))
 		}
 	}
 	for _, o := range objects {
@@ -65,7 +67,7 @@ func NewScope(b *Baseline, checkIDs, areas, objects []string) (*Scope, error) {
 
 // Includes reports whether a finding is within the scope. An object
 // pattern matches the object's name or its id.
-func (s *Scope) Includes(f *Finding) bool {
+func (s *Scope) Includes(f *findings.Finding) bool {
 	if s == nil {
 		return true
 	}
@@ -84,7 +86,7 @@ func (s *Scope) Includes(f *Finding) bool {
 }
 
 // Narrow keeps the findings within the scope, in order.
-func (s *Scope) Narrow(fs []Finding) []Finding {
+func (s *Scope) Narrow(fs []findings.Finding) []findings.Finding {
 	if s == nil {
 		return fs
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 // WaiverRule is one [[waiver]] entry: an accepted risk for the findings it
@@ -138,7 +139,7 @@ func LoadWaivers(file string) (*Waivers, error) {
 	return &Waivers{Rules: rules, SHA256: hex.EncodeToString(sum[:]), Source: file}, nil
 }
 
-func (w *WaiverRule) matches(f *Finding, aliases []string) bool {
+func (w *WaiverRule) matches(f *findings.Finding, aliases []string) bool {
 	checkOK := w.glob(&w.checkGlob, w.Check).Match(f.CheckID)
 	for _, a := range aliases {
 		checkOK = checkOK || w.checkGlob.Match(a)
@@ -189,8 +190,8 @@ func (ws *Waivers) UnknownChecks(b *Baseline) []error {
 	return errs
 }
 
-func (w *WaiverRule) applied(expired bool) *Waiver {
-	return &Waiver{
+func (w *WaiverRule) applied(expired bool) *findings.Waiver {
+	return &findings.Waiver{
 		CheckID: w.Check, Target: w.Target, Object: w.Object,
 		Justification: w.Justification, Approver: w.Approver,
 		Expires: w.Expires.Format(time.RFC3339), Expired: expired,
@@ -202,14 +203,14 @@ func (w *WaiverRule) applied(expired bool) *Waiver {
 // touches a pass or not_applicable finding. An expired waiver leaves the
 // finding's status alone, records itself with Expired set and says so in
 // the message. The first live matching rule, in file order, wins.
-func (ws *Waivers) Apply(findings []Finding, now time.Time) []WaiverRule {
+func (ws *Waivers) Apply(fs []findings.Finding, now time.Time) []WaiverRule {
 	if ws == nil {
 		return nil
 	}
 	used := make([]bool, len(ws.Rules))
-	for i := range findings {
-		f := &findings[i]
-		if f.Status != StatusFail && f.Status != StatusError {
+	for i := range fs {
+		f := &fs[i]
+		if f.Status != findings.StatusFail && f.Status != findings.StatusError {
 			continue
 		}
 		var expired *WaiverRule
@@ -225,7 +226,7 @@ func (ws *Waivers) Apply(findings []Finding, now time.Time) []WaiverRule {
 				continue
 			}
 			used[r] = true
-			f.ObservedStatus, f.Status, f.Waiver = f.Status, StatusWaived, w.applied(false)
+			f.ObservedStatus, f.Status, f.Waiver = f.Status, findings.StatusWaived, w.applied(false)
 			expired = nil
 			break
 		}

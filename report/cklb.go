@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"github.com/hvaudit/hvaudit/report/stig"
 )
@@ -281,13 +281,13 @@ func ChecklistNotes(run *Run) ([]string, error) {
 }
 
 // cklbStatus maps one finding to a checklist status.
-func cklbStatus(s checks.Status) string {
+func cklbStatus(s findings.Status) string {
 	switch s {
-	case checks.StatusPass:
+	case findings.StatusPass:
 		return cklbNotAFinding
-	case checks.StatusFail, checks.StatusWaived:
+	case findings.StatusFail, findings.StatusWaived:
 		return cklbOpen
-	case checks.StatusNotApplicable:
+	case findings.StatusNotApplicable:
 		return cklbNotApplicable
 	}
 	return cklbNotReviewed
@@ -303,7 +303,7 @@ type asset struct {
 	name     string
 	bench    *stig.Benchmark
 	// byRule holds the findings filed under each rule (by rule_version).
-	byRule map[string][]checks.Finding
+	byRule map[string][]findings.Finding
 	// notes are said in the checklist's comments.
 	notes []string
 	// hostName is the checklist's target_data.host_name: the name, told
@@ -402,7 +402,7 @@ func buildChecklists(r *Run, cat *stig.Catalog) ([]checklist, []string) {
 			notes = append(notes, clean(assetWords[kind]+" "+name+" of target "+t.Name+" "+note, false))
 		}
 		if b != nil {
-			a := &asset{target: t, kind: kind, id: id, name: name, bench: b, byRule: map[string][]checks.Finding{}}
+			a := &asset{target: t, kind: kind, id: id, name: name, bench: b, byRule: map[string][]findings.Finding{}}
 			if note != "" {
 				a.note("This " + strings.ToLower(assetWords[kind]) + " " + note)
 			}
@@ -554,7 +554,7 @@ func checklistHostNames(list []*asset) []string {
 // assetFor is the asset of benchmark b a finding belongs to, nil when the
 // rule does not concern the finding's object (an ESXi switch rule on a
 // distributed port group, a vCenter rule on a standard one).
-func assetFor(assets map[assetKey]*asset, f checks.Finding, b *stig.Benchmark) *asset {
+func assetFor(assets map[assetKey]*asset, f findings.Finding, b *stig.Benchmark) *asset {
 	var k assetKey
 	switch {
 	case b.Asset.Kind == f.Object.Kind:
@@ -641,7 +641,7 @@ func (c cklbContext) rule(a *asset, sr *stig.Rule, docID, stigUUID string, autom
 		details = append(details, cklbDetail(f))
 		if w := f.Waiver; w != nil {
 			what := "Waiver"
-			if f.Status != checks.StatusWaived {
+			if f.Status != findings.StatusWaived {
 				what = "Expired waiver (the finding stays open)"
 			}
 			comments = append(comments, clean(what+" for "+f.CheckID+" on "+objectLabel(f.Object)+": "+waiverText(w), true))
@@ -655,10 +655,10 @@ func (c cklbContext) rule(a *asset, sr *stig.Rule, docID, stigUUID string, autom
 }
 
 // cklbDetail is one finding's part of finding_details.
-func cklbDetail(f checks.Finding) string {
+func cklbDetail(f findings.Finding) string {
 	var b strings.Builder
 	status := strings.ToUpper(string(f.Status))
-	if f.Status == checks.StatusWaived && f.ObservedStatus != "" {
+	if f.Status == findings.StatusWaived && f.ObservedStatus != "" {
 		status += " (observed " + string(f.ObservedStatus) + ")"
 	}
 	b.WriteString("[" + status + "] " + f.CheckID + " (" + f.Title + ") on " + objectLabel(f.Object))

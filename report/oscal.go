@@ -14,7 +14,7 @@ import (
 	oscal "github.com/defenseunicorns/go-oscal/src/types/oscal-1-1-3"
 	"github.com/google/uuid"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 // oscalWriter writes an OSCAL Assessment Results document (OSCAL 1.1.3,
@@ -163,10 +163,10 @@ func buildOSCAL(r *Run) *oscal.AssessmentResults {
 	var observations []oscal.Observation
 	var risks []oscal.Risk
 	type checkAcc struct {
-		first        checks.Finding
+		first        findings.Finding
 		observations []oscal.RelatedObservation
 		risks        []oscal.AssociatedRisk
-		counts       checks.Counts
+		counts       findings.Counts
 		waivedError  bool
 	}
 	byCheck := map[string]*checkAcc{}
@@ -231,23 +231,11 @@ func buildOSCAL(r *Run) *oscal.AssessmentResults {
 			checkIDs = append(checkIDs, f.CheckID)
 		}
 		acc.observations = append(acc.observations, oscal.RelatedObservation{ObservationUuid: obsUUID})
-		switch f.Status {
-		case checks.StatusPass:
-			acc.counts.Pass++
-		case checks.StatusFail:
-			acc.counts.Fail++
-		case checks.StatusError:
-			acc.counts.Error++
-		case checks.StatusNotApplicable:
-			acc.counts.NotApplicable++
-		case checks.StatusWaived:
-			acc.counts.Waived++
-			if f.ObservedStatus == checks.StatusError {
-				acc.waivedError = true
-			}
-		default:
-			// An unknown status is not a pass.
-			acc.counts.Error++
+		if !acc.counts.Add(f.Status) {
+			acc.counts.Error++ // an unknown status is not a pass
+		}
+		if f.Status == findings.StatusWaived && f.ObservedStatus == findings.StatusError {
+			acc.waivedError = true
 		}
 		for _, c := range f.Refs.NIST80053 {
 			if id, ok := oscalControlID(c); ok {
@@ -255,7 +243,7 @@ func buildOSCAL(r *Run) *oscal.AssessmentResults {
 			}
 		}
 
-		if f.Waiver != nil && (f.Status == checks.StatusWaived || f.Waiver.Expired) {
+		if f.Waiver != nil && (f.Status == findings.StatusWaived || f.Waiver.Expired) {
 			risk := waiverRisk(f, obsUUID)
 			risks = append(risks, risk)
 			acc.risks = append(acc.risks, oscal.AssociatedRisk{RiskUuid: risk.UUID})
@@ -373,7 +361,7 @@ func buildOSCAL(r *Run) *oscal.AssessmentResults {
 
 // checkStatus sums up a check's findings as an OSCAL objective status; ok
 // is false when the check applied to nothing.
-func checkStatus(c checks.Counts, waivedError bool) (oscal.ObjectiveStatus, bool) {
+func checkStatus(c findings.Counts, waivedError bool) (oscal.ObjectiveStatus, bool) {
 	switch {
 	case c.Fail > 0:
 		return oscal.ObjectiveStatus{State: "not-satisfied", Reason: "fail"}, true
@@ -393,7 +381,7 @@ func checkStatus(c checks.Counts, waivedError bool) (oscal.ObjectiveStatus, bool
 	return oscal.ObjectiveStatus{}, false
 }
 
-func checkSummary(c checks.Counts) string {
+func checkSummary(c findings.Counts) string {
 	var parts []string
 	for _, x := range []struct {
 		n    int
@@ -425,12 +413,12 @@ func scoreProp(s *float64) string {
 	return formatScore(s)
 }
 
-func observationRemarks(f checks.Finding) string {
+func observationRemarks(f findings.Finding) string {
 	var parts []string
 	if f.Expected != "" {
 		parts = append(parts, "Expected: "+f.Expected)
 	}
-	if f.Status != checks.StatusPass && f.Status != checks.StatusNotApplicable && f.Remediation != "" {
+	if f.Status != findings.StatusPass && f.Status != findings.StatusNotApplicable && f.Remediation != "" {
 		parts = append(parts, "Remediation: "+f.Remediation)
 	}
 	if f.Waiver != nil {
@@ -441,7 +429,7 @@ func observationRemarks(f checks.Finding) string {
 
 // waiverRisk records a waiver as an accepted risk (or, once expired, an
 // open one).
-func waiverRisk(f checks.Finding, obsUUID string) oscal.Risk {
+func waiverRisk(f findings.Finding, obsUUID string) oscal.Risk {
 	w := f.Waiver
 	risk := oscal.Risk{
 		UUID:                stableUUID("risk", f.Target, f.CheckID, f.Object.ID),
@@ -473,7 +461,7 @@ func parseWaiverExpiry(s string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func findingProps(f checks.Finding) *[]oscal.Property {
+func findingProps(f findings.Finding) *[]oscal.Property {
 	kv := []string{
 		"check-id", f.CheckID,
 		"result", string(f.Status),
@@ -488,7 +476,7 @@ func findingProps(f checks.Finding) *[]oscal.Property {
 }
 
 // refPairs lists framework ids as name/value pairs for propsOf, one per id.
-func refPairs(r checks.Refs) []string {
+func refPairs(r findings.Refs) []string {
 	var kv []string
 	for _, x := range []struct {
 		name string

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/hvaudit/hvaudit/agent"
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/report"
 )
 
@@ -35,19 +35,19 @@ type Object struct {
 
 // Event is one finding that got worse between two runs of a target.
 type Event struct {
-	Target        string          `json:"target"`
-	RunID         string          `json:"run_id"`
-	PreviousRunID string          `json:"previous_run_id"`
-	At            time.Time       `json:"at"` // the newer run's start
-	CheckID       string          `json:"check_id"`
-	Title         string          `json:"title"`
-	Area          string          `json:"area"`
-	Severity      checks.Severity `json:"severity"`
-	Object        Object          `json:"object"`
-	Class         agent.DiffClass `json:"class"`      // new_failure or regressed
-	OldStatus     string          `json:"old_status"` // observed status before; "absent" when the finding is new
-	NewStatus     string          `json:"new_status"`
-	Cause         string          `json:"cause"`
+	Target        string            `json:"target"`
+	RunID         string            `json:"run_id"`
+	PreviousRunID string            `json:"previous_run_id"`
+	At            time.Time         `json:"at"` // the newer run's start
+	CheckID       string            `json:"check_id"`
+	Title         string            `json:"title"`
+	Area          string            `json:"area"`
+	Severity      findings.Severity `json:"severity"`
+	Object        Object            `json:"object"`
+	Class         agent.DiffClass   `json:"class"`      // new_failure or regressed
+	OldStatus     string            `json:"old_status"` // observed status before; "absent" when the finding is new
+	NewStatus     string            `json:"new_status"`
+	Cause         string            `json:"cause"`
 }
 
 // Detect compares the previous run of a target with the current one.
@@ -66,7 +66,7 @@ func Detect(prev, cur *report.Run, aliases map[string]string) []Event {
 		if f.Class != agent.DiffNewFailure && f.Class != agent.DiffRegressed {
 			continue
 		}
-		if f.New == nil || f.New.Status == checks.StatusWaived {
+		if f.New == nil || f.New.Status == findings.StatusWaived {
 			continue
 		}
 		e := Event{
@@ -92,7 +92,7 @@ func observed(s *agent.DiffSide) string {
 	switch {
 	case s == nil:
 		return "absent"
-	case s.Status == checks.StatusWaived && s.ObservedStatus != "":
+	case s.Status == findings.StatusWaived && s.ObservedStatus != "":
 		return string(s.ObservedStatus)
 	}
 	return string(s.Status)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/hvaudit/hvaudit/agent"
 	"github.com/hvaudit/hvaudit/agent/drift"
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/report"
 )
 
@@ -21,17 +21,17 @@ var t0 = time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC)
 
 // part builds one target's run with VM findings given as "id=status".
 func part(id, target string, started time.Time, statuses ...string) *report.Run {
-	var fs []checks.Finding
+	var fs []findings.Finding
 	for _, s := range statuses {
 		obj, st, _ := strings.Cut(s, "=")
-		fs = append(fs, checks.Finding{
-			CheckID: "ESXI-VM-MIG-01", Title: "vMotion encrypted", Area: "migration-encryption", Severity: checks.SeverityMedium,
-			Status: checks.Status(st), Target: target, Object: checks.ObjectRef{Kind: "vm", ID: "uuid-" + obj, Name: obj},
-			Evidence: []checks.Evidence{}, Expected: "required", Remediation: "enable it",
+		fs = append(fs, findings.Finding{
+			CheckID: "ESXI-VM-MIG-01", Title: "vMotion encrypted", Area: "migration-encryption", Severity: findings.SeverityMedium,
+			Status: findings.Status(st), Target: target, Object: findings.ObjectRef{Kind: "vm", ID: "uuid-" + obj, Name: obj},
+			Evidence: []findings.Evidence{}, Expected: "required", Remediation: "enable it",
 		})
 	}
 	if fs == nil {
-		fs = []checks.Finding{}
+		fs = []findings.Finding{}
 	}
 	return &report.Run{
 		Schema: report.Schema, Tool: report.Tool{Name: "hvaudit", Version: "test"},
@@ -39,7 +39,7 @@ func part(id, target string, started time.Time, statuses ...string) *report.Run 
 			Baseline:   report.BaselineInfo{ID: "default", Version: "1", SHA256: strings.Repeat("b", 64)},
 			Advisories: report.AdvisoriesInfo{AsOf: "2026-11-01", SHA256: strings.Repeat("a", 64)}},
 		Targets:  []report.TargetResult{{Name: target, URI: "vsphere://" + target, Platform: "esxi", Status: report.TargetOK, CollectedAt: &started}},
-		Findings: fs, Summary: checks.Summarize(fs, nil),
+		Findings: fs, Summary: findings.Summarize(fs, nil),
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hvaudit/hvaudit/agent"
 	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 func newDiffCmd() *cobra.Command {
@@ -50,7 +51,7 @@ target newly in error); 2 usage error or unreadable input.`,
 			if err := oneOf("format", format, listFormats, nil); err != nil {
 				return err
 			}
-			var gateAt checks.Severity
+			var gateAt findings.Severity
 			if failOn != "" {
 				sev, err := agent.ParseSeverity(failOn)
 				if err != nil {
