@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hvaudit/hvaudit/checks/findings"
+	_ "github.com/hvaudit/hvaudit/collectors/all" // the cmd links the collectors; the tests here do the same
 	"github.com/hvaudit/hvaudit/report"
 )
 

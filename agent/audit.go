@@ -24,7 +24,6 @@ import (
 	"github.com/hvaudit/hvaudit/checks"
 	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors"
-	_ "github.com/hvaudit/hvaudit/collectors/all" // registers every collector
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"github.com/hvaudit/hvaudit/report"
 )

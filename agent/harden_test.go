@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/hvaudit/hvaudit/agent/diff"
 	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
@@ -47,7 +48,7 @@ func TestWriteDiffTableNeutralizes(t *testing.T) {
 	bad.Error = "dial: \x1b]0;owned\x07\nforged line"
 	neu := mkRun("new", []report.TargetResult{okTarget("vc01"), bad}, f)
 	var b bytes.Buffer
-	if err := WriteDiffTable(&b, DiffRuns(old, neu, nil)); err != nil {
+	if err := diff.WriteTable(&b, diff.Runs(old, neu, nil)); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()

@@ -437,7 +437,7 @@ func htmlAreaOf(name string, s findings.Score) htmlArea {
 
 // rollups scores the findings by severity (the summary's own), by
 // framework (the findings of checks citing it) and by platform, each
-// platform with its areas. Scores use the summary's rules (checks.Summarize).
+// platform with its areas. Scores use the summary's rules (findings.Summarize).
 func rollups(fs []findings.Finding, bySeverity map[string]findings.Score, platformOf map[string]string) ([]htmlArea, []htmlFramework, []htmlPlatform) {
 	var sev []htmlArea
 	for _, s := range []findings.Severity{findings.SeverityCritical, findings.SeverityHigh, findings.SeverityMedium, findings.SeverityLow, findings.SeverityInfo} {

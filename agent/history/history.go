@@ -20,7 +20,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hvaudit/hvaudit/agent"
+	"github.com/hvaudit/hvaudit/agent/diff"
 	"github.com/hvaudit/hvaudit/agent/drift"
 	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/report"
@@ -368,7 +368,7 @@ func (s *Store) Events(ctx context.Context, q Query) ([]drift.Event, error) {
 			&e.Object.Kind, &e.Object.ID, &e.Object.Name, &class, &e.OldStatus, &e.NewStatus, &e.Cause); err != nil {
 			return nil, s.errorf("listing drift events: %w", err)
 		}
-		e.At, e.Severity, e.Class = time.UnixMilli(at).UTC(), findings.Severity(sev), agent.DiffClass(class)
+		e.At, e.Severity, e.Class = time.UnixMilli(at).UTC(), findings.Severity(sev), diff.Class(class)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hvaudit/hvaudit/agent"
+	"github.com/hvaudit/hvaudit/agent/diff"
 	"github.com/hvaudit/hvaudit/agent/drift"
 	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/report"
@@ -141,7 +141,7 @@ func TestSaveListShow(t *testing.T) {
 			}
 			e := events[0]
 			if e.CheckID != "ESXI-VM-MIG-01" || e.Object.Name != "web-01" || e.Object.ID != "uuid-web-01" || e.OldStatus != "pass" ||
-				e.NewStatus != "fail" || e.Class != agent.DiffNewFailure || e.Cause != drift.CauseEstate || e.PreviousRunID != r1.Run.ID || !e.At.Equal(r2.Run.Started) {
+				e.NewStatus != "fail" || e.Class != diff.NewFailure || e.Cause != drift.CauseEstate || e.PreviousRunID != r1.Run.ID || !e.At.Equal(r2.Run.Started) {
 				t.Errorf("stored event: %+v", e)
 			}
 			if n, _ := s.DriftCount(ctx, "vc01"); n != 1 {

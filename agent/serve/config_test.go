@@ -10,6 +10,7 @@ import (
 
 	"github.com/hvaudit/hvaudit/agent"
 	"github.com/hvaudit/hvaudit/collectors"
+	_ "github.com/hvaudit/hvaudit/collectors/all" // targets name real schemes; the cmd links the collectors
 )
 
 // writeConfig writes a serve config (plus a password file and a 0600

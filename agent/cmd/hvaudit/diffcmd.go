@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hvaudit/hvaudit/agent"
+	"github.com/hvaudit/hvaudit/agent/diff"
 	"github.com/hvaudit/hvaudit/checks"
 	"github.com/hvaudit/hvaudit/checks/findings"
 )
@@ -73,15 +74,15 @@ target newly in error); 2 usage error or unreadable input.`,
 			if err != nil {
 				return usageError(err)
 			}
-			d := agent.DiffRuns(old, cur, b.AliasMap())
+			d := diff.Runs(old, cur, b.AliasMap())
 			d.Old.File, d.New.File = args[0], args[1]
 			if gateAt != "" {
 				d.GateFrom(gateAt)
 			}
 			if format == "json" {
-				err = agent.WriteDiffJSON(cmd.OutOrStdout(), d)
+				err = diff.WriteJSON(cmd.OutOrStdout(), d)
 			} else {
-				err = agent.WriteDiffTable(cmd.OutOrStdout(), d)
+				err = diff.WriteTable(cmd.OutOrStdout(), d)
 			}
 			if err != nil {
 				return usageError(err)

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/hvaudit/hvaudit/agent"
+	_ "github.com/hvaudit/hvaudit/collectors/all" // links and registers every collector
 	"github.com/hvaudit/hvaudit/report"
 )
 

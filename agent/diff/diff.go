@@ -1,4 +1,8 @@
-package agent
+// Package diff compares two runs (`hvaudit diff`, and drift between a
+// target's runs in serve): findings paired across runs and classed, score
+// deltas, targets that appeared or stopped answering, and the change-window
+// gate. It reads reports only, never a collector or the agent.
+package diff
 
 import (
 	"cmp"
@@ -6,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -17,10 +20,10 @@ import (
 	"github.com/hvaudit/hvaudit/report"
 )
 
-// DiffSchema is the schema id of `hvaudit diff --format json`.
-const DiffSchema = "hvaudit/diff/v1"
+// Schema is the schema id of `hvaudit diff --format json`.
+const Schema = "hvaudit/diff/v1"
 
-// DiffClass is what happened to one finding between two runs.
+// Class is what happened to one finding between two runs.
 //
 // Findings match on (target, check id, object id) (DESIGN.md §3). Each pair
 // is classified on its observed status: the status, or observed_status for a
@@ -37,22 +40,22 @@ const DiffSchema = "hvaudit/diff/v1"
 //	pass          disappeared  changed         unchanged  new_failure   new_failure
 //	fail          disappeared  changed         fixed      unchanged     regressed
 //	error         disappeared  changed         fixed      improved      unchanged
-type DiffClass string
+type Class string
 
 // Diff classes, in the order reports list them.
 const (
-	DiffNewFailure  DiffClass = "new_failure" // failing in NEW; absent, pass or not_applicable in OLD
-	DiffRegressed   DiffClass = "regressed"   // failing in both, worse in NEW (fail → error)
-	DiffFixed       DiffClass = "fixed"       // failing in OLD, pass in NEW
-	DiffImproved    DiffClass = "improved"    // failing in both, better in NEW (error → fail)
-	DiffChanged     DiffClass = "changed"     // not failing in NEW, status differs (pass ↔ not_applicable, failing → not_applicable)
-	DiffUnchanged   DiffClass = "unchanged"   // same observed status
-	DiffAppeared    DiffClass = "appeared"    // only in NEW, not failing
-	DiffDisappeared DiffClass = "disappeared" // only in OLD, whatever its status
+	NewFailure  Class = "new_failure" // failing in NEW; absent, pass or not_applicable in OLD
+	Regressed   Class = "regressed"   // failing in both, worse in NEW (fail → error)
+	Fixed       Class = "fixed"       // failing in OLD, pass in NEW
+	Improved    Class = "improved"    // failing in both, better in NEW (error → fail)
+	Changed     Class = "changed"     // not failing in NEW, status differs (pass ↔ not_applicable, failing → not_applicable)
+	Unchanged   Class = "unchanged"   // same observed status
+	Appeared    Class = "appeared"    // only in NEW, not failing
+	Disappeared Class = "disappeared" // only in OLD, whatever its status
 )
 
-// DiffClasses lists every class in report order.
-var DiffClasses = []DiffClass{DiffNewFailure, DiffRegressed, DiffFixed, DiffImproved, DiffChanged, DiffUnchanged, DiffAppeared, DiffDisappeared}
+// Classes lists every class in report order.
+var Classes = []Class{NewFailure, Regressed, Fixed, Improved, Changed, Unchanged, Appeared, Disappeared}
 
 // RunRef identifies one side of a diff.
 type RunRef struct {
@@ -64,8 +67,8 @@ type RunRef struct {
 	WaiversSHA256   string              `json:"waivers_sha256,omitempty"`
 }
 
-// DiffSide is one finding as one run reported it.
-type DiffSide struct {
+// Side is one finding as one run reported it.
+type Side struct {
 	Status         findings.Status  `json:"status"`
 	ObservedStatus findings.Status  `json:"observed_status,omitempty"`
 	Message        string           `json:"message,omitempty"`
@@ -74,7 +77,7 @@ type DiffSide struct {
 
 // FindingDiff is one matched (or unmatched) finding.
 type FindingDiff struct {
-	Class    DiffClass          `json:"class"`
+	Class    Class              `json:"class"`
 	Target   string             `json:"target"`
 	CheckID  string             `json:"check_id"`
 	Object   findings.ObjectRef `json:"object"`
@@ -82,8 +85,8 @@ type FindingDiff struct {
 	Area     string             `json:"area"`
 	Severity findings.Severity  `json:"severity"`
 	// Old and New are null when the finding is absent from that run.
-	Old *DiffSide `json:"old"`
-	New *DiffSide `json:"new"`
+	Old *Side `json:"old"`
+	New *Side `json:"new"`
 	// Gate is true when this entry makes --fail-on-new exit 1: a new
 	// failure not covered by a live waiver in NEW.
 	Gate bool `json:"gate"`
@@ -136,8 +139,8 @@ type Narrowing struct {
 	Dropped int `json:"dropped"`
 }
 
-// DiffCounts counts findings per class.
-type DiffCounts struct {
+// Counts counts findings per class.
+type Counts struct {
 	NewFailure  int `json:"new_failure"`
 	Regressed   int `json:"regressed"`
 	Fixed       int `json:"fixed"`
@@ -148,28 +151,28 @@ type DiffCounts struct {
 	Disappeared int `json:"disappeared"`
 }
 
-func (c *DiffCounts) ptr(k DiffClass) *int {
+func (c *Counts) ptr(k Class) *int {
 	switch k {
-	case DiffNewFailure:
+	case NewFailure:
 		return &c.NewFailure
-	case DiffRegressed:
+	case Regressed:
 		return &c.Regressed
-	case DiffFixed:
+	case Fixed:
 		return &c.Fixed
-	case DiffImproved:
+	case Improved:
 		return &c.Improved
-	case DiffChanged:
+	case Changed:
 		return &c.Changed
-	case DiffUnchanged:
+	case Unchanged:
 		return &c.Unchanged
-	case DiffAppeared:
+	case Appeared:
 		return &c.Appeared
 	}
 	return &c.Disappeared
 }
 
 // Of returns the count of one class.
-func (c DiffCounts) Of(k DiffClass) int { return *c.ptr(k) }
+func (c Counts) Of(k Class) int { return *c.ptr(k) }
 
 // ObjectKey names an object across runs: target, kind and id.
 type ObjectKey struct {
@@ -192,7 +195,7 @@ type RunDiff struct {
 	New             RunRef     `json:"new"`
 	BaselineChanged bool       `json:"baseline_changed"`
 	Score           ScoreDelta `json:"score"`
-	Counts          DiffCounts `json:"counts"`
+	Counts          Counts     `json:"counts"`
 	// Gating counts what trips --fail-on-new: gating findings plus gating
 	// targets.
 	Gating int `json:"gating"`
@@ -234,41 +237,41 @@ func failRank(s findings.Status) int {
 	return 0
 }
 
-// classify applies the table on DiffClass; nil means absent.
-func classify(old, new *findings.Finding) DiffClass {
+// classify applies the table on Class; nil means absent.
+func classify(old, new *findings.Finding) Class {
 	switch {
 	case old == nil && new == nil:
-		return DiffUnchanged
+		return Unchanged
 	case old == nil:
 		if failRank(observed(new)) > 0 {
-			return DiffNewFailure
+			return NewFailure
 		}
-		return DiffAppeared
+		return Appeared
 	case new == nil:
-		return DiffDisappeared
+		return Disappeared
 	}
 	o, n := observed(old), observed(new)
 	ro, rn := failRank(o), failRank(n)
 	switch {
 	case o == n:
-		return DiffUnchanged
+		return Unchanged
 	case ro == 0 && rn > 0:
-		return DiffNewFailure
+		return NewFailure
 	case ro > 0 && rn > ro:
-		return DiffRegressed
+		return Regressed
 	case ro > 0 && rn > 0:
-		return DiffImproved
+		return Improved
 	case ro > 0 && n == findings.StatusPass:
-		return DiffFixed
+		return Fixed
 	}
-	return DiffChanged
+	return Changed
 }
 
-func side(f *findings.Finding) *DiffSide {
+func side(f *findings.Finding) *Side {
 	if f == nil {
 		return nil
 	}
-	return &DiffSide{Status: f.Status, ObservedStatus: f.ObservedStatus, Message: f.Message, Waiver: f.Waiver}
+	return &Side{Status: f.Status, ObservedStatus: f.ObservedStatus, Message: f.Message, Waiver: f.Waiver}
 }
 
 func findingKey(f *findings.Finding) string {
@@ -294,7 +297,7 @@ func scoreDelta(o, n, ow, nw *float64) ScoreDelta {
 	return ScoreDelta{Old: o, New: n, Delta: delta(o, n), OldWithoutWaivers: ow, NewWithoutWaivers: nw, DeltaWithoutWaivers: delta(ow, nw)}
 }
 
-// DiffRuns compares two runs. It is pure: the runs are not modified.
+// Runs compares two runs. It is pure: the runs are not modified.
 // aliases maps a renamed check's former id to its current one (a
 // baseline's AliasMap), so a finding of KVM-MIG-03 in an old report pairs
 // with its successor's in a new one; nil compares ids as they are.
@@ -304,7 +307,7 @@ func scoreDelta(o, n, ow, nw *float64) ScoreDelta {
 // NotCompared), not a "disappeared" row each. And when either run was
 // narrowed (run.scope), findings outside the other run's scope are left
 // out (Narrowed), so a change-window audit compares with a full one.
-func DiffRuns(old, new *report.Run, aliases map[string]string) *RunDiff {
+func Runs(old, new *report.Run, aliases map[string]string) *RunDiff {
 	old, new = withCurrentIDs(old, aliases), withCurrentIDs(new, aliases)
 	var narrowed *Narrowing
 	if old.Run.Scope != nil || new.Run.Scope != nil {
@@ -336,7 +339,7 @@ func DiffRuns(old, new *report.Run, aliases map[string]string) *RunDiff {
 		return true
 	})
 	d := &RunDiff{Narrowed: narrowed,
-		Schema: DiffSchema, Old: runRef(old), New: runRef(new),
+		Schema: Schema, Old: runRef(old), New: runRef(new),
 		BaselineChanged: old.Run.Baseline != new.Run.Baseline,
 		Score: scoreDelta(old.Summary.Score, new.Summary.Score,
 			old.Summary.ScoreWithoutWaivers, new.Summary.ScoreWithoutWaivers),
@@ -363,7 +366,7 @@ func DiffRuns(old, new *report.Run, aliases map[string]string) *RunDiff {
 			Class: classify(o, n), Target: ref.Target, CheckID: ref.CheckID, Object: ref.Object,
 			Title: ref.Title, Area: ref.Area, Severity: ref.Severity, Old: side(o), New: side(n),
 		}
-		fd.Gate = fd.Class == DiffNewFailure && n.Status != findings.StatusWaived
+		fd.Gate = fd.Class == NewFailure && n.Status != findings.StatusWaived
 		d.Findings = append(d.Findings, fd)
 	}
 	for i := range new.Findings {
@@ -421,7 +424,7 @@ func (d *RunDiff) GateFrom(failOn findings.Severity) {
 	d.FailOn, d.Gating = string(failOn), 0
 	for i := range d.Findings {
 		f := &d.Findings[i]
-		f.Gate = failOn != findings.FailOnNone && f.Class == DiffNewFailure && f.New != nil && f.New.Status != findings.StatusWaived &&
+		f.Gate = failOn != findings.FailOnNone && f.Class == NewFailure && f.New != nil && f.New.Status != findings.StatusWaived &&
 			f.Severity.Rank() >= failOn.Rank()
 		if f.Gate {
 			d.Gating++
@@ -598,24 +601,8 @@ func diffTargets(old, new *report.Run) []TargetDiff {
 	return out
 }
 
-// ReadRunFile reads a JSON report for `report --from`, `diff` and the like.
-// Every error is a ConfigError naming the file (and, where the problem is in
-// the document, the line).
-func ReadRunFile(path string) (*report.Run, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, configErrorf("reading report: %v", err)
-	}
-	defer f.Close()
-	run, err := report.ReadRun(f)
-	if err != nil {
-		return nil, configErrorf("%s: %v", path, err)
-	}
-	return run, nil
-}
-
-// WriteDiffJSON writes the diff as hvaudit/diff/v1.
-func WriteDiffJSON(w io.Writer, d *RunDiff) error {
+// WriteJSON writes the diff as hvaudit/diff/v1.
+func WriteJSON(w io.Writer, d *RunDiff) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
@@ -639,7 +626,7 @@ func fmtDelta(s *float64) string {
 	return fmt.Sprintf("%+.2f", *s)
 }
 
-func fmtSide(s *DiffSide) string {
+func fmtSide(s *Side) string {
 	switch {
 	case s == nil:
 		return "absent"
@@ -649,17 +636,17 @@ func fmtSide(s *DiffSide) string {
 	return string(s.Status)
 }
 
-var classTitles = map[DiffClass]string{
-	DiffNewFailure: "NEW FAILURES", DiffRegressed: "REGRESSED", DiffFixed: "FIXED", DiffImproved: "IMPROVED",
-	DiffChanged: "CHANGED", DiffAppeared: "APPEARED", DiffDisappeared: "DISAPPEARED",
+var classTitles = map[Class]string{
+	NewFailure: "NEW FAILURES", Regressed: "REGRESSED", Fixed: "FIXED", Improved: "IMPROVED",
+	Changed: "CHANGED", Appeared: "APPEARED", Disappeared: "DISAPPEARED",
 }
 
-// WriteDiffTable writes the diff for people: scores, counts, then every
+// WriteTable writes the diff for people: scores, counts, then every
 // finding that changed, grouped by class (unchanged ones are only counted).
 // Every text taken from the reports (names, ids, titles, messages, file
 // names) goes through safe: a tab or newline in a VM name would otherwise
 // forge columns and rows, and an escape sequence reach the terminal.
-func WriteDiffTable(w io.Writer, d *RunDiff) error {
+func WriteTable(w io.Writer, d *RunDiff) error {
 	safe := func(s string) string { return report.Neutralize(s, false) }
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, s := range []struct {
@@ -718,13 +705,13 @@ func WriteDiffTable(w io.Writer, d *RunDiff) error {
 
 	fmt.Fprintln(w)
 	var parts []string
-	for _, c := range DiffClasses {
+	for _, c := range Classes {
 		parts = append(parts, fmt.Sprintf("%s %d", strings.ReplaceAll(string(c), "_", " "), d.Counts.Of(c)))
 	}
 	fmt.Fprintln(w, strings.Join(parts, " · "))
 
-	for _, c := range DiffClasses {
-		if c == DiffUnchanged || d.Counts.Of(c) == 0 {
+	for _, c := range Classes {
+		if c == Unchanged || d.Counts.Of(c) == 0 {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s (%d)\n", classTitles[c], d.Counts.Of(c))
@@ -736,7 +723,7 @@ func WriteDiffTable(w io.Writer, d *RunDiff) error {
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s %s\t%s\t%s → %s\t%s\n", safe(string(f.Severity)), safe(f.Target), safe(f.Object.Kind),
 				safe(cmp.Or(f.Object.Name, f.Object.ID)), safe(f.CheckID), safe(fmtSide(f.Old)), safe(fmtSide(f.New)), safe(f.Title))
-			if (c == DiffNewFailure || c == DiffRegressed) && f.New != nil && f.New.Message != "" {
+			if (c == NewFailure || c == Regressed) && f.New != nil && f.New.Message != "" {
 				fmt.Fprintf(tw, "  \t\t\t\t\t  %s\n", safe(firstLine(f.New.Message)))
 			}
 		}
