@@ -12,12 +12,13 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/hvaudit/hvaudit/checks/findings"
+	"github.com/hvaudit/hvaudit/checks/glob"
 )
 
 // WaiverRule is one [[waiver]] entry: an accepted risk for the findings it
 // matches, until it expires.
 type WaiverRule struct {
-	// Check, Target and Object are globs (see Glob); "" matches anything.
+	// Check, Target and Object are globs (see checks/glob); "" matches anything.
 	// Object matches the object's name or id.
 	Check         string    `json:"check"`
 	Target        string    `json:"target,omitempty"`
@@ -29,7 +30,7 @@ type WaiverRule struct {
 	File string `json:"file"`
 	Line int    `json:"line"`
 
-	checkGlob, targetGlob, objectGlob *Glob
+	checkGlob, targetGlob, objectGlob *glob.Glob
 	checkLine                         int
 }
 
@@ -122,9 +123,9 @@ func LoadWaivers(file string) (*Waivers, error) {
 		w.checkLine = loc.blockKeyLine(w.Line, "check")
 		for _, g := range []struct {
 			key, val string
-			dst      **Glob
+			dst      **glob.Glob
 		}{{"check", w.Check, &w.checkGlob}, {"target", w.Target, &w.targetGlob}, {"object", w.Object, &w.objectGlob}} {
-			if *g.dst, err = CompileGlob(g.val); err != nil {
+			if *g.dst, err = glob.Compile(g.val); err != nil {
 				return nil, fmt.Errorf("%s: waiver %s: %s %q is not a valid pattern: %v", line(g.key), w.Check, g.key, g.val, err)
 			}
 		}
@@ -151,11 +152,11 @@ func (w *WaiverRule) matches(f *findings.Finding, aliases []string) bool {
 
 // glob returns a compiled selector, compiling it on first use for rules
 // not built by LoadWaivers. An invalid pattern matches nothing.
-func (w *WaiverRule) glob(g **Glob, pattern string) *Glob {
+func (w *WaiverRule) glob(g **glob.Glob, pattern string) *glob.Glob {
 	if *g == nil {
-		c, err := CompileGlob(pattern)
+		c, err := glob.Compile(pattern)
 		if err != nil {
-			c = &Glob{never: true}
+			c = glob.Never()
 		}
 		*g = c
 	}

@@ -72,6 +72,10 @@ var importRules = []importRule{
 	// demo, the command) imports the agent.
 	{pkgs: module + "/agent/...", except: []string{module + "/agent", module + "/agent/serve", module + "/agent/demo", module + "/agent/cmd/..."},
 		forbidden: []string{module + "/agent"}},
+	// Comparing, signing, recording and exposing runs reads findings, not
+	// the engine.
+	{pkgs: module + "/agent/...", except: []string{module + "/agent", module + "/agent/serve", module + "/agent/demo", module + "/agent/advisories", module + "/agent/cmd/..."},
+		forbidden: engine},
 }
 
 // standardOnly are the models every layer shares; they import the
@@ -133,7 +137,8 @@ func TestImportRulesCatchForbiddenEdges(t *testing.T) {
 		module + "/report/html":                     {module + "/checks/findings", "github.com/google/cel-go/cel"},
 		module + "/agent/drift":                     {module + "/agent/diff", module + "/agent"},
 		module + "/agent/history":                   {module + "/agent/drift", module + "/agent/diff", module + "/agent"},
-		module + "/agent/diff":                      {module + "/checks", module + "/checks/findings", module + "/report"},
+		module + "/agent/diff":                      {module + "/checks/glob", module + "/checks/findings", module + "/report", module + "/checks"},
+		module + "/agent/advisories":                {module + "/checks", module + "/configs"},
 		module + "/agent/demo":                      {module + "/agent", module + "/collectors/esxi/esxisim"},
 		module + "/checks/findings":                 {"math", "github.com/google/uuid"},
 		module + "/collectors/inventory":            {"time"},
@@ -156,6 +161,7 @@ func TestImportRulesCatchForbiddenEdges(t *testing.T) {
 		module + "/report/html imports github.com/google/cel-go/cel",
 		module + "/agent/drift imports " + module + "/agent",
 		module + "/agent/history imports " + module + "/agent",
+		module + "/agent/diff imports " + module + "/checks",
 		module + "/checks/findings imports github.com/google/uuid",
 		module + "/collectors/esxi imports " + module + "/checks",
 		module + "/collectors/esxi imports " + module + "/collectors/hyperv/winrmtest",

@@ -15,8 +15,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/hvaudit/hvaudit/checks"
 	"github.com/hvaudit/hvaudit/checks/findings"
+	"github.com/hvaudit/hvaudit/checks/glob"
 	"github.com/hvaudit/hvaudit/report"
 )
 
@@ -466,13 +466,13 @@ func scopeFilter(s *report.Scope, former map[string][]string) func(*findings.Fin
 	if s == nil {
 		return func(*findings.Finding) bool { return true }
 	}
-	globs := func(ps []string, upper bool) []*checks.Glob {
-		var out []*checks.Glob
+	globs := func(ps []string, upper bool) []*glob.Glob {
+		var out []*glob.Glob
 		for _, p := range ps {
 			if upper {
 				p = strings.ToUpper(p)
 			}
-			if g, err := checks.CompileGlob(p); err == nil {
+			if g, err := glob.Compile(p); err == nil {
 				out = append(out, g)
 			}
 		}
@@ -480,7 +480,7 @@ func scopeFilter(s *report.Scope, former map[string][]string) func(*findings.Fin
 	}
 	ids, objects := globs(s.Checks, true), globs(s.Objects, false)
 	return func(f *findings.Finding) bool {
-		if len(ids) > 0 && !slices.ContainsFunc(ids, func(g *checks.Glob) bool {
+		if len(ids) > 0 && !slices.ContainsFunc(ids, func(g *glob.Glob) bool {
 			return g.Match(strings.ToUpper(f.CheckID)) || slices.ContainsFunc(former[f.CheckID], func(a string) bool { return g.Match(strings.ToUpper(a)) })
 		}) {
 			return false
@@ -488,7 +488,7 @@ func scopeFilter(s *report.Scope, former map[string][]string) func(*findings.Fin
 		if len(s.Areas) > 0 && !slices.Contains(s.Areas, f.Area) {
 			return false
 		}
-		return len(objects) == 0 || slices.ContainsFunc(objects, func(g *checks.Glob) bool { return g.Match(f.Object.Name) || g.Match(f.Object.ID) })
+		return len(objects) == 0 || slices.ContainsFunc(objects, func(g *glob.Glob) bool { return g.Match(f.Object.Name) || g.Match(f.Object.ID) })
 	}
 }
 
