@@ -78,9 +78,9 @@ var importRules = []importRule{
 		forbidden: engine},
 }
 
-// standardOnly are the models every layer shares; they import the
-// standard library only.
-var standardOnly = []string{module + "/collectors/inventory", module + "/checks/findings"}
+// standardOnly are what several layers share (the inventory and findings
+// models, the selector syntax); they import the standard library only.
+var standardOnly = []string{module + "/collectors/inventory", module + "/checks/findings", module + "/checks/glob"}
 
 // pendingEdges are forbidden edges that exist today, each with what
 // removes it. The test fails once one is gone, so the list only shrinks.
