@@ -55,7 +55,7 @@ func cklbRun() *Run {
 	waived.Waiver = &findings.Waiver{CheckID: "T-VMOT", Object: "web01", Justification: "legacy tier", Approver: "ciso", Expires: "2027-06-30T00:00:00Z"}
 	errored := f("vc01", "T-VMOT", db, findings.StatusError, "VMCH-80-000203")
 	errored.Message = "vm.migration.encryption was not collected: permission denied"
-	findings := []findings.Finding{
+	fs := []findings.Finding{
 		f("vc01", "T-VC-KEY", obj("target", "vc01", "vc01", ""), findings.StatusFail, "VCSA-80-000294"),
 		f("vc01", "T-SSH", esx1, findings.StatusFail, "ESXI-80-000193"),
 		f("vc01", "T-LOCK", esx1, findings.StatusPass, "ESXI-80-000008"),
@@ -89,8 +89,8 @@ func cklbRun() *Run {
 			{Name: "kvm01", URI: "qemu:///system", Platform: "kvm", Product: "libvirt", Status: TargetOK, CollectedAt: &at},
 			{Name: "vc-down", URI: "vsphere://auditor@vc-down.lab", Platform: "esxi", Status: TargetError, Error: "connection refused"},
 		},
-		Findings: findings,
-		Summary:  summarize(findings, []string{"vc-down"}),
+		Findings: fs,
+		Summary:  summarize(fs, []string{"vc-down"}),
 	}
 }
 

@@ -51,7 +51,7 @@ func sampleRun() *Run {
 	}
 	refs := findings.Refs{STIG: []string{"ESXI-80-000000"}, NIST80053: []string{"CM-6"}}
 
-	findings := []findings.Finding{
+	fs := []findings.Finding{
 		{
 			CheckID: "VC-TGT-NTP-01", Title: "vCenter synchronises time with NTP", Area: "time",
 			Severity: findings.SeverityInfo, Status: findings.StatusNotApplicable, Target: "vc01",
@@ -221,9 +221,9 @@ func sampleRun() *Run {
 				Collector: CollectorInfo{DurationMS: 2210, Calls: 7},
 			},
 		},
-		Findings: findings,
+		Findings: fs,
 	}
-	run.Summary = summarize(findings, []string{"kvm01"})
+	run.Summary = summarize(fs, []string{"kvm01"})
 	return run
 }
 
