@@ -23,7 +23,7 @@ type Scope struct {
 // its id, a former id (alias) or a glob over ids (ESXI-VM-*, the waivers'
 // glob syntax: checks/glob), compared
 // without case; one that names no check is an error, as is an area that
-// is not one of Areas or an object pattern that is not a valid glob. A
+// is not one of findings.Areas or an object pattern that is not a valid glob. A
 // scope that narrows nothing is nil.
 func NewScope(b *Baseline, checkIDs, areas, objects []string) (*Scope, error) {
 	if len(checkIDs) == 0 && len(areas) == 0 && len(objects) == 0 {
