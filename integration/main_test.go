@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hvaudit/hvaudit/checks/findings"
+	_ "github.com/hvaudit/hvaudit/collectors/all" // the tests that audit in-process link the collectors as the command does
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 	"github.com/hvaudit/hvaudit/configs"
 	"github.com/hvaudit/hvaudit/report"
