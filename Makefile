@@ -50,9 +50,12 @@ bench: ## Benchmarks: 100-host/5,000-VM vSphere and 2,000-domain KVM audits, nor
 	$(GO) test -run '^$$' -bench 'BenchmarkNormalize' -benchtime 3x -benchmem -timeout 30m ./collectors/esxi/
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./checks/
 
-lint: ## go vet and gofmt
+lint: ## go vet, gofmt, and go.mod/go.sum as go mod tidy leaves them
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
+	@# -diff changes nothing and needs no network once the modules are
+	@# downloaded (.ci/run's "modules" stage); a diff fails lint.
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
 cross: ## Cross-compile and vet for Windows and macOS, and build without cgo
 	GOOS=windows $(GO) build -o /dev/null ./agent/cmd/hvaudit

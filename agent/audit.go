@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +29,9 @@ import (
 
 // Version is set at build time (-ldflags "-X …/agent.Version=…").
 var Version = "dev"
+
+// toolName is the program's name in reports and snapshots.
+const toolName = "hvaudit"
 
 // Request is everything one audit needs.
 type Request struct {
@@ -245,7 +247,12 @@ func collectOne(ctx context.Context, t collectors.Target) (o targetOutcome) {
 	return o
 }
 
+// fetch is the agent's collect step: one collector's Fetch under the
+// target's timeout. It completes the envelope with what only the agent
+// knows: the tool that wrote the snapshot, the target's name as
+// configured, and how long the collection took.
 func fetch(ctx context.Context, c collectors.Collector, t collectors.Target) (*collectors.Snapshot, error) {
+	start := time.Now()
 	if t.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t.Timeout)
@@ -258,11 +265,21 @@ func fetch(ctx context.Context, c collectors.Collector, t collectors.Target) (*c
 		}
 		return nil, err
 	}
+	snap.Tool = collectors.Tool{Name: toolName, Version: Version}
 	snap.Target.Name = t.Name
+	snap.Stats.DurationMS = time.Since(start).Milliseconds()
 	return snap, nil
 }
 
-func normalize(c collectors.Collector, snap *collectors.Snapshot) (*inventory.Inventory, error) {
+// normalize maps a snapshot to its inventory. A collector that panics
+// (inventory.Gaps.Add refuses a gap without a reason) fails this target,
+// live or from a file, never the run.
+func normalize(c collectors.Collector, snap *collectors.Snapshot) (_ *inventory.Inventory, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("normalizing %s data: the collector crashed: %v", snap.Platform, r)
+		}
+	}()
 	inv, err := c.Normalize(snap)
 	if err != nil {
 		return nil, fmt.Errorf("normalizing %s data: %w", snap.Platform, err)
@@ -274,8 +291,8 @@ func normalize(c collectors.Collector, snap *collectors.Snapshot) (*inventory.In
 	inv.Target.URI = snap.Target.URI
 	inv.Target.Transport = snap.Target.RecordedTransport()
 	if inv.Target.Transport == nil {
-		inv.Gaps = append(inv.Gaps, inventory.Gap{Object: inventory.ObjectKey(inventory.KindTarget, "*"), Field: "target.transport",
-			Reason: "the snapshot does not record how its target was reached (no target.transport.method)"})
+		inv.Gaps.Add(inventory.KindTarget, "*", "target.transport",
+			"the snapshot does not record how its target was reached (no target.transport.method)")
 	}
 	return inv, nil
 }
@@ -302,13 +319,13 @@ func loadSnapshots(paths []string, timeout time.Duration) ([]targetOutcome, erro
 		byName[key] = p
 		c, err := collectors.ForPlatform(snap.Platform)
 		if err != nil {
-			return nil, configErrorf("%s: %v", p, err)
+			return nil, configErrorf("%s: %w", p, err)
 		}
 		o := targetOutcome{name: snap.Target.Name, uri: snap.Target.URI, platform: snap.Platform, snap: snap, stats: snap.Stats, timeout: timeout}
 		o.inv, o.err = normalize(c, snap)
 		var dup *DuplicateObjectError
 		if errors.As(o.err, &dup) {
-			return nil, configErrorf("snapshot %s: %v", p, dup)
+			return nil, configErrorf("snapshot %s: %w", p, dup)
 		}
 		out = append(out, o)
 	}
@@ -360,19 +377,13 @@ func duplicateObject(inv *inventory.Inventory) error {
 func ReadSnapshot(path string) (*collectors.Snapshot, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("snapshot: %v", err)
+		return nil, fmt.Errorf("snapshot: %w", err)
 	}
-	var s collectors.Snapshot
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("snapshot %s: %v", path, err)
+	s, err := collectors.DecodeSnapshot(b)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", path, err)
 	}
-	if s.Schema != collectors.SnapshotSchema {
-		return nil, fmt.Errorf("snapshot %s: schema is %q, expected %q", path, s.Schema, collectors.SnapshotSchema)
-	}
-	if s.Platform == "" || len(s.Data) == 0 {
-		return nil, fmt.Errorf("snapshot %s: platform and data are required", path)
-	}
-	return &s, nil
+	return s, nil
 }
 
 // judge evaluates every collected inventory and assembles the Run. Each
@@ -381,7 +392,7 @@ func ReadSnapshot(path string) (*collectors.Snapshot, error) {
 func (j *Judge) judge(ctx context.Context, outcomes []targetOutcome, now func() time.Time, log zerolog.Logger, scope *checks.Scope) *report.Run {
 	run := &report.Run{
 		Schema: report.Schema,
-		Tool:   report.Tool{Name: "hvaudit", Version: Version},
+		Tool:   report.Tool{Name: toolName, Version: Version},
 		Run: report.RunInfo{
 			ID:              newRunID(),
 			Baseline:        report.BaselineInfo{ID: j.Baseline.ID, Version: j.Baseline.Version, SHA256: j.Baseline.SHA256},
@@ -473,15 +484,7 @@ func Collect(ctx context.Context, t collectors.Target, log zerolog.Logger) (*col
 		return nil, err
 	}
 	log.Info().Str("target", t.Name).Str("uri", collectors.Redact(t.URI)).Msg("collecting")
-	start := time.Now()
-	snap, err := fetch(ctx, c, t)
-	if err != nil {
-		return nil, err
-	}
-	if snap.Stats.DurationMS == 0 {
-		snap.Stats.DurationMS = time.Since(start).Milliseconds()
-	}
-	return snap, nil
+	return fetch(ctx, c, t)
 }
 
 // advisoriesInfo records which advisory data judged the run: its source

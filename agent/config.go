@@ -80,7 +80,7 @@ func configErrorf(format string, a ...any) error {
 func LoadConfig(path string) (*Config, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return nil, configErrorf("config: %v", err)
+		return nil, configErrorf("config: %w", err)
 	}
 	var c Config
 	md, err := toml.NewDecoder(bytes.NewReader(src)).Decode(&c)
@@ -89,17 +89,17 @@ func LoadConfig(path string) (*Config, error) {
 		if errors.As(err, &pe) {
 			return nil, configErrorf("%s:%d: %s", path, pe.Position.Line, pe.Message)
 		}
-		return nil, configErrorf("%s: %v", path, err)
+		return nil, configErrorf("%s: %w", path, err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		k := und[0]
 		return nil, configErrorf("%s:%d: unknown key %q", path, lineOfKey(src, k), k.String())
 	}
 	if err := c.validate(); err != nil {
-		return nil, configErrorf("%s: %v", path, err)
+		return nil, configErrorf("%s: %w", path, err)
 	}
 	if c.Path, err = filepath.Abs(path); err != nil {
-		return nil, configErrorf("config: %v", err)
+		return nil, configErrorf("config: %w", err)
 	}
 	c.resolvePaths(filepath.Dir(c.Path))
 	return &c, nil
@@ -127,7 +127,7 @@ func (c *Config) validate() error {
 			return fmt.Errorf("output %d: format is required", i+1)
 		}
 		if err := ValidatePlaceholders(o.Path); err != nil {
-			return fmt.Errorf("output %d: %v", i+1, err)
+			return fmt.Errorf("output %d: %w", i+1, err)
 		}
 	}
 	return nil

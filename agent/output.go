@@ -95,7 +95,7 @@ func validateOutputs(outs []Output, makeDirs bool) error {
 				sample = creatablePath(sample)
 			}
 			if _, err := report.InspectDestination(sample, dir); err != nil {
-				return configErrorf("--output for --format %s: %v", o.Format, err)
+				return configErrorf("--output for --format %s: %w", o.Format, err)
 			}
 		}
 		key := filepath.Clean(o.Path)
@@ -229,7 +229,7 @@ func ValidateSnapshotOutput(path string) error {
 		return nil
 	}
 	if _, err := report.InspectDestination(path, false); err != nil {
-		return configErrorf("--output: %v", err)
+		return configErrorf("--output: %w", err)
 	}
 	return nil
 }

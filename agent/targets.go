@@ -39,7 +39,7 @@ func BuildTarget(tc TargetConfig, defaultTimeout time.Duration) (collectors.Targ
 	}
 	if t.TLS.CAFile != "" {
 		if _, err := os.Stat(t.TLS.CAFile); err != nil {
-			return t, configErrorf("target %s: ca_file: %v", t.Name, err)
+			return t, configErrorf("target %s: ca_file: %w", t.Name, err)
 		}
 	}
 	pw, err := resolvePassword(tc)
@@ -112,14 +112,14 @@ func resolvePassword(tc TargetConfig) (collectors.Secret, error) {
 func ReadPasswordFile(path string) (collectors.Secret, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return collectors.Secret{}, fmt.Errorf("password file: %v", err)
+		return collectors.Secret{}, fmt.Errorf("password file: %w", err)
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return collectors.Secret{}, fmt.Errorf("password file %s has mode %04o; make it 0600 or stricter (chmod 600 %s)", path, perm, path)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return collectors.Secret{}, fmt.Errorf("password file: %v", err)
+		return collectors.Secret{}, fmt.Errorf("password file: %w", err)
 	}
 	return collectors.NewSecret(strings.TrimRight(string(b), "\r\n")), nil
 }

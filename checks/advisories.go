@@ -20,6 +20,7 @@ import (
 	rpmversion "github.com/knqyf263/go-rpm-version"
 
 	"github.com/hvaudit/hvaudit/checks/findings"
+	"github.com/hvaudit/hvaudit/checks/versions"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"github.com/hvaudit/hvaudit/configs"
 )
@@ -516,7 +517,7 @@ func CompareBuilds(scheme, a, b string) (int, error) {
 		}
 		return sign(va.Compare(vb)), nil
 	}
-	return inventory.CompareVersions(scheme, a, b)
+	return versions.Compare(scheme, a, b)
 }
 
 func allDigits(s string) bool {

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -76,15 +76,14 @@ func (e *Engine) Advisories() *Advisories { return e.adv }
 
 // evalCtx is what every object of one Evaluate call shares.
 type evalCtx struct {
-	target     string
-	inv        *inventory.Inventory
-	platform   string
-	now        time.Time
-	targetVal  ref.Val
-	advVal     ref.Val
-	nowVal     ref.Val
-	gaps       map[string][]inventory.Gap
-	targetKeys []string // Gap.Object forms that name the target
+	target    string
+	inv       *inventory.Inventory
+	platform  string
+	now       time.Time
+	targetVal ref.Val
+	advVal    ref.Val
+	nowVal    ref.Val
+	gaps      *inventory.GapIndex
 	// advSource names the advisory data, the origin of patch.* and
 	// advisories.* evidence.
 	advSource string
@@ -128,24 +127,16 @@ func (e *Engine) EvaluateContext(cctx context.Context, targetName string, inv *i
 		target: targetName, inv: inv, platform: platform, now: now,
 		targetVal: newObject(modelSchemas.byGo[reflect.TypeOf(inventory.Target{})], reflect.ValueOf(&inv.Target).Elem(), inventory.KindTarget),
 		nowVal:    types.Timestamp{Time: now},
-		gaps:      map[string][]inventory.Gap{},
 		cctx:      cctx,
 	}
 	info, why := e.adv.Info(now, inv)
 	ctx.advSource = "hvaudit advisory data (" + e.adv.Source + ", sha256 " + e.adv.SHA256[:12] + ")"
 	ctx.advVal = newObject(modelSchemas.byGo[reflect.TypeOf(AdvisoryInfo{})], reflect.ValueOf(info), "advisories")
-	for _, g := range inv.Gaps {
-		ctx.gaps[g.Object] = append(ctx.gaps[g.Object], g)
-	}
+	gaps := slices.Clip(inv.Gaps) // an added gap must not land in inv's array
 	if why != "" {
-		key := inventory.ObjectKey("advisories", "*")
-		ctx.gaps[key] = append(ctx.gaps[key], inventory.Gap{Object: key, Field: "advisories", Reason: why})
+		gaps.Add("advisories", "*", "advisories", why)
 	}
-	ctx.targetKeys = []string{inventory.ObjectKey(inventory.KindTarget, inv.Target.Name)}
-	if targetName != inv.Target.Name {
-		ctx.targetKeys = append(ctx.targetKeys, inventory.ObjectKey(inventory.KindTarget, targetName))
-	}
-	ctx.targetKeys = append(ctx.targetKeys, inventory.ObjectKey(inventory.KindTarget, "*"))
+	ctx.gaps = gaps.Index()
 
 	checksFor := func(scope string) []*engineCheck {
 		var out []*engineCheck
@@ -473,32 +464,7 @@ func stopReason(c context.Context) string {
 	return "cancelled"
 }
 
-// indexRE strips list indices and map keys from a path for gap and source
-// lookups: vm.nics[2].mac → vm.nics.mac; host.options["x"] → host.options.x.
-var indexRE = regexp.MustCompile(`\[(\d+|"(?:[^"\\]|\\.)*")\]`)
-
-func normalizePath(p string) string {
-	if !strings.Contains(p, "[") {
-		return p
-	}
-	return indexRE.ReplaceAllStringFunc(p, func(m string) string {
-		if m[1] == '"' {
-			return "." + m[2:len(m)-2]
-		}
-		return ""
-	})
-}
-
-// under reports whether path is prefix itself or lies below it.
-func under(path, prefix string) bool {
-	return path == prefix || strings.HasPrefix(path, prefix) &&
-		(path[len(prefix)] == '.' || path[len(prefix)] == '[')
-}
-
-// gapReason finds the gap that explains an absent path of object j: the
-// most specific gap at or above the path, else one below it (the collector
-// recorded vm.migration.encryption and the expression stopped at
-// vm.migration).
+// gapReason finds the gap that explains an absent path of object j.
 func (ctx *evalCtx) gapReason(j *job, path string) string {
 	if g := ctx.gapFor(j, path); g != nil {
 		return g.Reason
@@ -514,61 +480,38 @@ const (
 	absentNoReason = "absent (" + noGapReason + ")"
 )
 
-// gapFor finds the gap gapReason explains path with, nil when none.
+// gapFor finds the gap gapReason explains path with, nil when none: a
+// patch field of a release line without advisory coverage, else the
+// collector's gap on the object the path's root names (the target by its
+// inventory name, then by the run's, should they differ).
 func (ctx *evalCtx) gapFor(j *job, path string) *inventory.Gap {
-	path = normalizePath(path)
-	root, _, _ := strings.Cut(path, ".")
-	if root == "patch" && j.patchGap != "" {
-		return &inventory.Gap{Object: inventory.ObjectKey(j.kind, j.id), Field: "patch", Reason: j.patchGap}
-	}
-	var keys []string
+	root := path[:strings.IndexAny(path+".", ".[")]
 	switch root {
-	case inventory.KindTarget:
-		keys = ctx.targetKeys
-	case j.kind:
-		keys = []string{inventory.ObjectKey(j.kind, j.id), inventory.ObjectKey(j.kind, "*")}
-	default:
-		keys = []string{inventory.ObjectKey(root, "*")}
-	}
-	var above, below *inventory.Gap
-	for _, k := range keys {
-		for i := range ctx.gaps[k] {
-			g := &ctx.gaps[k][i]
-			f := normalizePath(g.Field)
-			switch {
-			case under(path, f):
-				if above == nil || len(f) > len(normalizePath(above.Field)) {
-					above = g
-				}
-			case under(f, path):
-				if below == nil {
-					below = g
-				}
-			}
+	case "patch":
+		if j.patchGap != "" {
+			return &inventory.Gap{Object: inventory.ObjectKey(j.kind, j.id), Field: "patch", Reason: j.patchGap}
 		}
+	case inventory.KindTarget:
+		g := ctx.gaps.For(inventory.KindTarget, ctx.inv.Target.Name, path)
+		if g == nil && ctx.target != ctx.inv.Target.Name {
+			g = ctx.gaps.For(inventory.KindTarget, ctx.target, path)
+		}
+		return g
+	case j.kind:
+		return ctx.gaps.For(j.kind, j.id, path)
 	}
-	if above != nil {
-		return above
-	}
-	return below
+	return ctx.gaps.For(root, "*", path)
 }
 
-// source is the Sources entry of the longest prefix of path.
+// source names where the value at path was read.
 func (ctx *evalCtx) source(path string) string {
-	path = normalizePath(path)
-	switch root, _, _ := strings.Cut(path, "."); root {
+	switch root := path[:strings.IndexAny(path+".", ".[")]; root {
 	case "patch":
 		return ctx.advSource + " compared with the object's patch level"
 	case "advisories":
 		return ctx.advSource
 	}
-	best, bestLen := "", -1
-	for k, v := range ctx.inv.Sources {
-		if len(k) > bestLen && under(path, k) {
-			best, bestLen = v, len(k)
-		}
-	}
-	return best
+	return ctx.inv.SourceOf(path)
 }
 
 // observed summarises evidence for a failing finding's message.

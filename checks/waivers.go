@@ -126,14 +126,14 @@ func LoadWaivers(file string) (*Waivers, error) {
 			dst      **glob.Glob
 		}{{"check", w.Check, &w.checkGlob}, {"target", w.Target, &w.targetGlob}, {"object", w.Object, &w.objectGlob}} {
 			if *g.dst, err = glob.Compile(g.val); err != nil {
-				return nil, fmt.Errorf("%s: waiver %s: %s %q is not a valid pattern: %v", line(g.key), w.Check, g.key, g.val, err)
+				return nil, fmt.Errorf("%s: waiver %s: %s %q is not a valid pattern: %w", line(g.key), w.Check, g.key, g.val, err)
 			}
 		}
 		if strings.TrimSpace(w.Justification) == "" {
 			return nil, fmt.Errorf("%s: waiver %s: justification is required (say why the risk is accepted)", line("justification"), w.Check)
 		}
 		if w.Expires, err = parseExpires(e.Expires); err != nil {
-			return nil, fmt.Errorf("%s: waiver %s: %v", line("expires"), w.Check, err)
+			return nil, fmt.Errorf("%s: waiver %s: %w", line("expires"), w.Check, err)
 		}
 	}
 	sum := sha256.Sum256(data)

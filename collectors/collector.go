@@ -19,3 +19,22 @@ type Collector interface {
 	// Normalize turns a snapshot into the neutral inventory without I/O.
 	Normalize(s *Snapshot) (*inventory.Inventory, error)
 }
+
+// Availability is implemented by a collector that can tell, before any
+// target is contacted, that it cannot collect from this binary or this
+// machine (libvirt: its client library is not installed).
+type Availability interface {
+	// Available returns why the collector cannot work here, or nil.
+	Available() error
+}
+
+// Available returns why c cannot collect here, or nil when it can (or
+// cannot tell before trying). Callers ask it to say up front what a
+// target would otherwise fail on, without importing the platform's
+// package.
+func Available(c Collector) error {
+	if a, ok := c.(Availability); ok {
+		return a.Available()
+	}
+	return nil
+}

@@ -3,6 +3,8 @@ package collectors
 import (
 	"fmt"
 	"net/url"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -19,9 +21,10 @@ var (
 	notAudited = map[string]bool{}
 )
 
-// Register makes a collector answer for URI schemes. A scheme registered
-// twice is a programming error and panics, so two collectors can never
-// silently shadow each other.
+// Register makes a collector answer for URI schemes and normalize its
+// platform's snapshots. A scheme registered twice, or a platform by two
+// collectors, is a programming error and panics, so two collectors can
+// never silently shadow each other; the registry is left as it was.
 func Register(c Collector, schemes ...string) {
 	regMu.Lock()
 	defer regMu.Unlock()
@@ -41,16 +44,29 @@ func RegisterNotAudited(c Collector, schemes ...string) {
 }
 
 func register(c Collector, schemes []string) {
-	for _, s := range schemes {
-		s = strings.ToLower(s)
-		if prev, ok := bySchemes[s]; ok {
-			panic(fmt.Sprintf("collectors: scheme %q registered twice (%s and %s)", s, prev.Platform(), c.Platform()))
+	if prev, ok := byPlatform[c.Platform()]; ok && !sameCollector(prev, c) {
+		panic(fmt.Sprintf("collectors: platform %q registered twice (%T and %T)", c.Platform(), prev, c))
+	}
+	lower := make([]string, len(schemes))
+	for i, s := range schemes {
+		lower[i] = strings.ToLower(s)
+		if prev, ok := bySchemes[lower[i]]; ok || slices.Contains(lower[:i], lower[i]) {
+			if !ok {
+				prev = c
+			}
+			panic(fmt.Sprintf("collectors: scheme %q registered twice (%s and %s)", lower[i], prev.Platform(), c.Platform()))
 		}
+	}
+	for _, s := range lower {
 		bySchemes[s] = c
 	}
-	if _, ok := byPlatform[c.Platform()]; !ok {
-		byPlatform[c.Platform()] = c
-	}
+	byPlatform[c.Platform()] = c
+}
+
+// sameCollector: one collector registering more schemes (libvirt's
+// audited and not-audited ones) is not a second collector.
+func sameCollector(a, b Collector) bool {
+	return reflect.TypeOf(a) == reflect.TypeOf(b) && reflect.TypeOf(a).Comparable() && a == b
 }
 
 // ForURI returns the collector for a target URI's scheme. An unknown scheme

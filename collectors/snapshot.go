@@ -2,6 +2,8 @@ package collectors
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/hvaudit/hvaudit/collectors/inventory"
@@ -11,14 +13,16 @@ import (
 const SnapshotSchema = "hvaudit/snapshot/v1"
 
 // Snapshot is the raw evidence one Fetch read. Data is the platform's own
-// shape; it never holds a secret.
+// shape; it never holds a secret. NewSnapshot builds one and
+// DecodeSnapshot reads one back: nothing else fills the envelope, except
+// the agent's collect step, which owns the tool's identity and the timing.
 type Snapshot struct {
 	Schema      string          `json:"schema"`
 	Tool        Tool            `json:"tool"`
 	Platform    string          `json:"platform"`
 	Target      SnapshotTarget  `json:"target"`
 	CollectedAt time.Time       `json:"collected_at"`
-	Gaps        []inventory.Gap `json:"gaps"`
+	Gaps        inventory.Gaps  `json:"gaps"`
 	Data        json.RawMessage `json:"data"`
 	// Stats describe the collection itself; kept so a re-audit of a saved
 	// snapshot still reports what the live run cost.
@@ -55,4 +59,61 @@ type Stats struct {
 	DurationMS int64 `json:"duration_ms"`
 	// Calls counts API round trips (SOAP requests, libvirt calls, WQL queries).
 	Calls int `json:"calls"`
+}
+
+// NewSnapshot wraps what one Fetch read in the snapshot envelope, stamped
+// with the time now: data is the platform's raw shape (JSON-encoded here
+// unless it already is a json.RawMessage), calls the API round trips the
+// collector made, gaps what it could not read (Fetch records few; most
+// gaps are found by Normalize). The tool's identity and the duration are
+// left to the agent's collect step, which alone knows them.
+func NewSnapshot(platform string, target SnapshotTarget, data any, calls int, gaps inventory.Gaps) (*Snapshot, error) {
+	raw, ok := data.(json.RawMessage)
+	if !ok {
+		var err error
+		if raw, err = json.Marshal(data); err != nil {
+			return nil, fmt.Errorf("encoding the %s snapshot data: %w", platform, err)
+		}
+	}
+	if gaps == nil {
+		gaps = inventory.Gaps{}
+	}
+	return &Snapshot{
+		Schema:      SnapshotSchema,
+		Platform:    platform,
+		Target:      target,
+		CollectedAt: time.Now().UTC(),
+		Gaps:        gaps,
+		Data:        raw,
+		Stats:       Stats{Calls: calls},
+	}, nil
+}
+
+// DecodeSnapshot reads a snapshot file's content and checks its envelope:
+// the schema this build reads, a platform and data. The data itself is
+// the platform collector's to decode (Snapshot.DataFor).
+func DecodeSnapshot(b []byte) (*Snapshot, error) {
+	var s Snapshot
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, err
+	}
+	if s.Schema != SnapshotSchema {
+		return nil, fmt.Errorf("schema is %q, expected %q", s.Schema, SnapshotSchema)
+	}
+	if s.Platform == "" || len(s.Data) == 0 {
+		return nil, errors.New("platform and data are required")
+	}
+	return &s, nil
+}
+
+// DataFor returns the snapshot's raw data for a collector's Normalize,
+// after checking the snapshot is that platform's.
+func (s *Snapshot) DataFor(platform string) (json.RawMessage, error) {
+	if s == nil {
+		return nil, errors.New("no snapshot")
+	}
+	if s.Platform != platform {
+		return nil, fmt.Errorf("snapshot is for platform %q, not %q", s.Platform, platform)
+	}
+	return s.Data, nil
 }

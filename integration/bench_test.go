@@ -106,7 +106,7 @@ func nopLogger() zerolog.Logger { return zerolog.Nop() }
 // collection and evaluation time, libvirt calls and peak memory. It needs
 // Debian's libvirt0 (make deps).
 func BenchmarkAuditKVM(b *testing.B) {
-	if err := libvirt.ClientLibraryError(); err != nil {
+	if err := libvirt.New().Available(); err != nil {
 		b.Skipf("libvirt client library: %v", err)
 	}
 	n := envInt("HVAUDIT_BENCH_DOMAINS", 2000)

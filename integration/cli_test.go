@@ -78,7 +78,8 @@ func TestCollectThenAuditSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	var env1 struct {
-		Schema   string               `json:"schema"`
+		Schema   string `json:"schema"`
+		Tool     struct{ Name, Version string }
 		Platform string               `json:"platform"`
 		Target   struct{ URI string } `json:"target"`
 	}
@@ -87,6 +88,12 @@ func TestCollectThenAuditSnapshot(t *testing.T) {
 	}
 	if env1.Schema != "hvaudit/snapshot/v1" || env1.Platform != "esxi" {
 		t.Errorf("snapshot envelope %+v", env1)
+	}
+	// The snapshot names the program and the version that wrote it, as
+	// `hvaudit version` prints them.
+	version := strings.Fields(runHV(t, nil, "version").stdout)
+	if len(version) < 2 || env1.Tool.Name != version[0] || env1.Tool.Version != version[1] {
+		t.Errorf("snapshot tool %+v, want %v", env1.Tool, version[:min(2, len(version))])
 	}
 	if strings.Contains(string(b), sim.Password) {
 		t.Error("snapshot contains the password")
@@ -223,7 +230,7 @@ func TestDemoCommand(t *testing.T) {
 	run := readRun(t, filepath.Join(dir, "report.json"))
 
 	wantTargets := map[string]string{"vcsa-demo": "esxi"}
-	switch err := libvirt.ClientLibraryError(); {
+	switch err := libvirt.New().Available(); {
 	case err == nil:
 		wantTargets["kvm-demo"] = "kvm"
 	case os.Getenv("HVAUDIT_REQUIRE_LIBVIRT") != "":

@@ -82,13 +82,6 @@ var importRules = []importRule{
 // models, the selector syntax); they import the standard library only.
 var standardOnly = []string{module + "/collectors/inventory", module + "/checks/findings", module + "/checks/glob"}
 
-// pendingEdges are forbidden edges that exist today, each with what
-// removes it. The test fails once one is gone, so the list only shrinks.
-var pendingEdges = []struct{ from, to, why string }{
-	{module + "/agent/demo", module + "/collectors/libvirt",
-		"the demo asks the libvirt collector whether its client library loads; the optional Available() on collectors (issue 15, issue-15a) replaces the call"},
-}
-
 // TestImportDirection enforces DESIGN.md §2: checks and report read the
 // inventory only and never an API client or a collector; report reads
 // findings and never the engine that produces them; collectors know nothing
@@ -104,20 +97,8 @@ func TestImportDirection(t *testing.T) {
 	for _, p := range standardOnly {
 		got = append(got, nonStandardImports(listDeps(t, p))...)
 	}
-	pending := make([]bool, len(pendingEdges))
 	for _, v := range got {
-		if i := slices.IndexFunc(pendingEdges, func(e struct{ from, to, why string }) bool {
-			return strings.HasPrefix(v, e.from+" imports "+e.to+" ")
-		}); i >= 0 {
-			pending[i] = true
-			continue
-		}
 		t.Error(v)
-	}
-	for i, e := range pendingEdges {
-		if !pending[i] {
-			t.Errorf("%s no longer imports %s: remove the edge from pendingEdges", e.from, e.to)
-		}
 	}
 }
 

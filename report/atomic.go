@@ -143,14 +143,14 @@ func InspectDestination(path string, wantDir bool) (Destination, error) {
 		}
 		return d, checkWritableDir(parentDir(path), path)
 	case err != nil:
-		return d, fmt.Errorf("%s: %v", path, unwrapPathError(err))
+		return d, fmt.Errorf("%s: %w", path, unwrapPathError(err))
 	}
 	m := fi.Mode()
 	if m&fs.ModeSymlink != 0 {
 		target, _ := os.Readlink(path)
 		ti, err := os.Stat(path)
 		if err != nil {
-			return d, fmt.Errorf("%s is a symbolic link to %s, which cannot be opened: %v", path, target, unwrapPathError(err))
+			return d, fmt.Errorf("%s is a symbolic link to %s, which cannot be opened: %w", path, target, unwrapPathError(err))
 		}
 		if isStream(ti.Mode()) && !wantDir {
 			d.Kind = DestStream
@@ -206,14 +206,14 @@ func parentDir(path string) string {
 func checkWritableDir(dir, forPath string) error {
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return fmt.Errorf("%s: directory %s: %v", forPath, dir, unwrapPathError(err))
+		return fmt.Errorf("%s: directory %s: %w", forPath, dir, unwrapPathError(err))
 	}
 	if !fi.IsDir() {
 		return fmt.Errorf("%s: %s is not a directory", forPath, dir)
 	}
 	f, err := os.CreateTemp(dir, ".hvaudit-probe-*")
 	if err != nil {
-		return fmt.Errorf("%s: directory %s is not writable: %v", forPath, dir, unwrapPathError(err))
+		return fmt.Errorf("%s: directory %s is not writable: %w", forPath, dir, unwrapPathError(err))
 	}
 	name := f.Name()
 	_ = f.Close()

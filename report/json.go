@@ -198,7 +198,7 @@ func describeJSONError(data []byte, err error) error {
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
 		line, col := lineCol(data, syn.Offset)
-		return fmt.Errorf("report is not valid JSON: line %d, column %d: %v", line, col, syn)
+		return fmt.Errorf("report is not valid JSON: line %d, column %d: %w", line, col, syn)
 	}
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &typ) {

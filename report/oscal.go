@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -97,24 +96,50 @@ func oscalTime(ts ...time.Time) time.Time {
 	return time.Unix(0, 0).UTC()
 }
 
+// buildOSCAL maps a run to OSCAL assessment results: the baseline and the
+// data it used in back matter, an inventory item per object, an
+// observation per finding (and per target that could not be audited), a
+// finding per check with its status, and a risk per waiver.
 func buildOSCAL(r *Run) *oscal.AssessmentResults {
-	toolName := orDefault(r.Tool.Name, "hvaudit")
-	base := r.Run.Baseline
+	b := newOSCALBuilder(r)
+	b.unauditedTargets()
+	for _, f := range r.Findings {
+		b.observe(f)
+	}
+	end := oscalTime(r.Run.Finished, r.Run.Started)
+	resources := oscalResources(r)
 	targetNames := make([]string, 0, len(r.Targets))
-	byTarget := map[string]TargetResult{}
 	for _, t := range r.Targets {
 		targetNames = append(targetNames, t.Name)
-		byTarget[t.Name] = t
 	}
+	base := r.Run.Baseline
+	return &oscal.AssessmentResults{
+		UUID: stableUUID("assessment-results", append([]string{base.ID}, targetNames...)...),
+		Metadata: oscal.Metadata{
+			Title:        clean(strings.TrimSuffix(strings.TrimSpace(b.toolName+" assessment results: "+base.ID+" "+base.Version), ":"), false),
+			LastModified: end,
+			Version:      orDefault(r.Run.ID, end.Format(time.RFC3339)),
+			OscalVersion: OSCALVersion,
+		},
+		ImportAp: oscal.ImportAp{
+			Href:    "#" + resources[0].UUID,
+			Remarks: "hvaudit has no assessment plan document; this points at the baseline in back-matter.",
+		},
+		Results:    []oscal.Result{b.result(end)},
+		BackMatter: &oscal.BackMatter{Resources: &resources},
+	}
+}
 
-	// Back matter: what the run was judged against.
-	baselineRes := oscal.Resource{
+// oscalResources is the back matter: what the run was judged against,
+// the baseline first.
+func oscalResources(r *Run) []oscal.Resource {
+	base := r.Run.Baseline
+	resources := []oscal.Resource{{
 		UUID:        stableUUID("resource/baseline", base.ID, base.Version),
 		Title:       strings.TrimSpace("Baseline " + base.ID + " " + base.Version),
 		Description: "The hvaudit baseline (checks, parameters and framework mappings) this assessment applied. hvaudit has no separate assessment plan: the baseline stands for it.",
 		Props:       propsOf("baseline-id", base.ID, "baseline-version", base.Version, "sha256", base.SHA256),
-	}
-	resources := []oscal.Resource{baselineRes}
+	}}
 	for _, extra := range []struct{ kind, title, sum, asOf string }{
 		{"tailoring", "Tailoring file", r.Run.TailoringSHA256, ""},
 		{"waivers", "Waiver file", r.Run.WaiversSHA256, ""},
@@ -129,234 +154,7 @@ func buildOSCAL(r *Run) *oscal.AssessmentResults {
 			Props: propsOf("sha256", extra.sum, "as-of", extra.asOf),
 		})
 	}
-
-	toolUUID := stableUUID("component/tool", toolName)
-	origins := &[]oscal.Origin{{Actors: []oscal.OriginActor{{Type: "tool", ActorUuid: toolUUID}}}}
-
-	// Inventory items: one per object findings are about, in finding order.
-	var items []oscal.InventoryItem
-	itemUUID := map[string]string{}
-	addItem := func(target, kind, id, name string) string {
-		key := target + "\x00" + kind + "\x00" + id
-		if u, ok := itemUUID[key]; ok {
-			return u
-		}
-		u := stableUUID("inventory-item", target, kind, id)
-		itemUUID[key] = u
-		desc := strings.TrimSpace(kind + " " + orDefault(name, id))
-		if kind != "target" {
-			desc += " on target " + target
-		}
-		item := oscal.InventoryItem{
-			UUID:        u,
-			Description: clean(desc, false),
-			Props:       propsOf("target", target, "object-kind", kind, "object-id", id, "object-name", name),
-		}
-		if t, ok := byTarget[target]; ok && kind == "target" {
-			item.Props = propsOf("target", target, "object-kind", kind, "object-id", id, "object-name", name,
-				"platform", t.Platform, "product", t.Product, "version", t.Version, "build", t.Build, "uri", t.URI)
-		}
-		items = append(items, item)
-		return u
-	}
-
-	var observations []oscal.Observation
-	var risks []oscal.Risk
-	type checkAcc struct {
-		first        findings.Finding
-		observations []oscal.RelatedObservation
-		risks        []oscal.AssociatedRisk
-		counts       findings.Counts
-		waivedError  bool
-	}
-	byCheck := map[string]*checkAcc{}
-	var checkIDs []string
-	controls := map[string]bool{}
-
-	// Targets that could not be collected: an observation each, so the
-	// document says what was not assessed.
-	var unaudited []string
-	for _, t := range r.Targets {
-		if t.Status == TargetOK {
-			continue
-		}
-		unaudited = append(unaudited, t.Name)
-		subject := addItem(t.Name, "target", t.Name, t.Name)
-		observations = append(observations, oscal.Observation{
-			UUID:        stableUUID("observation/target-error", t.Name),
-			Title:       clean("Target "+t.Name+" could not be audited", false),
-			Description: clean(orDefault(t.Error, "no error message recorded"), true),
-			Methods:     []string{"TEST"},
-			Origins:     origins,
-			Subjects:    &[]oscal.SubjectReference{{SubjectUuid: subject, Type: "inventory-item", Title: clean(t.Name, false)}},
-			Props:       propsOf("target", t.Name, "result", "error"),
-			Collected:   oscalTime(r.Run.Started, r.Run.Finished),
-		})
-	}
-
-	for _, f := range r.Findings {
-		subject := addItem(f.Target, f.Object.Kind, f.Object.ID, f.Object.Name)
-		obsUUID := stableUUID("observation", f.Target, f.CheckID, f.Object.ID)
-		var collected time.Time
-		if t, ok := byTarget[f.Target]; ok && t.CollectedAt != nil {
-			collected = *t.CollectedAt
-		}
-		obs := oscal.Observation{
-			UUID:        obsUUID,
-			Title:       clean(f.CheckID+" on "+objectLabel(f.Object), false),
-			Description: clean(orDefault(f.Message, f.Title), true),
-			Methods:     []string{"TEST"},
-			Origins:     origins,
-			Subjects:    &[]oscal.SubjectReference{{SubjectUuid: subject, Type: "inventory-item", Title: objectLabel(f.Object)}},
-			Props:       findingProps(f),
-			Collected:   oscalTime(collected, r.Run.Started, r.Run.Finished),
-			Remarks:     observationRemarks(f),
-		}
-		if len(f.Evidence) > 0 {
-			ev := make([]oscal.RelevantEvidence, 0, len(f.Evidence))
-			for _, e := range f.Evidence {
-				ev = append(ev, oscal.RelevantEvidence{
-					Description: clean(e.Field+" = "+observedText(e.Observed), true),
-					Props:       propsOf("field", e.Field, "source", e.Source),
-				})
-			}
-			obs.RelevantEvidence = &ev
-		}
-		observations = append(observations, obs)
-
-		acc := byCheck[f.CheckID]
-		if acc == nil {
-			acc = &checkAcc{first: f}
-			byCheck[f.CheckID] = acc
-			checkIDs = append(checkIDs, f.CheckID)
-		}
-		acc.observations = append(acc.observations, oscal.RelatedObservation{ObservationUuid: obsUUID})
-		if !acc.counts.Add(f.Status) {
-			acc.counts.Error++ // an unknown status is not a pass
-		}
-		if f.Status == findings.StatusWaived && f.ObservedStatus == findings.StatusError {
-			acc.waivedError = true
-		}
-		for _, c := range f.Refs.NIST80053 {
-			if id, ok := oscalControlID(c); ok {
-				controls[id] = true
-			}
-		}
-
-		if f.Waiver != nil && (f.Status == findings.StatusWaived || f.Waiver.Expired) {
-			risk := waiverRisk(f, obsUUID)
-			risks = append(risks, risk)
-			acc.risks = append(acc.risks, oscal.AssociatedRisk{RiskUuid: risk.UUID})
-		}
-	}
-
-	slices.Sort(checkIDs)
-	var findings []oscal.Finding
-	for _, id := range checkIDs {
-		acc := byCheck[id]
-		status, ok := checkStatus(acc.counts, acc.waivedError)
-		if !ok {
-			continue
-		}
-		f := acc.first
-		finding := oscal.Finding{
-			UUID:        stableUUID("finding", id),
-			Title:       clean(id+": "+orDefault(f.Title, id), false),
-			Description: clean(checkSummary(acc.counts), false),
-			Target: oscal.FindingTarget{
-				Type:     "objective-id",
-				TargetId: oscalToken(id),
-				Title:    clean(f.Title, false),
-				Status:   status,
-				Props:    propsOf(refPairs(f.Refs)...),
-			},
-			Origins:             origins,
-			RelatedObservations: &acc.observations,
-			Props:               propsOf("check-id", id, "severity", string(f.Severity), "area", f.Area),
-		}
-		if f.Expected != "" {
-			finding.Target.Description = clean("Expected: "+f.Expected, true)
-		}
-		if len(acc.risks) > 0 {
-			finding.RelatedRisks = &acc.risks
-		}
-		findings = append(findings, finding)
-	}
-
-	reviewed := oscal.AssessedControls{Description: "NIST SP 800-53 controls the baseline's checks map to."}
-	if len(controls) == 0 {
-		reviewed = oscal.AssessedControls{IncludeAll: &oscal.IncludeAll{}}
-	} else {
-		ids := make([]string, 0, len(controls))
-		for id := range controls {
-			ids = append(ids, id)
-		}
-		slices.SortFunc(ids, compareControlIDs)
-		sel := make([]oscal.AssessedControlsSelectControlById, len(ids))
-		for i, id := range ids {
-			sel[i] = oscal.AssessedControlsSelectControlById{ControlId: id}
-		}
-		reviewed.IncludeControls = &sel
-	}
-
-	end := oscalTime(r.Run.Finished, r.Run.Started)
-	result := oscal.Result{
-		UUID:        stableUUID("result", orDefault(r.Run.ID, end.Format(time.RFC3339Nano))),
-		Title:       clean(strings.TrimSpace(toolName+" audit "+r.Run.ID), false),
-		Description: clean(resultDescription(r), false),
-		Start:       oscalTime(r.Run.Started, r.Run.Finished),
-		End:         &end,
-		ReviewedControls: oscal.ReviewedControls{
-			ControlSelections: []oscal.AssessedControls{reviewed},
-		},
-		LocalDefinitions: &oscal.LocalDefinitions{
-			Components: &[]oscal.SystemComponent{{
-				UUID:        toolUUID,
-				Type:        "software",
-				Title:       clean(strings.TrimSpace(toolName+" "+r.Tool.Version), false),
-				Description: "The hypervisor hardening audit tool that made the observations.",
-				Status:      oscal.SystemComponentStatus{State: "operational"},
-				Props:       propsOf("version", r.Tool.Version),
-			}},
-		},
-		Props: propsOf(
-			"run-id", r.Run.ID,
-			"complete", strconv.FormatBool(r.Summary.Complete),
-			"score", scoreProp(r.Summary.Score),
-			"score-without-waivers", scoreProp(r.Summary.ScoreWithoutWaivers),
-		),
-	}
-	if len(items) > 0 {
-		result.LocalDefinitions.InventoryItems = &items
-	}
-	if len(observations) > 0 {
-		result.Observations = &observations
-	}
-	if len(findings) > 0 {
-		result.Findings = &findings
-	}
-	if len(risks) > 0 {
-		result.Risks = &risks
-	}
-	if len(unaudited) > 0 {
-		result.Remarks = clean("Incomplete: these targets could not be audited and have no findings: "+strings.Join(unaudited, ", ")+".", true)
-	}
-
-	return &oscal.AssessmentResults{
-		UUID: stableUUID("assessment-results", append([]string{base.ID}, targetNames...)...),
-		Metadata: oscal.Metadata{
-			Title:        clean(strings.TrimSuffix(strings.TrimSpace(toolName+" assessment results: "+base.ID+" "+base.Version), ":"), false),
-			LastModified: end,
-			Version:      orDefault(r.Run.ID, end.Format(time.RFC3339)),
-			OscalVersion: OSCALVersion,
-		},
-		ImportAp: oscal.ImportAp{
-			Href:    "#" + baselineRes.UUID,
-			Remarks: "hvaudit has no assessment plan document; this points at the baseline in back-matter.",
-		},
-		Results:    []oscal.Result{result},
-		BackMatter: &oscal.BackMatter{Resources: &resources},
-	}
+	return resources
 }
 
 // checkStatus sums up a check's findings as an OSCAL objective status; ok

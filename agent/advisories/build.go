@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/versions"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 )
 
@@ -275,7 +276,7 @@ func newestFixedLine(all []recordFix, cve, product string, cur *curated) string 
 func inFamily(line, fam string) bool { return line == fam || strings.HasPrefix(line, fam+".") }
 
 func cmpLine(a, b string) int {
-	c, _ := inventory.CompareVersions(inventory.SchemeUpstream, a, b)
+	c, _ := versions.Compare(inventory.SchemeUpstream, a, b)
 	return c
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/versions"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 )
 
@@ -269,7 +270,7 @@ func compareIn(line, a, b string) int {
 	case strings.HasPrefix(line, "rhel-"):
 		scheme = inventory.SchemeRPM
 	}
-	c, _ := inventory.CompareVersions(scheme, a, b)
+	c, _ := versions.Compare(scheme, a, b)
 	return c
 }
 

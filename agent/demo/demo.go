@@ -20,7 +20,7 @@ import (
 	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
-	"github.com/hvaudit/hvaudit/collectors/libvirt"
+	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"github.com/hvaudit/hvaudit/configs"
 	"github.com/hvaudit/hvaudit/report"
 )
@@ -216,11 +216,15 @@ func demoSymlinks(sub fs.FS, dir string) error {
 // path; one under the demo's own directory, rather than a temporary one,
 // is what the reports then show and what a reader can open.
 func demoKVMTarget(out io.Writer, dir string) (*collectors.Target, error) {
-	if err := libvirt.ClientLibraryError(); err != nil {
+	kvm, err := collectors.ForPlatform(inventory.PlatformKVM)
+	if err == nil {
+		err = collectors.Available(kvm)
+	}
+	if err != nil {
 		fmt.Fprintf(out, "Skipping the KVM part of the demo: %v.\n  To include it: apt-get install libvirt0 (and build with -tags libvirt_dlopen, as make does).\n", err)
 		return nil, nil
 	}
-	dir, err := filepath.Abs(dir)
+	dir, err = filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ var demoNow = time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
 // in evidence (snapshot and certificate dates follow the real clock).
 func demoRun(t *testing.T) (*report.Run, string) {
 	t.Helper()
-	if err := libvirt.ClientLibraryError(); err != nil {
+	if err := libvirt.New().Available(); err != nil {
 		if os.Getenv("HVAUDIT_REQUIRE_LIBVIRT") != "" {
 			t.Fatal(err)
 		}

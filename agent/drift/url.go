@@ -12,7 +12,7 @@ import (
 func CheckURL(raw string) (warning string, err error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("webhook_url: %v", err)
+		return "", fmt.Errorf("webhook_url: %w", err)
 	}
 	if u.User != nil {
 		return "", fmt.Errorf("webhook_url: credentials in the URL are refused; use webhook_secret_file for signing")

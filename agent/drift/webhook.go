@@ -88,7 +88,7 @@ func (w *Webhook) Send(ctx context.Context, p Payload) error {
 		if i > 0 {
 			select {
 			case <-ctx.Done():
-				return fmt.Errorf("webhook: %w (last attempt: %v)", ctx.Err(), last)
+				return fmt.Errorf("webhook: %w (last attempt: %w)", ctx.Err(), last)
 			case <-time.After(pause):
 			}
 			pause *= 2

@@ -24,7 +24,7 @@ const lockNamespace = 0x68766175
 func openPostgres(ctx context.Context, raw string) (*Store, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("history: not a postgres URL: %v", err)
+		return nil, fmt.Errorf("history: not a postgres URL: %w", err)
 	}
 	where := redactPostgres(u)
 	if _, set := u.User.Password(); set {
@@ -37,7 +37,7 @@ func openPostgres(ctx context.Context, raw string) (*Store, error) {
 	}
 	cfg, err := pgx.ParseConfig(u.String())
 	if err != nil {
-		return nil, fmt.Errorf("history %s: %v", where, err)
+		return nil, fmt.Errorf("history %s: %w", where, err)
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 15 * time.Second

@@ -163,7 +163,7 @@ func (s *Settings) buildSchedules(list []agent.ScheduleConfig) error {
 		seen[sc.Name] = true
 		spec, err := cronParser.Parse(sc.Cron)
 		if err != nil {
-			return fmt.Errorf("%s: cron %q: %v", label, sc.Cron, err)
+			return fmt.Errorf("%s: cron %q: %w", label, sc.Cron, err)
 		}
 		if len(sc.Targets) == 0 {
 			return fmt.Errorf("%s: targets is empty", label)
@@ -195,7 +195,7 @@ func (s *Settings) targetNames() []string {
 func (s *Settings) buildListener(sv agent.ServeConfig) error {
 	host, _, err := net.SplitHostPort(s.Listen)
 	if err != nil {
-		return fmt.Errorf("[serve] listen %q: %v (use host:port, e.g. %s)", s.Listen, err, DefaultListen)
+		return fmt.Errorf("[serve] listen %q: %w (use host:port, e.g. %s)", s.Listen, err, DefaultListen)
 	}
 	if (sv.TLSCertFile == "") != (sv.TLSKeyFile == "") {
 		return fmt.Errorf("[serve] tls_cert_file and tls_key_file go together")
@@ -215,14 +215,14 @@ func (s *Settings) buildListener(sv agent.ServeConfig) error {
 	if sv.TLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(sv.TLSCertFile, sv.TLSKeyFile)
 		if err != nil {
-			return fmt.Errorf("[serve] TLS: %v", err)
+			return fmt.Errorf("[serve] TLS: %w", err)
 		}
 		s.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	if sv.BearerTokenFile != "" {
 		tok, err := agent.ReadPasswordFile(sv.BearerTokenFile)
 		if err != nil {
-			return fmt.Errorf("[serve] bearer_token_file: %v", err)
+			return fmt.Errorf("[serve] bearer_token_file: %w", err)
 		}
 		if len(tok.Reveal()) < 16 {
 			return fmt.Errorf("[serve] bearer_token_file %s: the token is shorter than 16 characters", sv.BearerTokenFile)
@@ -241,7 +241,7 @@ func (s *Settings) buildWebhook(sv agent.ServeConfig) error {
 	}
 	warning, err := drift.CheckURL(sv.WebhookURL)
 	if err != nil {
-		return fmt.Errorf("[serve] %v", err)
+		return fmt.Errorf("[serve] %w", err)
 	}
 	if warning != "" {
 		s.Warnings = append(s.Warnings, warning)
@@ -250,7 +250,7 @@ func (s *Settings) buildWebhook(sv agent.ServeConfig) error {
 	if sv.WebhookSecretFile != "" {
 		sec, err := agent.ReadPasswordFile(sv.WebhookSecretFile)
 		if err != nil {
-			return fmt.Errorf("[serve] webhook_secret_file: %v", err)
+			return fmt.Errorf("[serve] webhook_secret_file: %w", err)
 		}
 		if sec.IsZero() {
 			return fmt.Errorf("[serve] webhook_secret_file %s is empty", sv.WebhookSecretFile)

@@ -78,7 +78,7 @@ func Compile(pattern string) (*Glob, error) {
 	b.WriteString(`\z`)
 	re, err := regexp.Compile(b.String())
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errBadGlob, err)
+		return nil, fmt.Errorf("%w: %w", errBadGlob, err)
 	}
 	return &Glob{re: re}, nil
 }

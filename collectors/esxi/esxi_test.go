@@ -12,6 +12,7 @@ import (
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
+	"github.com/hvaudit/hvaudit/collectors/inventory/inventorytest"
 	"github.com/hvaudit/hvaudit/configs"
 )
 
@@ -55,37 +56,6 @@ func fetchNormalize(t testing.TB, c *Collector, tg collectors.Target) (*collecto
 	return snap, inv
 }
 
-func hostNamed(t *testing.T, inv *inventory.Inventory, name string) inventory.Host {
-	t.Helper()
-	for _, h := range inv.Hosts {
-		if h.Name == name {
-			return h
-		}
-	}
-	t.Fatalf("no host %s", name)
-	return inventory.Host{}
-}
-
-func vmNamed(t *testing.T, inv *inventory.Inventory, name string) inventory.VM {
-	t.Helper()
-	for _, v := range inv.VMs {
-		if v.Name == name {
-			return v
-		}
-	}
-	t.Fatalf("no VM %s", name)
-	return inventory.VM{}
-}
-
-func gapFor(inv *inventory.Inventory, object, field string) string {
-	for _, g := range inv.Gaps {
-		if g.Object == object && g.Field == field {
-			return g.Reason
-		}
-	}
-	return ""
-}
-
 // TestDemoEstateInventory checks the facts the baseline relies on, object by
 // object, as the simulator serves them.
 func TestDemoEstateInventory(t *testing.T) {
@@ -113,7 +83,7 @@ func TestDemoEstateInventory(t *testing.T) {
 		t.Errorf("transport %+v", tr)
 	}
 
-	p1 := hostNamed(t, inv, "esx-prod-01")
+	p1 := inventorytest.Host(t, inv, "esx-prod-01")
 	if p1.Patch == nil || p1.Patch.ReleaseLine != "8.0.3" || p1.Patch.Build != "25595708" {
 		t.Errorf("esx-prod-01 patch %+v", p1.Patch)
 	}
@@ -133,7 +103,7 @@ func TestDemoEstateInventory(t *testing.T) {
 		t.Errorf("esx-prod-01 firewall %+v", p1.Firewall)
 	}
 
-	p2 := hostNamed(t, inv, "esx-prod-02")
+	p2 := inventorytest.Host(t, inv, "esx-prod-02")
 	if p2.Management == nil || !reflect.DeepEqual(p2.Management.Interfaces, []string{"vmk0"}) ||
 		!contains(p2.Management.SharedServices, "vmotion") || !contains(p2.Management.SharedServices, "ft-logging") {
 		t.Errorf("esx-prod-02 management %+v", p2.Management)
@@ -146,15 +116,15 @@ func TestDemoEstateInventory(t *testing.T) {
 	}
 
 	// What the simulator does not return is absent, with the reason.
-	legacy := hostNamed(t, inv, "esx-legacy-01")
+	legacy := inventorytest.Host(t, inv, "esx-legacy-01")
 	if legacy.SecureBoot != nil {
 		t.Errorf("esx-legacy-01 secure boot should be unread, got %v", *legacy.SecureBoot)
 	}
-	if r := gapFor(inv, "host:"+legacy.ID, "host.secure_boot"); !strings.Contains(r, "capability.uefiSecureBoot") {
+	if r := inventorytest.Reason(inv.Gaps, "host:"+legacy.ID, "host.secure_boot"); !strings.Contains(r, "capability.uefiSecureBoot") {
 		t.Errorf("esx-legacy-01 secure boot gap %q", r)
 	}
 
-	db := vmNamed(t, inv, "db-01")
+	db := inventorytest.VM(t, inv, "db-01")
 	if db.Encryption == nil || db.Encryption.HomeEncrypted == nil || !*db.Encryption.HomeEncrypted ||
 		db.Encryption.KeyProvider == nil || *db.Encryption.KeyProvider != "kp-demo" {
 		t.Errorf("db-01 encryption %+v", db.Encryption)
@@ -165,28 +135,28 @@ func TestDemoEstateInventory(t *testing.T) {
 	if db.VTPM == nil || !*db.VTPM || db.LoggingEnabled == nil || !*db.LoggingEnabled {
 		t.Errorf("db-01 vtpm %v logging %v", db.VTPM, db.LoggingEnabled)
 	}
-	web := vmNamed(t, inv, "web-01")
+	web := inventorytest.VM(t, inv, "web-01")
 	if web.Migration == nil || *web.Migration.Encryption != "disabled" || web.Encryption == nil || *web.Encryption.HomeEncrypted {
 		t.Errorf("web-01 migration %+v encryption %+v", web.Migration, web.Encryption)
 	}
 	if web.Devices == nil || web.Devices.Floppies != 1 || web.Devices.SerialPorts != 1 {
 		t.Errorf("web-01 devices %+v", web.Devices)
 	}
-	jump := vmNamed(t, inv, "jump-01")
+	jump := inventorytest.VM(t, inv, "jump-01")
 	if len(jump.NICs) != 1 || jump.NICs[0].OnManagementNetwork == nil || !*jump.NICs[0].OnManagementNetwork {
 		t.Errorf("jump-01 NICs %+v", jump.NICs)
 	}
 	if len(db.NICs) != 1 || db.NICs[0].OnManagementNetwork == nil || *db.NICs[0].OnManagementNetwork {
 		t.Errorf("db-01 NICs %+v", db.NICs)
 	}
-	app := vmNamed(t, inv, "app-01")
+	app := inventorytest.VM(t, inv, "app-01")
 	if app.OldestSnapshotDays == nil || *app.OldestSnapshotDays != 200 || len(app.Snapshots) != 2 {
 		t.Errorf("app-01 snapshots %v %+v", app.OldestSnapshotDays, app.Snapshots)
 	}
-	if app.LoggingEnabled != nil || !strings.Contains(gapFor(inv, "vm:"+app.ID, "vm.logging_enabled"), "enableLogging") {
+	if app.LoggingEnabled != nil || !strings.Contains(inventorytest.Reason(inv.Gaps, "vm:"+app.ID, "vm.logging_enabled"), "enableLogging") {
 		t.Errorf("app-01 logging should be unread with its reason: %v", app.LoggingEnabled)
 	}
-	tmpl := vmNamed(t, inv, "tmpl-rhel9")
+	tmpl := inventorytest.VM(t, inv, "tmpl-rhel9")
 	if tmpl.Template == nil || !*tmpl.Template {
 		t.Errorf("tmpl-rhel9 template %v", tmpl.Template)
 	}
@@ -207,7 +177,7 @@ func TestStandaloneHost(t *testing.T) {
 	if inv.Target.Kind == nil || *inv.Target.Kind != "esxi" || inv.Target.KeyProviders != nil {
 		t.Fatalf("target %+v", inv.Target)
 	}
-	if r := gapFor(inv, "target:"+inv.Target.Name, "target.key_providers"); !strings.Contains(r, "vCenter feature") {
+	if r := inventorytest.Reason(inv.Gaps, "target:"+inv.Target.Name, "target.key_providers"); !strings.Contains(r, "vCenter feature") {
 		t.Errorf("key provider gap %q (gaps %+v)", r, inv.Gaps)
 	}
 	if len(inv.Hosts) != 1 || inv.Hosts[0].ID != inv.Hosts[0].Name {
@@ -337,11 +307,11 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if strings.Contains(string(b), sim.Password) {
 		t.Fatal("snapshot holds the password")
 	}
-	var back collectors.Snapshot
-	if err := json.Unmarshal(b, &back); err != nil {
+	back, err := collectors.DecodeSnapshot(b)
+	if err != nil {
 		t.Fatal(err)
 	}
-	replayed, err := c.Normalize(&back)
+	replayed, err := c.Normalize(back)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
+	"github.com/hvaudit/hvaudit/collectors/inventory/inventorytest"
 )
 
 // Faults a long collection meets on real vCenters, injected by the
@@ -126,12 +127,12 @@ func TestNoPermissionOnOneProperty(t *testing.T) {
 	deny := &esxisim.DeniedProperty{Type: "HostSystem", Path: "config.service", Privilege: "Host.Config.Settings"}
 	sim := startEstate(t, esxisim.Legacy(), esxisim.Options{Faults: esxisim.Faults{Deny: deny}})
 	_, inv := fetchNormalize(t, New(Options{PageSize: faultPage}), pinned(sim))
-	h := hostNamed(t, inv, "esx701-01.lab.example.net")
+	h := inventorytest.Host(t, inv, "esx701-01.lab.example.net")
 	if h.Services != nil {
 		t.Errorf("services read despite NoPermission: %v", h.Services)
 	}
 	want := "HostSystem config.service could not be read: NoPermission (the audit account lacks privilege Host.Config.Settings): Permission to perform this operation was denied."
-	if g, _ := gapOf(inv, "host:"+h.ID, "host.services"); g.Reason != want {
+	if g, _ := inventorytest.Gap(inv.Gaps, "host:"+h.ID, "host.services"); g.Reason != want {
 		t.Errorf("services gap %q\nwant %q", g.Reason, want)
 	}
 	if h.Options == nil || h.LockdownMode == nil || h.Firewall == nil || h.Management == nil || len(inv.VMs) != 6 {

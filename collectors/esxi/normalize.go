@@ -15,18 +15,25 @@ import (
 // every value comes from the snapshot, and every value the server did not
 // return stays nil with a gap that names the property.
 func (c *Collector) Normalize(s *collectors.Snapshot) (*inventory.Inventory, error) {
-	if s.Platform != Platform {
-		return nil, fmt.Errorf("snapshot platform %q is not %q", s.Platform, Platform)
-	}
-	d, err := decodeData(s.Data)
+	raw, err := s.DataFor(Platform)
 	if err != nil {
 		return nil, err
 	}
-	n := &normalizer{data: d, at: s.CollectedAt, objs: map[types.ManagedObjectReference]props{}, skipped: map[string]SkippedProperty{}}
+	d, err := decodeData(raw)
+	if err != nil {
+		return nil, err
+	}
+	return normalizeData(d, s.Target, s.CollectedAt, s.Gaps), nil
+}
+
+// normalizeData maps decoded vSphere data, read from target at a time,
+// plus the gaps Fetch recorded.
+func normalizeData(d *Data, t collectors.SnapshotTarget, at time.Time, fetchGaps inventory.Gaps) *inventory.Inventory {
+	n := &normalizer{data: d, at: at, objs: map[types.ManagedObjectReference]props{}, skipped: map[string]SkippedProperty{}}
 	n.inv = &inventory.Inventory{
-		Platform: Platform, CollectedAt: s.CollectedAt,
+		Platform: Platform, CollectedAt: at,
 		Hosts: []inventory.Host{}, VMs: []inventory.VM{}, Networks: []inventory.Network{},
-		Gaps: append([]inventory.Gap{}, s.Gaps...), Sources: sources,
+		Gaps: append(inventory.Gaps{}, fetchGaps...), Sources: sources(),
 	}
 	for _, o := range d.Objects {
 		earlier, seen := n.objs[o.Obj]
@@ -38,7 +45,7 @@ func (c *Collector) Normalize(s *collectors.Snapshot) (*inventory.Inventory, err
 	for _, sk := range d.Skipped {
 		n.skipped[sk.Type+" "+sk.Path] = sk
 	}
-	n.target(s)
+	n.target(t)
 	n.dvPortgroups()
 	n.segments()
 	n.hosts()
@@ -46,7 +53,7 @@ func (c *Collector) Normalize(s *collectors.Snapshot) (*inventory.Inventory, err
 	n.networks()
 	n.salts()
 	n.esxiTarget()
-	return n.inv, nil
+	return n.inv
 }
 
 // props is one object's returned properties plus the faults of those the
@@ -157,9 +164,7 @@ type normalizer struct {
 	queries         map[string]Query // method + "/" + object → answer (normalize_security.go)
 }
 
-func (n *normalizer) gap(kind, id, field, reason string) {
-	n.inv.Gaps = append(n.inv.Gaps, inventory.Gap{Object: inventory.ObjectKey(kind, id), Field: field, Reason: reason})
-}
+func (n *normalizer) gap(kind, id, field, reason string) { n.inv.Gaps.Add(kind, id, field, reason) }
 
 // kindTypes lists every type name an object kind takes: a real vCenter's
 // distributed switches are VmwareDistributedVirtualSwitch.
@@ -189,30 +194,30 @@ func (n *normalizer) byType(kind string) []props {
 // predating it (not asked for); the object's own API release (objAPI, as
 // who reports it) predating it; else that the server did not return it.
 func (n *normalizer) absent(kind, id, field string, p props, path, objAPI, who string) {
-	g := inventory.Gap{Object: inventory.ObjectKey(kind, id), Field: field}
+	var reason, introduced string
 	since := propertySince(p.ref.Type, path)
 	sk, skipped := n.skipped[p.ref.Type+" "+path]
 	switch {
 	case p.faulted(path):
-		g.Reason = p.why(path)
+		reason = p.why(path)
 	case skipped:
-		g.Reason, g.Since = p.ref.Type+" "+path+": "+sk.Reason, sk.Since
+		reason, introduced = p.ref.Type+" "+path+": "+sk.Reason, sk.Since
 	case since != "" && objAPI != "" && apiBefore(objAPI, since):
-		g.Reason, g.Since = p.ref.Type+" "+path+" is "+unavailableReason(since, who, objAPI), shortAPI(since)
+		reason, introduced = p.ref.Type+" "+path+" is "+unavailableReason(since, who, objAPI), shortAPI(since)
 	default:
-		g.Reason = p.why(path)
+		reason = p.why(path)
 	}
-	if g.Since != "" {
-		g.Since = shortAPI(g.Since)
+	if introduced != "" {
+		introduced = shortAPI(introduced)
 	}
-	n.inv.Gaps = append(n.inv.Gaps, g)
+	n.inv.Gaps.AddSince(kind, id, field, reason, introduced)
 }
 
 // target fills the endpoint's own facts: vCenter or a standalone host.
-func (n *normalizer) target(s *collectors.Snapshot) {
+func (n *normalizer) target(st collectors.SnapshotTarget) {
 	a := n.data.About
 	t := &n.inv.Target
-	t.Name, t.URI, t.Platform, t.Transport = s.Target.Name, s.Target.URI, Platform, s.Target.RecordedTransport()
+	t.Name, t.URI, t.Platform, t.Transport = st.Name, st.URI, Platform, st.RecordedTransport()
 	kind := "esxi"
 	if a.ApiType == "VirtualCenter" {
 		kind = "vcenter"
@@ -224,7 +229,7 @@ func (n *normalizer) target(s *collectors.Snapshot) {
 		t.Build = inventory.Ptr(a.Build)
 		t.APIVersion = inventory.Ptr(a.ApiVersion)
 	}
-	id := s.Target.Name
+	id := st.Name
 	if kind == "vcenter" {
 		t.Patch = &inventory.PatchLevel{Product: "vcenter", ReleaseLine: a.Version, Version: a.Version, Build: a.Build, FullName: a.FullName}
 		if kp := n.byType("CryptoManagerKmip"); len(kp) == 1 {

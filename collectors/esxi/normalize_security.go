@@ -28,12 +28,6 @@ const (
 		"confirm they carry no other traffic and sit on a storage-only VLAN"
 )
 
-func init() {
-	for k, v := range securitySources {
-		sources[k] = v
-	}
-}
-
 var securitySources = map[string]string{
 	"host.certificate.issuer_organization": "HostSystem config.certificate (issuer O)",
 	"host.esxi.acceptance_level":           "HostImageConfigManager.HostImageConfigGetAcceptance",

@@ -13,6 +13,7 @@ import (
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
+	"github.com/hvaudit/hvaudit/collectors/inventory/inventorytest"
 	"github.com/hvaudit/hvaudit/configs"
 )
 
@@ -32,20 +33,11 @@ func networkNamed(t *testing.T, inv *inventory.Inventory, name string) inventory
 
 func nicOnMgmt(t *testing.T, inv *inventory.Inventory, vm string) *bool {
 	t.Helper()
-	v := vmNamed(t, inv, vm)
+	v := inventorytest.VM(t, inv, vm)
 	if len(v.NICs) != 1 {
 		t.Fatalf("%s has NICs %+v", vm, v.NICs)
 	}
 	return v.NICs[0].OnManagementNetwork
-}
-
-func gapOf(inv *inventory.Inventory, object, field string) (inventory.Gap, bool) {
-	for _, g := range inv.Gaps {
-		if g.Object == object && g.Field == field {
-			return g, true
-		}
-	}
-	return inventory.Gap{}, false
 }
 
 // TestVMCLikeEstate: a VMware Cloud-like SDDC, whose hosts have only NSX
@@ -55,7 +47,7 @@ func TestVMCLikeEstate(t *testing.T) {
 	snap, inv := fetchNormalize(t, New(Options{}), pinned(sim))
 
 	// vmknics on NSX segments are named by their segment, never "".
-	h1 := hostNamed(t, inv, "esx-01.sddc.example.net")
+	h1 := inventorytest.Host(t, inv, "esx-01.sddc.example.net")
 	if len(h1.VMKernelNICs) != 3 || h1.VMKernelNICs[0].Portgroup != "mgmt-vmk0-seg" || h1.VMKernelNICs[0].Segment != "0d7e1c52-4b1a-4c7e-9a55-000000000001" {
 		t.Errorf("esx-01 vmknics %+v", h1.VMKernelNICs)
 	}
@@ -68,7 +60,7 @@ func TestVMCLikeEstate(t *testing.T) {
 			t.Errorf("%s on_management_network %v, want %v", vm, got, want)
 		}
 	}
-	vdi := vmNamed(t, inv, "vdi-001")
+	vdi := inventorytest.VM(t, inv, "vdi-001")
 	if n := vdi.NICs[0]; n.Network != "cgw-vdi" || n.Segment != "0d7e1c52-4b1a-4c7e-9a55-000000000010" {
 		t.Errorf("vdi-001 NIC %+v", n)
 	}
@@ -77,7 +69,7 @@ func TestVMCLikeEstate(t *testing.T) {
 	if seg.Kind != "nsx-segment" || seg.Management == nil || *seg.Management || len(seg.VMs) != 3 {
 		t.Errorf("cgw-apps %+v", seg)
 	}
-	if g, _ := gapOf(inv, "network:"+seg.ID, "network.security"); !strings.Contains(g.Reason, "NSX Manager") {
+	if g, _ := inventorytest.Gap(inv.Gaps, "network:"+seg.ID, "network.security"); !strings.Contains(g.Reason, "NSX Manager") {
 		t.Errorf("cgw-apps security gap %q", g.Reason)
 	}
 	if mg := networkNamed(t, inv, "mgmt-vmk0-seg"); mg.Management == nil || !*mg.Management || mg.Kind != "nsx-segment" {
@@ -89,11 +81,11 @@ func TestVMCLikeEstate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back collectors.Snapshot
-	if err := json.Unmarshal(b, &back); err != nil {
+	back, err := collectors.DecodeSnapshot(b)
+	if err != nil {
 		t.Fatal(err)
 	}
-	replayed, err := New(Options{}).Normalize(&back)
+	replayed, err := New(Options{}).Normalize(back)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,11 +106,11 @@ func TestVMCLikeEstate(t *testing.T) {
 	if want := []string{"HostSystem capability.uefiSecureBoot", "HostSystem runtime.stateEncryption", "VirtualMachine config.ftEncryptionMode"}; !reflect.DeepEqual(skipped, want) {
 		t.Errorf("skipped %v, want %v", skipped, want)
 	}
-	if g, _ := gapOf(inv, "vm:"+vdi.ID, "vm.migration.ft_encryption"); g.Since != "7.0.2" ||
+	if g, _ := inventorytest.Gap(inv.Gaps, "vm:"+vdi.ID, "vm.migration.ft_encryption"); g.Since != "7.0.2" ||
 		g.Reason != "VirtualMachine config.ftEncryptionMode: not available before vSphere API 7.0.2 (the server is at API 7.0.1.1)" {
 		t.Errorf("ft_encryption gap %+v", g)
 	}
-	if g, _ := gapOf(inv, "host:"+h1.ID, "host.secure_boot"); g.Since != "8.0.3" || !strings.Contains(g.Reason, "not available before vSphere API 8.0.3") {
+	if g, _ := inventorytest.Gap(inv.Gaps, "host:"+h1.ID, "host.secure_boot"); g.Since != "8.0.3" || !strings.Contains(g.Reason, "not available before vSphere API 8.0.3") {
 		t.Errorf("secure_boot gap %+v", g)
 	}
 
@@ -136,7 +128,7 @@ func TestVMCLikeEstate(t *testing.T) {
 	if want := []string{"HBR", "WOL", "rabbitmqproxy", "updateManager", "vpxHeartbeats"}; !reflect.DeepEqual(outboundOpen, want) {
 		t.Errorf("esx-01 enabled outbound-only rulesets open to all %v, want %v", outboundOpen, want)
 	}
-	h3 := hostNamed(t, inv, "esx-03.sddc.example.net")
+	h3 := inventorytest.Host(t, inv, "esx-03.sddc.example.net")
 	if h3.Firewall == nil || !slices.Contains(h3.Firewall.OpenRulesets, "sshServer") || slices.Contains(h3.Firewall.OpenRulesets, "vpxHeartbeats") ||
 		len(h3.Firewall.OpenRulesets) != 15 {
 		t.Errorf("esx-03 open rulesets %v", h3.Firewall.OpenRulesets)
@@ -148,7 +140,7 @@ func TestVMCLikeEstate(t *testing.T) {
 
 	// Per-VM salts are unique; a salt two VMs carry is shared.
 	for vm, want := range map[string][]string{"vdi-001": {}, "vdi-002": {}, "app-001": {"app-002"}, "app-002": {"app-001"}, "app-003": {}, "rogue-001": {}} {
-		if got := vmNamed(t, inv, vm).SaltSharedWith; got == nil || !reflect.DeepEqual(got, want) {
+		if got := inventorytest.VM(t, inv, vm).SaltSharedWith; got == nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s salt shared with %v, want %v", vm, got, want)
 		}
 	}
@@ -202,19 +194,19 @@ func TestLegacyEstate(t *testing.T) {
 
 	// A not-responding host's configuration is not judged: one gap on the
 	// whole host says why. Its VM's facts are vCenter's own and stay.
-	stale := hostNamed(t, inv, "esx701-02.lab.example.net")
+	stale := inventorytest.Host(t, inv, "esx701-02.lab.example.net")
 	if stale.ConnectionState == nil || *stale.ConnectionState != "notResponding" || stale.Options != nil || stale.Services != nil ||
 		stale.Patch != nil || stale.LockdownMode != nil || stale.Management != nil || stale.Firewall != nil {
 		t.Errorf("stale host carries configuration: %+v", stale)
 	}
-	if g, _ := gapOf(inv, "host:"+stale.ID, "host"); !strings.Contains(g.Reason, "the host is notResponding") {
+	if g, _ := inventorytest.Gap(inv.Gaps, "host:"+stale.ID, "host"); !strings.Contains(g.Reason, "the host is notResponding") {
 		t.Errorf("stale host gap %q", g.Reason)
 	}
-	if v := vmNamed(t, inv, "app-stale"); v.Migration == nil || v.Migration.Encryption == nil || *v.Migration.Encryption != "disabled" ||
+	if v := inventorytest.VM(t, inv, "app-stale"); v.Migration == nil || v.Migration.Encryption == nil || *v.Migration.Encryption != "disabled" ||
 		v.NICs[0].OnManagementNetwork == nil || *v.NICs[0].OnManagementNetwork {
 		t.Errorf("the stale host's VM lost its facts: %+v", v)
 	}
-	if h := hostNamed(t, inv, "esx67-01.lab.example.net"); h.APIVersion == nil || *h.APIVersion != "6.7.3" || h.LockdownMode == nil {
+	if h := inventorytest.Host(t, inv, "esx67-01.lab.example.net"); h.APIVersion == nil || *h.APIVersion != "6.7.3" || h.LockdownMode == nil {
 		t.Errorf("6.7 host %+v", h)
 	}
 }
@@ -227,7 +219,7 @@ func checkLegacyNetworks(t *testing.T, inv *inventory.Inventory) {
 	if mgmt.Switch != "DVS0" || mgmt.Management == nil || !*mgmt.Management {
 		t.Errorf("dvpg-mgmt-110 %+v", mgmt)
 	}
-	if nic := hostNamed(t, inv, "esx701-01.lab.example.net").VMKernelNICs[0]; nic.Switch != "DVS0" || nic.Portgroup != "dvpg-mgmt-110" || nic.VLAN == nil || *nic.VLAN != 110 {
+	if nic := inventorytest.Host(t, inv, "esx701-01.lab.example.net").VMKernelNICs[0]; nic.Switch != "DVS0" || nic.Portgroup != "dvpg-mgmt-110" || nic.VLAN == nil || *nic.VLAN != 110 {
 		t.Errorf("esx701-01 vmk0 %+v", nic)
 	}
 	// The uplink port group is recognised; trunks carry their ranges.
@@ -244,7 +236,7 @@ func checkLegacyNetworks(t *testing.T, inv *inventory.Inventory) {
 	if trunk.Trunk == nil || !*trunk.Trunk || trunk.VLAN != nil || !reflect.DeepEqual(trunk.VLANRanges, []inventory.VLANRange{{Start: 0, End: 4094}}) {
 		t.Errorf("trunk %+v", trunk)
 	}
-	if g, _ := gapOf(inv, "network:"+trunk.ID, "network.vlan"); !strings.Contains(g.Reason, "passes VLANs 0-4094") {
+	if g, _ := inventorytest.Gap(inv.Gaps, "network:"+trunk.ID, "network.vlan"); !strings.Contains(g.Reason, "passes VLANs 0-4094") {
 		t.Errorf("trunk VLAN gap %q", g.Reason)
 	}
 	// Layer 2 decides, not names: a VM port group on the management
@@ -314,7 +306,7 @@ func TestOlderServerRefusesNewProperties(t *testing.T) {
 	if !reflect.DeepEqual(skipped, want) {
 		t.Errorf("skipped %v\nwant    %v", skipped, want)
 	}
-	if v := vmNamed(t, inv, "app-701"); v.Encryption == nil || v.Encryption.Confidential == nil || *v.Encryption.Confidential != "none" {
+	if v := inventorytest.VM(t, inv, "app-701"); v.Encryption == nil || v.Encryption.Confidential == nil || *v.Encryption.Confidential != "none" {
 		t.Errorf("app-701 encryption %+v: no SEV before 7.0.1 is still known", v.Encryption)
 	}
 
@@ -354,7 +346,7 @@ func TestOlderServerRefusesNewProperties(t *testing.T) {
 func TestMissingObjectCostsOnlyItself(t *testing.T) {
 	sim := startEstate(t, esxisim.Legacy(), esxisim.Options{Faults: esxisim.Faults{Remove: []string{"CryptoManagerKmip"}}})
 	_, inv := fetchNormalize(t, New(Options{}), pinned(sim))
-	if g, _ := gapOf(inv, "target:vc", "target.key_providers"); !strings.Contains(g.Reason, "ManagedObjectNotFound") {
+	if g, _ := inventorytest.Gap(inv.Gaps, "target:vc", "target.key_providers"); !strings.Contains(g.Reason, "ManagedObjectNotFound") {
 		t.Errorf("key provider gap %q", g.Reason)
 	}
 	if inv.Target.Settings == nil || len(inv.Hosts) != 3 || len(inv.VMs) != 6 {
@@ -365,7 +357,7 @@ func TestMissingObjectCostsOnlyItself(t *testing.T) {
 	deny := &esxisim.DeniedProperty{Type: "OptionManager", Path: "setting", Privilege: "System.Read"}
 	sim = startEstate(t, esxisim.Legacy(), esxisim.Options{Faults: esxisim.Faults{Deny: deny}})
 	_, inv = fetchNormalize(t, New(Options{}), pinned(sim))
-	if g, _ := gapOf(inv, "target:vc", "target.settings"); inv.Target.Settings != nil || !strings.Contains(g.Reason, "NoPermission") {
+	if g, _ := inventorytest.Gap(inv.Gaps, "target:vc", "target.settings"); inv.Target.Settings != nil || !strings.Contains(g.Reason, "NoPermission") {
 		t.Errorf("settings %v, gap %q", inv.Target.Settings, g.Reason)
 	}
 	if len(inv.Target.KeyProviders) != 1 {
@@ -406,7 +398,7 @@ func TestSystemRulesetsNotCounted(t *testing.T) {
 	e.Hosts[1].FirewallSystemRulesets = []string{"vSphereClient", "DVSSync"}
 	sim := startEstate(t, e, esxisim.Options{})
 	_, inv := fetchNormalize(t, New(Options{}), pinned(sim))
-	fw := hostNamed(t, inv, "esx-prod-02").Firewall
+	fw := inventorytest.Host(t, inv, "esx-prod-02").Firewall
 	if fw == nil || !slices.Contains(fw.OpenRulesets, "sshServer") || slices.Contains(fw.OpenRulesets, "vSphereClient") || slices.Contains(fw.OpenRulesets, "DVSSync") {
 		t.Fatalf("open rulesets %v", fw)
 	}
@@ -417,7 +409,7 @@ func TestSystemRulesetsNotCounted(t *testing.T) {
 		}
 	}
 	// A 7.0 host says nothing about ownership: every inbound ruleset counts.
-	if legacy := hostNamed(t, inv, "esx-legacy-01").Firewall; legacy == nil || !slices.Contains(legacy.OpenRulesets, "vSphereClient") || legacy.Rulesets[0].UserConfigurable != nil {
+	if legacy := inventorytest.Host(t, inv, "esx-legacy-01").Firewall; legacy == nil || !slices.Contains(legacy.OpenRulesets, "vSphereClient") || legacy.Rulesets[0].UserConfigurable != nil {
 		t.Errorf("7.0 host firewall %+v", legacy)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
+	"github.com/hvaudit/hvaudit/collectors/inventory/inventorytest"
 	"github.com/hvaudit/hvaudit/configs"
 )
 
@@ -31,7 +32,7 @@ func TestSecurityFactsOfDemoHosts(t *testing.T) {
 	sim := startEstate(t, e, esxisim.Options{})
 	_, inv := fetchNormalize(t, New(Options{}), pinned(sim))
 
-	p1 := hostNamed(t, inv, "esx-prod-01")
+	p1 := inventorytest.Host(t, inv, "esx-prod-01")
 	want1 := &inventory.ESXiHost{
 		AcceptanceLevel: inventory.Ptr("partner"),
 		StateEncryption: &inventory.StateEncryption{ProtectionMode: "tpm", RequireSecureBoot: true},
@@ -49,7 +50,7 @@ func TestSecurityFactsOfDemoHosts(t *testing.T) {
 		t.Errorf("esx-prod-01 certificate issuer %+v", p1.Certificate)
 	}
 
-	p2 := hostNamed(t, inv, "esx-prod-02")
+	p2 := inventorytest.Host(t, inv, "esx-prod-02")
 	want2 := &inventory.ESXiHost{
 		AcceptanceLevel: inventory.Ptr("community"),
 		StateEncryption: &inventory.StateEncryption{ProtectionMode: "none"},
@@ -69,14 +70,14 @@ func TestSecurityFactsOfDemoHosts(t *testing.T) {
 		"host.esxi.snmp.v3_authenticated":         "esxcli system snmp get",
 		"host.esxi.ip_storage.iscsi_nfs_isolated": "esxcli iscsi networkportal list",
 	} {
-		if r := gapFor(inv, "host:"+p2.ID, field); !strings.Contains(r, want) {
+		if r := inventorytest.Reason(inv.Gaps, "host:"+p2.ID, field); !strings.Contains(r, want) {
 			t.Errorf("esx-prod-02 %s gap %q, want it to name %q", field, r, want)
 		}
 	}
 
 	// A host whose managers the simulator lacks: each fact is a gap with
 	// the fault, and the rest of the host is read.
-	legacy := hostNamed(t, inv, "esx-legacy-01")
+	legacy := inventorytest.Host(t, inv, "esx-legacy-01")
 	if legacy.ESXi == nil || legacy.ESXi.AcceptanceLevel != nil || legacy.ESXi.LockdownExceptions != nil || legacy.ESXi.SNMP != nil {
 		t.Fatalf("esx-legacy-01 ESXi facts %s", js(legacy.ESXi))
 	}
@@ -86,7 +87,7 @@ func TestSecurityFactsOfDemoHosts(t *testing.T) {
 		"host.esxi.snmp":                "HostSnmpSystem configuration not returned",
 		"host.esxi.state_encryption":    "vSphere API 7.0.3",
 	} {
-		if r := gapFor(inv, "host:"+legacy.ID, field); !strings.Contains(r, want) {
+		if r := inventorytest.Reason(inv.Gaps, "host:"+legacy.ID, field); !strings.Contains(r, want) {
 			t.Errorf("esx-legacy-01 %s gap %q, want %q", field, r, want)
 		}
 	}
@@ -107,7 +108,7 @@ func TestSecurityFactsOfDemoVCenter(t *testing.T) {
 	if !reflect.DeepEqual(inv.Target.ESXi, want) {
 		t.Errorf("vCenter facts\n got %s\nwant %s", js(inv.Target.ESXi), js(want))
 	}
-	if r := gapFor(inv, "target:"+inv.Target.Name, "target.esxi.tls_profile"); !strings.Contains(r, "/api/appliance/tls/profiles/global") {
+	if r := inventorytest.Reason(inv.Gaps, "target:"+inv.Target.Name, "target.esxi.tls_profile"); !strings.Contains(r, "/api/appliance/tls/profiles/global") {
 		t.Errorf("vCenter TLS profile gap %q", r)
 	}
 	for k, v := range map[string]string{"config.log.level": "info", "VirtualCenter.VimPasswordExpirationInDays": "30", "vpxd.event.syslog.enabled": "false"} {
@@ -135,7 +136,7 @@ func TestSecurityFactsOfDemoVCenter(t *testing.T) {
 	if want := map[string]string{"db-01": "running", "web-01": "notConfigured", "web-02": "notConfigured", "app-01": "notConfigured", "jump-01": "notConfigured", "tmpl-rhel9": "notConfigured"}; !reflect.DeepEqual(ft, want) {
 		t.Errorf("fault tolerance states %v, want %v", ft, want)
 	}
-	web := vmNamed(t, inv, "web-01")
+	web := inventorytest.VM(t, inv, "web-01")
 	if web.Settings["ethernet0.filter0.name"] != "dvfilter-maclearn" {
 		t.Errorf("web-01 dvfilter setting not kept: %v", web.Settings)
 	}
@@ -152,11 +153,11 @@ func TestReadOnlyAuditorLockdownExceptions(t *testing.T) {
 	e.VCenter.AuditorReadOnly = true
 	sim := startEstate(t, e, esxisim.Options{})
 	_, inv := fetchNormalize(t, New(Options{}), pinned(sim))
-	p1 := hostNamed(t, inv, "esx-prod-01")
+	p1 := inventorytest.Host(t, inv, "esx-prod-01")
 	if p1.ESXi.LockdownExceptions != nil {
 		t.Fatalf("lockdown exceptions read without Global.Settings: %v", p1.ESXi.LockdownExceptions)
 	}
-	r := gapFor(inv, "host:"+p1.ID, "host.esxi.lockdown_exceptions")
+	r := inventorytest.Reason(inv.Gaps, "host:"+p1.ID, "host.esxi.lockdown_exceptions")
 	if !strings.Contains(r, "NoPermission") || !strings.Contains(r, "Global.Settings") {
 		t.Errorf("gap %q does not name the missing privilege", r)
 	}
@@ -183,7 +184,7 @@ func TestVSANFaultIsAGap(t *testing.T) {
 	if c.Name != "DC0_C0" || c.DataAtRestEncryption != nil || c.DataInTransitEncryption != nil {
 		t.Errorf("cluster %s", js(c))
 	}
-	if r := gapFor(inv, "target:"+inv.Target.Name, "target.esxi.vsan_clusters"); !strings.Contains(r, "cluster DC0_C0: VsanVcClusterConfigSystem.VsanClusterGetConfig failed") {
+	if r := inventorytest.Reason(inv.Gaps, "target:"+inv.Target.Name, "target.esxi.vsan_clusters"); !strings.Contains(r, "cluster DC0_C0: VsanVcClusterConfigSystem.VsanClusterGetConfig failed") {
 		t.Errorf("vSAN gap %q", r)
 	}
 	if len(inv.Hosts) != 3 || len(inv.VMs) != 6 {
@@ -213,7 +214,7 @@ func TestSNMPCommunitiesNeverStored(t *testing.T) {
 	if strings.Contains(string(b), secret) {
 		t.Fatal("the snapshot holds an SNMP community string")
 	}
-	if p2 := hostNamed(t, inv, "esx-prod-02"); p2.ESXi.SNMP == nil || p2.ESXi.SNMP.Communities != 2 {
+	if p2 := inventorytest.Host(t, inv, "esx-prod-02"); p2.ESXi.SNMP == nil || p2.ESXi.SNMP.Communities != 2 {
 		t.Errorf("communities not counted: %s", js(p2.ESXi.SNMP))
 	}
 }

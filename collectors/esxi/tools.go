@@ -12,10 +12,6 @@ import (
 
 const toolsVersionPath = "guest.toolsVersion"
 
-func init() {
-	sources["vm.patch"] = "VirtualMachine " + toolsVersionPath + " (decoded: major<<10 | minor<<5 | patch)"
-}
-
 // vmTools sets vm.Patch from guest.toolsVersion. "0" means Tools is not
 // installed (no patch level, nothing to patch); an unread property leaves
 // a gap.

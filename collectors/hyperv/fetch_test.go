@@ -115,13 +115,13 @@ func TestCollectFailsWhenNothingAnswers(t *testing.T) {
 	for _, q := range Catalog {
 		d.Queries = append(d.Queries, QueryResult{Namespace: q.Namespace, Class: q.Class, Error: "Access denied"})
 	}
-	_, err := Collect(context.Background(), NewReplaySource(&d))
+	_, err := fetchData(context.Background(), NewReplaySource(&d))
 	if err == nil || !strings.Contains(err.Error(), "answered no query") {
 		t.Errorf("err = %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Collect(ctx, NewReplaySource(loadData(t, "compliant"))); !errors.Is(err, context.Canceled) {
+	if _, err := fetchData(ctx, NewReplaySource(loadData(t, "compliant"))); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
 	}
 }

@@ -10,12 +10,12 @@ import (
 	"github.com/hvaudit/hvaudit/collectors"
 )
 
-// FuzzMapInstances feeds arbitrary Data JSON to the mapper: it must never
+// FuzzNormalizeData feeds arbitrary Data JSON to the mapper: it must never
 // panic, must return an inventory or an error, and every gap must give a
 // reason. Seeds are the fixtures' data and malformed shapes, and the
-// corpus in testdata/fuzz/FuzzMapInstances (zero dates, /0 migration
+// corpus in testdata/fuzz/FuzzNormalizeData (zero dates, /0 migration
 // networks, snapshot kinds, unreadable classes, a missing host row).
-func FuzzMapInstances(f *testing.F) {
+func FuzzNormalizeData(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*/snapshot.json")
 	for _, file := range files {
 		b, err := os.ReadFile(file)
@@ -24,9 +24,12 @@ func FuzzMapInstances(f *testing.F) {
 		}
 		// Small seeds keep the fuzzer fast (it minimises every input that
 		// finds new coverage): at most two instances per query, compact.
-		var s collectors.Snapshot
+		s, err := collectors.DecodeSnapshot(b)
+		if err != nil {
+			continue
+		}
 		var d Data
-		if json.Unmarshal(b, &s) != nil || json.Unmarshal(s.Data, &d) != nil {
+		if json.Unmarshal(s.Data, &d) != nil {
 			continue
 		}
 		for i := range d.Queries {
@@ -46,7 +49,7 @@ func FuzzMapInstances(f *testing.F) {
 		if json.Unmarshal(raw, &d) != nil {
 			return
 		}
-		inv, err := MapInstances(&d, collectors.SnapshotTarget{Name: "fuzz"}, at, nil)
+		inv, err := normalizeData(&d, collectors.SnapshotTarget{Name: "fuzz"}, at, nil)
 		if err != nil {
 			return
 		}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/hvaudit/hvaudit/collectors"
@@ -27,11 +26,11 @@ func loadCase(t testing.TB, name string) *collectors.Snapshot {
 	if err := json.Unmarshal(b, &mark); err != nil || mark.Synthetic == nil || !*mark.Synthetic {
 		t.Fatalf("%s: fixture is not marked \"synthetic\": true", name)
 	}
-	var s collectors.Snapshot
-	if err := json.Unmarshal(b, &s); err != nil {
-		t.Fatal(err)
+	s, err := collectors.DecodeSnapshot(b)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
 	}
-	return &s
+	return s
 }
 
 func loadData(t testing.TB, name string) *Data {
@@ -52,65 +51,9 @@ func normalizeCase(t testing.TB, name string) *inventory.Inventory {
 	return inv
 }
 
-func vmByName(t testing.TB, inv *inventory.Inventory, name string) inventory.VM {
-	t.Helper()
-	for _, v := range inv.VMs {
-		if v.Name == name {
-			return v
-		}
-	}
-	t.Fatalf("no VM %q", name)
-	return inventory.VM{}
-}
-
-func netByName(t testing.TB, inv *inventory.Inventory, name string) inventory.Network {
-	t.Helper()
-	for _, n := range inv.Networks {
-		if n.Name == name {
-			return n
-		}
-	}
-	t.Fatalf("no network %q", name)
-	return inventory.Network{}
-}
-
-// gapFor returns the reason of the first gap on a field prefix for an object.
-func gapFor(inv *inventory.Inventory, object, field string) string {
-	for _, g := range inv.Gaps {
-		if g.Object == object && strings.HasPrefix(g.Field, field) {
-			return g.Reason
-		}
-	}
-	return ""
-}
-
-func boolp(p *bool) string {
-	if p == nil {
-		return "nil"
-	}
-	if *p {
-		return "true"
-	}
-	return "false"
-}
-
-func strp(p *string) string {
-	if p == nil {
-		return "nil"
-	}
-	return *p
-}
-
-func intp(p *int64) string {
-	if p == nil {
-		return "nil"
-	}
-	return itoa(*p)
-}
+var inventoryForTest = inventory.Inventory{}
 
 func itoa(i int64) string {
 	b, _ := json.Marshal(i)
 	return string(b)
 }
-
-var inventoryForTest = inventory.Inventory{}

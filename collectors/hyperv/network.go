@@ -60,11 +60,45 @@ type netResult struct {
 	mgmt       *mgmtPorts
 }
 
+// mapNetwork reads the switches and their port allocations and fills
+// every VM's NICs and ports; finish then builds the networks and the
+// host's management picture from the result.
 func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 	res := &netResult{switches: map[string]*switchInfo{}}
+	swWhy := m.readSwitches(res)
+	findSwitch, spWhy := m.switchOfPort(res)
+	epRows, epWhy := m.rows("Msvm_EthernetPortAllocationSettingData")
+	if swWhy != "" && epWhy == "" {
+		epWhy = swWhy
+	}
+	adRows, adWhy := m.rows("Msvm_SyntheticEthernetPortSettingData")
+	if why := portsUnknown(epRows, epWhy, adRows); why != "" {
+		// Ports stay nil: a class that could not be read is unknown,
+		// never an empty list that every "all ports …" check passes.
+		res.why = why
+		m.gap(everyVM, "vm.nics", why)
+		m.gap(everyVM, "vm.hyperv.ports", why)
+		return res
+	}
+	res.known = true
+	res.ports = res.portAllocations(epRows, vms, findSwitch, spWhy)
+	vlanWhy, secWhy := m.attachPortSettings(res.ports)
+	res.joinSwitches()
+	adapters := m.readAdapters(adRows, adWhy, vms)
+	res.vlanWhy = vlanWhy
+	res.mgmt = m.managementPorts(res, vlanWhy)
+	for id, vm := range vms {
+		m.mapVMPorts(id, vm, res, adapters, secWhy)
+	}
+	return res
+}
+
+// readSwitches reads the host's virtual switches into res, ordered by
+// name, and returns why they are unknown, if they are.
+func (m *mapper) readSwitches(res *netResult) string {
 	swRows, swWhy := m.rows("Msvm_VirtualEthernetSwitch")
 	if swWhy != "" {
-		m.gap("network:*", "network", swWhy)
+		m.gap(everyNetwork, "network", swWhy)
 	}
 	for _, in := range swRows {
 		id, _ := asString(unwrapProp(in, "Name"))
@@ -80,9 +114,15 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 		res.order = append(res.order, id)
 	}
 	sort.Slice(res.order, func(a, b int) bool { return res.switches[res.order[a]].name < res.switches[res.order[b]].name })
+	return swWhy
+}
 
-	// Switch ports: port name → switch.
-	portSwitch := map[string]string{}
+// switchOfPort returns how to find the switch of a host port from its
+// InstanceID segments: the first segment when it is a switch's Name, else
+// the Msvm_EthernetSwitchPort named by a segment. spWhy says why the
+// switch ports are unknown, if they are.
+func (m *mapper) switchOfPort(res *netResult) (find func(segs []string) string, spWhy string) {
+	portSwitch := map[string]string{} // port name → switch
 	spRows, spWhy := m.rows("Msvm_EthernetSwitchPort")
 	for _, in := range spRows {
 		n, _ := asString(unwrapProp(in, "Name"))
@@ -91,7 +131,7 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 			portSwitch[normID(n)] = normID(s)
 		}
 	}
-	findSwitch := func(segs []string) string {
+	return func(segs []string) string {
 		if len(segs) > 0 && res.switches[segs[0]] != nil {
 			return segs[0]
 		}
@@ -101,31 +141,29 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 			}
 		}
 		return ""
-	}
+	}, spWhy
+}
 
-	epRows, epWhy := m.rows("Msvm_EthernetPortAllocationSettingData")
-	if swWhy != "" && epWhy == "" {
-		epWhy = swWhy
-	}
-	if epWhy != "" {
-		// Ports stay nil: a class that could not be read is unknown,
-		// never an empty list that every "all ports …" check passes.
-		res.why = epWhy
-		m.gap("vm:*", "vm.nics", epWhy)
-		m.gap("vm:*", "vm.hyperv.ports", epWhy)
-		return res
-	}
-	adRows, adWhy := m.rows("Msvm_SyntheticEthernetPortSettingData")
-	if len(epRows) == 0 && len(adRows) > 0 {
+// portsUnknown says why the port allocations cannot be trusted, "" when
+// they can.
+func portsUnknown(epRows Instances, epWhy string, adRows Instances) string {
+	switch {
+	case epWhy != "":
+		return epWhy
+	case len(epRows) == 0 && len(adRows) > 0:
 		// VMs have network adapters but no port allocation is visible: a
 		// filtered answer, not a host where every adapter is unplugged
 		// (that would make every port check pass on defaults).
-		res.why = "Msvm_EthernetPortAllocationSettingData returned no instance although VMs have network adapters (Msvm_SyntheticEthernetPortSettingData): the account may not see them"
-		m.gap("vm:*", "vm.nics", res.why)
-		m.gap("vm:*", "vm.hyperv.ports", res.why)
-		return res
+		return "Msvm_EthernetPortAllocationSettingData returned no instance although VMs have network adapters (Msvm_SyntheticEthernetPortSettingData): the account may not see them"
 	}
-	res.known = true
+	return ""
+}
+
+// portAllocations classifies the switch port allocations: a VM adapter's
+// port, an external switch's uplink, a management-OS vNIC. Others (a
+// checkpoint's copy) are left out. It records in res.unresolved the first
+// host port whose switch is unknown.
+func (res *netResult) portAllocations(epRows Instances, vms vmIndex, findSwitch func([]string) string, spWhy string) []*portAlloc {
 	var ports []*portAlloc
 	for _, in := range epRows {
 		iid, _ := asString(unwrapProp(in, "InstanceID"))
@@ -175,8 +213,12 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 		}
 		ports = append(ports, p)
 	}
-	res.ports = ports
-	// Attach VLAN and security feature settings.
+	return ports
+}
+
+// attachPortSettings gives each port its VLAN and security feature
+// settings and returns why either class is unknown, if it is.
+func (m *mapper) attachPortSettings(ports []*portAlloc) (vlanWhy, secWhy string) {
 	attach := func(class string, set func(*portAlloc, Instance)) string {
 		rows, why := m.rows(class)
 		if why != "" {
@@ -190,18 +232,24 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 		}
 		return ""
 	}
-	vlanWhy := attach("Msvm_EthernetSwitchPortVlanSettingData", func(p *portAlloc, in Instance) { p.vlan = in })
-	secWhy := attach("Msvm_EthernetSwitchPortSecuritySettingData", func(p *portAlloc, in Instance) { p.sec = in })
+	vlanWhy = attach("Msvm_EthernetSwitchPortVlanSettingData", func(p *portAlloc, in Instance) { p.vlan = in })
+	secWhy = attach("Msvm_EthernetSwitchPortSecuritySettingData", func(p *portAlloc, in Instance) { p.sec = in })
 	if vlanWhy != "" {
-		m.gap("vm:*", "vm.hyperv.ports.vlans", vlanWhy)
-		m.gap("vm:*", "vm.hyperv.ports.vlan_mode", vlanWhy)
+		m.gap(everyVM, "vm.hyperv.ports.vlans", vlanWhy)
+		m.gap(everyVM, "vm.hyperv.ports.vlan_mode", vlanWhy)
 	}
 	if secWhy != "" {
 		for _, f := range []string{"mac_spoofing", "dhcp_guard", "router_guard", "monitor_mode"} {
-			m.gap("vm:*", "vm.hyperv.ports."+f, secWhy)
+			m.gap(everyVM, "vm.hyperv.ports."+f, secWhy)
 		}
 	}
-	for _, p := range ports {
+	return vlanWhy, secWhy
+}
+
+// joinSwitches files each port under its switch, and each VM with an
+// enabled port under the switch it uses.
+func (res *netResult) joinSwitches() {
+	for _, p := range res.ports {
 		if sw := res.switches[p.switchID]; sw != nil {
 			sw.ports = append(sw.ports, p)
 			if p.kind == "vm" && !p.disabled {
@@ -209,14 +257,24 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 			}
 		}
 	}
+}
 
-	// Adapters: name and MAC from Msvm_SyntheticEthernetPortSettingData.
-	type adapter struct{ name, mac string }
-	adapters := map[string]adapter{}
+// adapter is a VM network adapter (Msvm_SyntheticEthernetPortSettingData).
+type adapter struct{ name, mac string }
+
+// vmAdapters are the adapters of the host's VMs: by upper-cased
+// InstanceID, and each VM's in the order read.
+type vmAdapters struct {
+	byID map[string]adapter
+	ofVM map[string][]string
+}
+
+// readAdapters reads the VMs' network adapters: their names and MACs.
+func (m *mapper) readAdapters(adRows Instances, adWhy string, vms vmIndex) vmAdapters {
+	ad := vmAdapters{byID: map[string]adapter{}, ofVM: map[string][]string{}}
 	if adWhy != "" {
-		m.gap("vm:*", "vm.nics.mac", adWhy)
+		m.gap(everyVM, "vm.nics.mac", adWhy)
 	}
-	adByVM := map[string][]string{}
 	for _, in := range adRows {
 		iid, _ := asString(unwrapProp(in, "InstanceID"))
 		segs := idSegments(iid)
@@ -226,64 +284,63 @@ func (m *mapper) mapNetwork(vms vmIndex) *netResult {
 		a := adapter{}
 		a.name, _ = asString(unwrapProp(in, "ElementName"))
 		a.mac, _ = asString(unwrapProp(in, "Address"))
-		adapters[strings.ToUpper(iid)] = a
-		adByVM[segs[0]] = append(adByVM[segs[0]], strings.ToUpper(iid))
+		ad.byID[strings.ToUpper(iid)] = a
+		ad.ofVM[segs[0]] = append(ad.ofVM[segs[0]], strings.ToUpper(iid))
 	}
+	return ad
+}
 
-	res.vlanWhy = vlanWhy
-	mgmt := m.managementPorts(res, vlanWhy)
-	res.mgmt = mgmt
-	for id, vm := range vms {
-		key := inventory.ObjectKey(inventory.KindVM, id)
-		var vmPorts []*portAlloc
-		used := map[string]bool{}
-		for _, p := range ports {
-			if p.kind == "vm" && p.owner == id {
-				vmPorts = append(vmPorts, p)
-				used[p.parent] = true
-			}
+// mapVMPorts fills a VM's NICs and Hyper-V ports: every adapter, with the
+// switch, VLAN and security settings of its port; an adapter without a
+// port allocation is not connected.
+func (m *mapper) mapVMPorts(id string, vm *inventory.VM, res *netResult, ad vmAdapters, secWhy string) {
+	key := object{inventory.KindVM, id}
+	var vmPorts []*portAlloc
+	used := map[string]bool{}
+	for _, p := range res.ports {
+		if p.kind == "vm" && p.owner == id {
+			vmPorts = append(vmPorts, p)
+			used[p.parent] = true
 		}
-		// Adapters without a port allocation are not connected.
-		for _, aid := range adByVM[id] {
-			if !used[aid] {
-				vmPorts = append(vmPorts, &portAlloc{kind: "vm", owner: id, parent: aid, disabled: true})
-			}
-		}
-		vm.NICs = []inventory.VMNIC{}
-		vm.HyperV.Ports = []inventory.HyperVPort{}
-		for _, p := range vmPorts {
-			a, ok := adapters[p.parent]
-			if !ok {
-				a = adapter{name: p.name}
-			}
-			hp := inventory.HyperVPort{Name: a.name, MAC: formatMAC(a.mac), SwitchID: p.switchID}
-			sw := res.switches[p.switchID]
-			hp.Connected = !p.disabled && p.switchID != ""
-			if sw != nil {
-				hp.Switch = sw.name
-			}
-			m.portVLAN(key, p, &hp, vlanWhy)
-			m.portSecurity(key, p, &hp, secWhy)
-			nic := inventory.VMNIC{Name: hp.Name, MAC: hp.MAC}
-			if hp.Connected {
-				nic.Network = hp.Switch
-				if nic.Network == "" {
-					nic.Network = hp.SwitchID
-				}
-			}
-			on, why := onManagement(hp, sw, mgmt, res.unresolved)
-			if why != "" {
-				m.gap(key, "vm.nics.on_management_network", fmt.Sprintf("adapter %q: %s", hp.Name, why))
-			} else {
-				nic.OnManagementNetwork = inventory.Ptr(on)
-			}
-			vm.HyperV.Ports = append(vm.HyperV.Ports, hp)
-			vm.NICs = append(vm.NICs, nic)
-		}
-		sort.SliceStable(vm.NICs, func(a, b int) bool { return vm.NICs[a].Name < vm.NICs[b].Name })
-		sort.SliceStable(vm.HyperV.Ports, func(a, b int) bool { return vm.HyperV.Ports[a].Name < vm.HyperV.Ports[b].Name })
 	}
-	return res
+	for _, aid := range ad.ofVM[id] {
+		if !used[aid] {
+			vmPorts = append(vmPorts, &portAlloc{kind: "vm", owner: id, parent: aid, disabled: true})
+		}
+	}
+	vm.NICs = []inventory.VMNIC{}
+	vm.HyperV.Ports = []inventory.HyperVPort{}
+	for _, p := range vmPorts {
+		a, ok := ad.byID[p.parent]
+		if !ok {
+			a = adapter{name: p.name}
+		}
+		hp := inventory.HyperVPort{Name: a.name, MAC: formatMAC(a.mac), SwitchID: p.switchID}
+		sw := res.switches[p.switchID]
+		hp.Connected = !p.disabled && p.switchID != ""
+		if sw != nil {
+			hp.Switch = sw.name
+		}
+		m.portVLAN(key, p, &hp, res.vlanWhy)
+		m.portSecurity(key, p, &hp, secWhy)
+		nic := inventory.VMNIC{Name: hp.Name, MAC: hp.MAC}
+		if hp.Connected {
+			nic.Network = hp.Switch
+			if nic.Network == "" {
+				nic.Network = hp.SwitchID
+			}
+		}
+		on, why := onManagement(hp, sw, res.mgmt, res.unresolved)
+		if why != "" {
+			m.gap(key, "vm.nics.on_management_network", fmt.Sprintf("adapter %q: %s", hp.Name, why))
+		} else {
+			nic.OnManagementNetwork = inventory.Ptr(on)
+		}
+		vm.HyperV.Ports = append(vm.HyperV.Ports, hp)
+		vm.NICs = append(vm.NICs, nic)
+	}
+	sort.SliceStable(vm.NICs, func(a, b int) bool { return vm.NICs[a].Name < vm.NICs[b].Name })
+	sort.SliceStable(vm.HyperV.Ports, func(a, b int) bool { return vm.HyperV.Ports[a].Name < vm.HyperV.Ports[b].Name })
 }
 
 // ownerPort finds the port a feature setting belongs to.
@@ -312,93 +369,6 @@ func ownerPort(ports []*portAlloc, fid string) *portAlloc {
 	return best
 }
 
-// mgmtPorts are the management-OS vNICs per switch, with their VLANs.
-type mgmtPorts struct {
-	bySwitch map[string][]*inventory.HostNIC
-	// vlans per switch; nil when a vNIC's VLAN is unknown.
-	vlans map[string][]int64
-	why   map[string]string
-}
-
-func (m *mapper) managementPorts(res *netResult, vlanWhy string) *mgmtPorts {
-	mp := &mgmtPorts{bySwitch: map[string][]*inventory.HostNIC{}, vlans: map[string][]int64{}, why: map[string]string{}}
-	for _, swID := range res.order {
-		sw := res.switches[swID]
-		vlans := []int64{}
-		for _, p := range sw.ports {
-			if p.kind != "internal" {
-				continue
-			}
-			hp := inventory.HyperVPort{}
-			m.portVLAN("", p, &hp, vlanWhy)
-			nic := &inventory.HostNIC{Device: p.name, Switch: sw.name, Services: []string{"management"}}
-			if hp.VLANs == nil {
-				mp.why[swID] = fmt.Sprintf("the VLAN of management-OS vNIC %q is unknown", p.name)
-				vlans = nil
-			} else {
-				if mode(hp) == "access" && hp.AccessVLAN != nil && *hp.AccessVLAN != 0 {
-					nic.VLAN = hp.AccessVLAN
-				}
-				if vlans != nil {
-					vlans = unionInts(vlans, hp.VLANs)
-				}
-			}
-			mp.bySwitch[swID] = append(mp.bySwitch[swID], nic)
-		}
-		if len(mp.bySwitch[swID]) > 0 {
-			mp.vlans[swID] = vlans
-		}
-	}
-	return mp
-}
-
-// onManagement: the adapter's switch is an external switch that the
-// management OS shares, and the port reaches a management-OS VLAN.
-func onManagement(hp inventory.HyperVPort, sw *switchInfo, mp *mgmtPorts, unresolved string) (bool, string) {
-	if !hp.Connected {
-		return false, ""
-	}
-	if unresolved != "" {
-		return false, unresolved
-	}
-	if sw == nil {
-		return false, fmt.Sprintf("switch %s of the port is not among the host's switches", hp.SwitchID)
-	}
-	if switchType(sw) != "external" || len(mp.bySwitch[sw.id]) == 0 {
-		return false, ""
-	}
-	if why := mp.why[sw.id]; why != "" {
-		return false, why
-	}
-	if hp.VLANs == nil {
-		return false, "the port's VLAN settings could not be read"
-	}
-	for _, v := range hp.VLANs {
-		for _, w := range mp.vlans[sw.id] {
-			if v == w {
-				return true, ""
-			}
-		}
-	}
-	return false, ""
-}
-
-func switchType(sw *switchInfo) string {
-	internal := false
-	for _, p := range sw.ports {
-		switch p.kind {
-		case "external":
-			return "external"
-		case "internal":
-			internal = true
-		}
-	}
-	if internal {
-		return "internal"
-	}
-	return "private"
-}
-
 // mode is a port's VLAN mode, "" when unknown.
 func mode(hp inventory.HyperVPort) string {
 	if hp.VLANMode == nil {
@@ -408,8 +378,8 @@ func mode(hp inventory.HyperVPort) string {
 }
 
 // portVLAN fills the port's VLAN facts; unknown settings leave VLANMode
-// and VLANs nil. key "" records no gap.
-func (m *mapper) portVLAN(key string, p *portAlloc, hp *inventory.HyperVPort, vlanWhy string) {
+// and VLANs nil. The zero key records no gap.
+func (m *mapper) portVLAN(key object, p *portAlloc, hp *inventory.HyperVPort, vlanWhy string) {
 	const cls = "Msvm_EthernetSwitchPortVlanSettingData"
 	if vlanWhy != "" {
 		return
@@ -423,7 +393,7 @@ func (m *mapper) portVLAN(key string, p *portAlloc, hp *inventory.HyperVPort, vl
 	}
 	r := reader{m: m, object: key, class: cls, in: p.vlan}
 	gap := func(why string) {
-		if key != "" {
+		if key != (object{}) {
 			for _, f := range []string{"vm.hyperv.ports.vlans", "vm.hyperv.ports.vlan_mode"} {
 				m.gap(key, f, fmt.Sprintf("adapter %q: %s", hp.Name, why))
 			}
@@ -477,7 +447,7 @@ func (m *mapper) portVLAN(key string, p *portAlloc, hp *inventory.HyperVPort, vl
 }
 
 // portSecurity fills the port's security facts.
-func (m *mapper) portSecurity(key string, p *portAlloc, hp *inventory.HyperVPort, secWhy string) {
+func (m *mapper) portSecurity(key object, p *portAlloc, hp *inventory.HyperVPort, secWhy string) {
 	if secWhy != "" {
 		return
 	}
@@ -491,156 +461,6 @@ func (m *mapper) portSecurity(key string, p *portAlloc, hp *inventory.HyperVPort
 	hp.DHCPGuard = r.boolean("vm.hyperv.ports.dhcp_guard", "EnableDhcpGuard")
 	hp.RouterGuard = r.boolean("vm.hyperv.ports.router_guard", "EnableRouterGuard")
 	hp.MonitorMode = r.enum("vm.hyperv.ports.monitor_mode", "MonitorMode", monitorNames)
-}
-
-// finish builds the networks and the host's management picture.
-func (m *mapper) finish(res *netResult) {
-	hostKey := inventory.ObjectKey(inventory.KindHost, m.host.ID)
-	if why := res.why + res.unresolved; !res.known || res.unresolved != "" {
-		for _, f := range []string{"host.management", "host.hyperv.management_os_shares_vm_switch", "host.hyperv.management_os_shares_vm_vlan", "host.hyperv.management_vnics_own_vlan"} {
-			m.gap(hostKey, f, why)
-		}
-		for _, id := range res.order {
-			sw := res.switches[id]
-			// Which VMs use the switch is known only when the port
-			// allocations were read.
-			n := inventory.Network{ID: id, Name: sw.name, Kind: "hyperv-switch", Host: inventory.Ptr(m.host.ID), Switch: sw.name}
-			key := inventory.ObjectKey(inventory.KindNetwork, id)
-			if res.known {
-				n.VMs = []string{}
-				for vmID := range sw.vmIDs {
-					n.VMs = append(n.VMs, vmID)
-				}
-				sort.Strings(n.VMs)
-			} else {
-				m.gap(key, "network.vms", why)
-			}
-			m.inv.Networks = append(m.inv.Networks, n)
-			m.gap(key, "network.hyperv", why)
-			m.gap(key, "network.management", why)
-		}
-		return
-	}
-	mp := res.mgmt
-	mgmt := &inventory.ManagementNetwork{Interfaces: []string{}, SharedServices: []string{}, Networks: []string{}, VLANs: []int64{}}
-	m.host.VMKernelNICs = []inventory.HostNIC{}
-	sharesSwitch := false
-	vlansKnown := true
-	for _, id := range res.order {
-		sw := res.switches[id]
-		typ := switchType(sw)
-		hs := &inventory.HyperVSwitch{Type: typ, ExternalAdapters: []string{}, ManagementVNICs: []string{}, ManagementVLANs: mp.vlans[id]}
-		for _, p := range sw.ports {
-			if p.kind == "external" && p.adapter != "" {
-				hs.ExternalAdapters = append(hs.ExternalAdapters, p.adapter)
-			}
-		}
-		sort.Strings(hs.ExternalAdapters)
-		for _, nic := range mp.bySwitch[id] {
-			hs.ManagementVNICs = append(hs.ManagementVNICs, nic.Device)
-			m.host.VMKernelNICs = append(m.host.VMKernelNICs, *nic)
-			mgmt.Interfaces = append(mgmt.Interfaces, nic.Device)
-		}
-		hs.ManagementOS = len(hs.ManagementVNICs) > 0
-		if hs.ManagementVLANs == nil && !hs.ManagementOS {
-			hs.ManagementVLANs = []int64{}
-		}
-		if hs.ManagementOS {
-			mgmt.Networks = append(mgmt.Networks, sw.name)
-			if hs.ManagementVLANs == nil {
-				vlansKnown = false
-			} else {
-				mgmt.VLANs = unionInts(mgmt.VLANs, hs.ManagementVLANs)
-			}
-			if typ == "external" && len(sw.vmIDs) > 0 {
-				sharesSwitch = true
-			}
-		}
-		n := inventory.Network{ID: id, Name: sw.name, Kind: "hyperv-switch", Host: inventory.Ptr(m.host.ID), Switch: sw.name,
-			Management: inventory.Ptr(hs.ManagementOS), VMs: []string{}, HyperV: hs}
-		for vmID := range sw.vmIDs {
-			n.VMs = append(n.VMs, vmID)
-		}
-		sort.Strings(n.VMs)
-		m.inv.Networks = append(m.inv.Networks, n)
-	}
-	if sharesSwitch {
-		mgmt.SharedServices = append(mgmt.SharedServices, "vm")
-	}
-	if !vlansKnown {
-		mgmt.VLANs = nil
-		m.gap(hostKey, "host.management.vlans", "the VLAN of a management-OS vNIC is unknown")
-	}
-	m.host.Management = mgmt
-	m.gap(hostKey, "host.management.migration_interfaces", "Hyper-V restricts live migration by network (host.hyperv.migration.networks), not by interface")
-	m.hv.ManagementOSSharesVMSwitch = inventory.Ptr(sharesSwitch)
-	if own, why := m.ownVLAN(res); why != "" {
-		m.gap(hostKey, "host.hyperv.management_vnics_own_vlan", why)
-	} else {
-		m.hv.ManagementVNICsOwnVLAN = inventory.Ptr(own)
-	}
-	// Shares a VLAN: some VM adapter on such a switch is on the management network.
-	shared, unknown := false, false
-	for i := range m.inv.VMs {
-		vm := &m.inv.VMs[i]
-		for _, nic := range vm.NICs {
-			switch {
-			case nic.OnManagementNetwork == nil:
-				unknown = true
-			case *nic.OnManagementNetwork:
-				shared = true
-			}
-		}
-	}
-	switch {
-	case shared:
-		m.hv.ManagementOSSharesVMVLAN = inventory.Ptr(true)
-	case unknown:
-		m.gap(hostKey, "host.hyperv.management_os_shares_vm_vlan", "whether a VM adapter is on a management-OS VLAN is unknown for at least one adapter")
-	default:
-		m.hv.ManagementOSSharesVMVLAN = inventory.Ptr(false)
-	}
-}
-
-// ownVLAN says whether every management-OS vNIC on an external switch
-// that carries VMs sits on a tagged access VLAN no VM port of that switch
-// reaches (Microsoft's converged design), or why that is unknown.
-func (m *mapper) ownVLAN(res *netResult) (bool, string) {
-	own := true
-	for _, id := range res.order {
-		sw := res.switches[id]
-		if switchType(sw) != "external" || len(sw.vmIDs) == 0 || len(res.mgmt.bySwitch[id]) == 0 {
-			continue
-		}
-		vmVLANs := map[int64]bool{}
-		for _, p := range sw.ports {
-			if p.kind != "vm" || p.disabled {
-				continue
-			}
-			hp := inventory.HyperVPort{}
-			m.portVLAN("", p, &hp, res.vlanWhy)
-			if hp.VLANs == nil {
-				return false, fmt.Sprintf("the VLAN of a VM port on switch %q is unknown", sw.name)
-			}
-			for _, v := range hp.VLANs {
-				vmVLANs[v] = true
-			}
-		}
-		for _, p := range sw.ports {
-			if p.kind != "internal" {
-				continue
-			}
-			hp := inventory.HyperVPort{}
-			m.portVLAN("", p, &hp, res.vlanWhy)
-			switch {
-			case hp.VLANMode == nil:
-				return false, fmt.Sprintf("the VLAN of management-OS vNIC %q is unknown", p.name)
-			case mode(hp) != "access" || vmVLANs[*hp.AccessVLAN]:
-				own = false
-			}
-		}
-	}
-	return own, ""
 }
 
 func unionInts(a, b []int64) []int64 {

@@ -2,7 +2,6 @@ package hyperv
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -17,17 +16,15 @@ import (
 // Windows version does not have, a value in a form not understood) stays
 // nil and a gap names the class, the property and the reason.
 func (c *Collector) Normalize(s *collectors.Snapshot) (*inventory.Inventory, error) {
-	if s == nil {
-		return nil, errors.New("no snapshot")
-	}
-	if s.Platform != Platform {
-		return nil, fmt.Errorf("snapshot is for platform %q, not %q", s.Platform, Platform)
+	raw, err := s.DataFor(Platform)
+	if err != nil {
+		return nil, err
 	}
 	var d Data
-	if err := json.Unmarshal(s.Data, &d); err != nil {
+	if err := json.Unmarshal(raw, &d); err != nil {
 		return nil, fmt.Errorf("snapshot data is not Hyper-V data: %w", err)
 	}
-	return MapInstances(&d, s.Target, s.CollectedAt, s.Gaps)
+	return normalizeData(&d, s.Target, s.CollectedAt, s.Gaps)
 }
 
 // Enumerations (Microsoft's class documentation; see hyperv.md).
@@ -72,9 +69,15 @@ type mapper struct {
 	hv   *inventory.HyperVHost
 }
 
-func (m *mapper) gap(object, field, reason string) {
-	m.inv.Gaps = append(m.inv.Gaps, inventory.Gap{Object: object, Field: field, Reason: reason})
-}
+// object names one inventory object, or every object of a kind, for its gaps.
+type object struct{ kind, id string }
+
+var (
+	everyVM      = object{inventory.KindVM, "*"}
+	everyNetwork = object{inventory.KindNetwork, "*"}
+)
+
+func (m *mapper) gap(o object, field, reason string) { m.inv.Gaps.Add(o.kind, o.id, field, reason) }
 
 // rows returns a class's instances, or "" and the reason they are unknown.
 func (m *mapper) rows(class string) (Instances, string) {
@@ -92,13 +95,13 @@ func (m *mapper) rows(class string) (Instances, string) {
 // object naming class and property and nil.
 type reader struct {
 	m      *mapper
-	object string
+	object object
 	class  string
 	in     Instance
 }
 
-func (m *mapper) reader(object, class string, in Instance) reader {
-	return reader{m: m, object: object, class: class, in: in}
+func (m *mapper) reader(o object, class string, in Instance) reader {
+	return reader{m: m, object: o, class: class, in: in}
 }
 
 func (r reader) raw(field, p string) (any, bool) {
@@ -181,11 +184,11 @@ func (m *mapper) days(t time.Time) int64 {
 	return d
 }
 
-// MapInstances maps recorded Hyper-V data to the inventory. It is pure:
+// normalizeData maps recorded Hyper-V data to the inventory. It is pure:
 // the same data and time always give the same inventory. It fails only
 // when Msvm_ComputerSystem could not be read, because then the VM list
 // itself is unknown and no VM check could say so.
-func MapInstances(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps []inventory.Gap) (*inventory.Inventory, error) {
+func normalizeData(d *Data, t collectors.SnapshotTarget, at time.Time, fetchGaps inventory.Gaps) (*inventory.Inventory, error) {
 	inv := &inventory.Inventory{
 		Platform:    Platform,
 		CollectedAt: at,
@@ -196,7 +199,7 @@ func MapInstances(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps [
 		Hosts:    []inventory.Host{},
 		VMs:      []inventory.VM{},
 		Networks: []inventory.Network{},
-		Gaps:     append([]inventory.Gap{}, snapGaps...),
+		Gaps:     append(inventory.Gaps{}, fetchGaps...),
 		Sources:  sources(),
 	}
 	if d.PSVersion != "" {
@@ -226,7 +229,7 @@ func MapInstances(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps [
 	})
 	// The mapper's gaps in a stable order (map iteration is random); the
 	// snapshot's own gaps stay first, as recorded.
-	own := inv.Gaps[len(snapGaps):]
+	own := inv.Gaps[len(fetchGaps):]
 	sort.SliceStable(own, func(a, b int) bool {
 		x, y := own[a], own[b]
 		if x.Object != y.Object {

@@ -33,9 +33,9 @@ func (m *mapper) mapHost(t collectors.SnapshotTarget) {
 		if id == "" {
 			id = "localhost"
 		}
-		m.gap(inventory.ObjectKey(inventory.KindHost, id), "host.name", "Win32_OperatingSystem.CSName not read; named after the target")
+		m.gap(object{inventory.KindHost, id}, "host.name", "Win32_OperatingSystem.CSName not read; named after the target")
 	}
-	key := inventory.ObjectKey(inventory.KindHost, id)
+	key := object{inventory.KindHost, id}
 	m.inv.Hosts = append(m.inv.Hosts, inventory.Host{ID: id, Name: id})
 	m.host = &m.inv.Hosts[0]
 	m.hv = &inventory.HyperVHost{ComputerName: id}
@@ -129,7 +129,7 @@ func (m *mapper) ubr() (*int64, string) {
 	return &n, ""
 }
 
-func (m *mapper) mapHotfixes(key string) {
+func (m *mapper) mapHotfixes(key object) {
 	rows, why := m.rows("Win32_QuickFixEngineering")
 	if why != "" {
 		m.gap(key, "host.hyperv.hotfixes", why)
@@ -178,7 +178,7 @@ func (m *mapper) mapHotfixes(key string) {
 	}
 }
 
-func (m *mapper) mapMigrationService(key string) {
+func (m *mapper) mapMigrationService(key object) {
 	const cls = "Msvm_VirtualSystemMigrationServiceSettingData"
 	rows, why := m.rows(cls)
 	if why == "" && len(rows) == 0 {
@@ -231,7 +231,7 @@ const anyTag = "Microsoft:UserManagedAllNetworks"
 // mapMigrationNetworks reads Msvm_VirtualSystemMigrationNetworkSettingData:
 // the networks live migration may use, whether one of them is "any
 // network", and whether one overlaps the management subnets.
-func (m *mapper) mapMigrationNetworks(key string, mig *inventory.HyperVMigrationService) {
+func (m *mapper) mapMigrationNetworks(key object, mig *inventory.HyperVMigrationService) {
 	const ncls = "Msvm_VirtualSystemMigrationNetworkSettingData"
 	fields := []string{"host.hyperv.migration.networks", "host.hyperv.migration.any_network",
 		"host.hyperv.migration.dedicated_networks", "host.hyperv.migration.management_overlap"}
@@ -299,7 +299,7 @@ func (m *mapper) mapMigrationNetworks(key string, mig *inventory.HyperVMigration
 // Microsoft's guidance gives only the management adapter a gateway (the
 // live-migration, cluster and storage networks have none), so these are
 // the subnets live migration must stay off.
-func (m *mapper) mapManagementSubnets(key string) {
+func (m *mapper) mapManagementSubnets(key object) {
 	const cls = "Win32_NetworkAdapterConfiguration"
 	rows, why := m.rows(cls)
 	if why != "" {
@@ -372,7 +372,7 @@ func subnetOf(addr, mask string) (netip.Prefix, bool) {
 
 // mapSMB reads MSFT_SmbServerConfiguration: whether the host's SMB server
 // encrypts and signs.
-func (m *mapper) mapSMB(key string) {
+func (m *mapper) mapSMB(key object) {
 	const cls = "MSFT_SmbServerConfiguration"
 	rows, why := m.rows(cls)
 	if why == "" && len(rows) == 0 {
@@ -390,7 +390,7 @@ func (m *mapper) mapSMB(key string) {
 	}
 }
 
-func (m *mapper) mapDeviceGuard(key string) {
+func (m *mapper) mapDeviceGuard(key object) {
 	const cls = "Win32_DeviceGuard"
 	rows, why := m.rows(cls)
 	if why == "" && len(rows) == 0 {
@@ -430,7 +430,7 @@ func (m *mapper) mapDeviceGuard(key string) {
 	m.hv.DeviceGuard = dg
 }
 
-func (m *mapper) mapHGS(key string) {
+func (m *mapper) mapHGS(key object) {
 	const cls = "MSFT_HgsClientConfiguration"
 	rows, why := m.rows(cls)
 	if why == "" && len(rows) == 0 {

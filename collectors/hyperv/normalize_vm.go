@@ -53,7 +53,7 @@ func (m *mapper) mapVMs() vmIndex {
 		if _, dup := vms[id]; dup {
 			continue
 		}
-		key := inventory.ObjectKey(inventory.KindVM, id)
+		key := object{inventory.KindVM, id}
 		r := m.reader(key, "Msvm_ComputerSystem", in)
 		vm := &inventory.VM{ID: id, Name: id, Host: inventory.Ptr(m.host.ID), Template: inventory.Ptr(false), HyperV: &inventory.HyperVVM{}}
 		if s := r.str("vm.name", "ElementName"); s != nil && *s != "" {
@@ -117,7 +117,7 @@ func (m *mapper) mapVMs() vmIndex {
 	for i := range m.inv.VMs {
 		vms[m.inv.VMs[i].ID] = &m.inv.VMs[i]
 	}
-	m.gap("vm:*", "vm.encryption.all_disks", "Hyper-V VM disks are encrypted by BitLocker on the host volume or in the guest, which WMI's virtualization namespace does not report")
+	m.gap(everyVM, "vm.encryption.all_disks", "Hyper-V VM disks are encrypted by BitLocker on the host volume or in the guest, which WMI's virtualization namespace does not report")
 	return vms
 }
 
@@ -133,7 +133,7 @@ func (m *mapper) mapVSSD(vms vmIndex) {
 	rows, why := m.rows(cls)
 	if why != "" {
 		for _, f := range []string{"vm.firmware", "vm.secure_boot", "vm.snapshots", "vm.oldest_snapshot_days", "vm.hyperv.other_snapshots", "vm.hyperv.generation", "vm.hyperv.configuration_version", "vm.hyperv.automatic_checkpoints", "vm.hyperv.debug_port"} {
-			m.gap("vm:*", f, why)
+			m.gap(everyVM, f, why)
 		}
 		return
 	}
@@ -180,7 +180,7 @@ func (m *mapper) mapVSSD(vms vmIndex) {
 		}
 	}
 	for id, vm := range vms {
-		key := inventory.ObjectKey(inventory.KindVM, id)
+		key := object{inventory.KindVM, id}
 		// Read and empty is an empty list, never nil (nil is unknown).
 		list := append([]inventory.VMSnapshot{}, snaps[id]...)
 		sort.Slice(list, func(a, b int) bool { return list[a].Created.Before(list[b].Created) })
@@ -279,7 +279,7 @@ func (m *mapper) mapSecurity(vms vmIndex) {
 		"vm.hyperv.shielding_requested", "vm.hyperv.encrypt_state_and_migration_traffic", "vm.hyperv.vbs_opt_out"}
 	if why != "" {
 		for _, f := range fields {
-			m.gap("vm:*", f, why)
+			m.gap(everyVM, f, why)
 		}
 	}
 	owned := byOwner(rows, vms, "InstanceID")
@@ -288,12 +288,12 @@ func (m *mapper) mapSecurity(vms vmIndex) {
 	elFields := []string{"vm.hyperv.shielded", "vm.hyperv.encryption_active"}
 	if elWhy != "" {
 		for _, f := range elFields {
-			m.gap("vm:*", f, elWhy)
+			m.gap(everyVM, f, elWhy)
 		}
 	}
 	elements := byOwner(elRows, vms, "SystemName")
 	for id, vm := range vms {
-		key := inventory.ObjectKey(inventory.KindVM, id)
+		key := object{inventory.KindVM, id}
 		hv := vm.HyperV
 		if why == "" {
 			in, ok := owned[id]
@@ -350,12 +350,12 @@ func (m *mapper) mapGuestServices(vms vmIndex) {
 	const cls = "Msvm_GuestServiceInterfaceComponentSettingData"
 	rows, why := m.rows(cls)
 	if why != "" {
-		m.gap("vm:*", "vm.hyperv.guest_service_interface", why)
+		m.gap(everyVM, "vm.hyperv.guest_service_interface", why)
 		return
 	}
 	owned := byOwner(rows, vms, "InstanceID")
 	for id, vm := range vms {
-		key := inventory.ObjectKey(inventory.KindVM, id)
+		key := object{inventory.KindVM, id}
 		in, ok := owned[id]
 		if !ok {
 			m.gap(key, "vm.hyperv.guest_service_interface", cls+" has no instance for the VM")
@@ -380,14 +380,14 @@ func (m *mapper) mapProcessors(vms vmIndex) {
 	const cls = "Msvm_ProcessorSettingData"
 	rows, why := m.rows(cls)
 	if why != "" {
-		m.gap("vm:*", "vm.hyperv.nested_virtualization", why)
-		m.gap("vm:*", "vm.hyperv.speculation_controls_disabled", why)
-		m.gap("vm:*", "vm.hyperv.hw_threads_per_core", why)
+		m.gap(everyVM, "vm.hyperv.nested_virtualization", why)
+		m.gap(everyVM, "vm.hyperv.speculation_controls_disabled", why)
+		m.gap(everyVM, "vm.hyperv.hw_threads_per_core", why)
 		return
 	}
 	owned := byOwner(rows, vms, "InstanceID")
 	for id, vm := range vms {
-		key := inventory.ObjectKey(inventory.KindVM, id)
+		key := object{inventory.KindVM, id}
 		in, ok := owned[id]
 		if !ok {
 			m.gap(key, "vm.hyperv.nested_virtualization", cls+" has no instance for the VM")

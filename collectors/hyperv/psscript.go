@@ -183,7 +183,7 @@ func ParseOutput(stdout string) (map[int]rawResult, string, error) {
 		}
 		body, err := base64.StdEncoding.DecodeString(m[3])
 		if err != nil {
-			return nil, "", fmt.Errorf("result line %s: %v", m[1], err)
+			return nil, "", fmt.Errorf("result line %s: %w", m[1], err)
 		}
 		if m[1] == "psversion" {
 			ps = string(body)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hvaudit/hvaudit/collectors"
+	"github.com/hvaudit/hvaudit/collectors/inventory/inventorytest"
 )
 
 // Tests for the shapes real hosts write (issue 11) and the migration and
@@ -26,7 +27,7 @@ func TestUnreadablePortAllocationsAreUnknown(t *testing.T) {
 			t.Errorf("%s: ports %v nics %v, want unknown (nil)", vm.Name, vm.HyperV.Ports, vm.NICs)
 		}
 	}
-	if r := gapFor(inv, "vm:*", "vm.hyperv.ports"); r != "Msvm_EthernetPortAllocationSettingData query failed: Zugriff verweigert " {
+	if r := inventorytest.ReasonUnder(inv.Gaps, "vm:*", "vm.hyperv.ports"); r != "Msvm_EthernetPortAllocationSettingData query failed: Zugriff verweigert " {
 		t.Errorf("ports gap %q", r)
 	}
 	hv := inv.Hosts[0].HyperV
@@ -40,13 +41,13 @@ func TestUnreadablePortAllocationsAreUnknown(t *testing.T) {
 func TestEmptyPortAllocationsWithAdaptersAreUnknown(t *testing.T) {
 	d := loadData(t, "compliant")
 	d.query("Msvm_EthernetPortAllocationSettingData").Instances = Instances{}
-	inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+	inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := vmByName(t, inv, "app01")
-	if app.HyperV.Ports != nil || app.NICs != nil || !strings.Contains(gapFor(inv, "vm:*", "vm.hyperv.ports"), "returned no instance although VMs have network adapters") {
-		t.Errorf("ports %v nics %v gap %q", app.HyperV.Ports, app.NICs, gapFor(inv, "vm:*", "vm.hyperv.ports"))
+	app := inventorytest.VM(t, inv, "app01")
+	if app.HyperV.Ports != nil || app.NICs != nil || !strings.Contains(inventorytest.ReasonUnder(inv.Gaps, "vm:*", "vm.hyperv.ports"), "returned no instance although VMs have network adapters") {
+		t.Errorf("ports %v nics %v gap %q", app.HyperV.Ports, app.NICs, inventorytest.ReasonUnder(inv.Gaps, "vm:*", "vm.hyperv.ports"))
 	}
 }
 
@@ -57,22 +58,22 @@ func TestUnreadableVLANAndSecurityClassesLeavePortsUnknown(t *testing.T) {
 	d := loadData(t, "mgmt-shared-vlan")
 	d.query("Msvm_EthernetSwitchPortVlanSettingData").Error = "Access denied "
 	d.query("Msvm_EthernetSwitchPortSecuritySettingData").Error = "Access denied "
-	inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+	inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := vmByName(t, inv, "router01").HyperV.Ports[0]
+	p := inventorytest.VM(t, inv, "router01").HyperV.Ports[0]
 	if p.VLANMode != nil || p.VLANs != nil || p.MACSpoofing != nil || p.DHCPGuard != nil || p.RouterGuard != nil || p.MonitorMode != nil {
 		t.Errorf("port facts invented: %+v", p)
 	}
 	for _, f := range []string{"vm.hyperv.ports.vlan_mode", "vm.hyperv.ports.mac_spoofing", "vm.hyperv.ports.dhcp_guard"} {
-		if !strings.Contains(gapFor(inv, "vm:*", f), "query failed: Access denied") {
-			t.Errorf("%s gap %q", f, gapFor(inv, "vm:*", f))
+		if !strings.Contains(inventorytest.ReasonUnder(inv.Gaps, "vm:*", f), "query failed: Access denied") {
+			t.Errorf("%s gap %q", f, inventorytest.ReasonUnder(inv.Gaps, "vm:*", f))
 		}
 	}
 	hv := inv.Hosts[0].HyperV
 	if hv.ManagementOSSharesVMVLAN != nil || hv.ManagementVNICsOwnVLAN != nil {
-		t.Errorf("VLAN-derived host facts invented: shares %s own %s", boolp(hv.ManagementOSSharesVMVLAN), boolp(hv.ManagementVNICsOwnVLAN))
+		t.Errorf("VLAN-derived host facts invented: shares %s own %s", inventorytest.Show(hv.ManagementOSSharesVMVLAN), inventorytest.Show(hv.ManagementVNICsOwnVLAN))
 	}
 }
 
@@ -87,16 +88,16 @@ func TestUnresolvableHostPortSwitchIsUnknown(t *testing.T) {
 			in["InstanceID"] = strings.Replace(id, "0B4A2D5E-8C1F-4E7A-9B3D-2F6A1C8E4D01", "ABCDEF00-0000-4000-8000-000000000000", 1)
 		}
 	}
-	inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+	inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	hv := inv.Hosts[0].HyperV
-	if hv.ManagementOSSharesVMSwitch != nil || !strings.Contains(gapFor(inv, "host:HV02", "host.hyperv.management_os_shares_vm_switch"), "Msvm_EthernetSwitchPort query failed") {
-		t.Errorf("shares switch %s gap %q", boolp(hv.ManagementOSSharesVMSwitch), gapFor(inv, "host:HV02", "host.hyperv.management_os_shares_vm_switch"))
+	if hv.ManagementOSSharesVMSwitch != nil || !strings.Contains(inventorytest.ReasonUnder(inv.Gaps, "host:HV02", "host.hyperv.management_os_shares_vm_switch"), "Msvm_EthernetSwitchPort query failed") {
+		t.Errorf("shares switch %s gap %q", inventorytest.Show(hv.ManagementOSSharesVMSwitch), inventorytest.ReasonUnder(inv.Gaps, "host:HV02", "host.hyperv.management_os_shares_vm_switch"))
 	}
-	if web := vmByName(t, inv, "web01"); web.NICs[0].OnManagementNetwork != nil {
-		t.Errorf("web01 on management network invented: %s", boolp(web.NICs[0].OnManagementNetwork))
+	if web := inventorytest.VM(t, inv, "web01"); web.NICs[0].OnManagementNetwork != nil {
+		t.Errorf("web01 on management network invented: %s", inventorytest.Show(web.NICs[0].OnManagementNetwork))
 	}
 }
 
@@ -109,7 +110,7 @@ func TestNoHostRowIsAnError(t *testing.T) {
 	} {
 		d := loadData(t, "compliant")
 		d.query("Msvm_ComputerSystem").Instances = rows
-		if _, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil); err == nil || !strings.Contains(err.Error(), "Hyper-V Administrators") {
+		if _, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil); err == nil || !strings.Contains(err.Error(), "Hyper-V Administrators") {
 			t.Errorf("%s: err = %v", name, err)
 		}
 	}
@@ -143,10 +144,10 @@ func TestNeverStartedVMsAgeFromInstallDate(t *testing.T) {
 		{"ws2016-de-ps51", "new05", "10", "2026-04-21T12:00:00Z"},
 		{"ws2025-ps7-converged", "build21", "120", "2026-01-01T12:00:00Z"},
 	} {
-		vm := vmByName(t, normalizeCase(t, c.fixture), c.vm)
+		vm := inventorytest.VM(t, normalizeCase(t, c.fixture), c.vm)
 		hv := vm.HyperV
-		if !hv.NeverChangedState || hv.LastStateChange != nil || intp(hv.DaysInState) != c.days || hv.Created == nil || hv.Created.Format(time.RFC3339) != c.created || strp(vm.PowerState) != "off" {
-			t.Errorf("%s/%s: never %v last %v days %s created %v power %s", c.fixture, c.vm, hv.NeverChangedState, hv.LastStateChange, intp(hv.DaysInState), hv.Created, strp(vm.PowerState))
+		if !hv.NeverChangedState || hv.LastStateChange != nil || inventorytest.Show(hv.DaysInState) != c.days || hv.Created == nil || hv.Created.Format(time.RFC3339) != c.created || inventorytest.Show(vm.PowerState) != "off" {
+			t.Errorf("%s/%s: never %v last %v days %s created %v power %s", c.fixture, c.vm, hv.NeverChangedState, hv.LastStateChange, inventorytest.Show(hv.DaysInState), hv.Created, inventorytest.Show(vm.PowerState))
 		}
 	}
 	// Without InstallDate the age is unknown, with the reason.
@@ -154,13 +155,13 @@ func TestNeverStartedVMsAgeFromInstallDate(t *testing.T) {
 	for _, in := range d.query("Msvm_ComputerSystem").Instances {
 		delete(in, "InstallDate")
 	}
-	inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+	inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tm := vmByName(t, inv, "tmpl05")
-	if tm.HyperV.DaysInState != nil || !strings.Contains(gapFor(inv, "vm:"+tm.ID, "vm.hyperv.days_in_state"), "never changed state") {
-		t.Errorf("days %s gap %q", intp(tm.HyperV.DaysInState), gapFor(inv, "vm:"+tm.ID, "vm.hyperv.days_in_state"))
+	tm := inventorytest.VM(t, inv, "tmpl05")
+	if tm.HyperV.DaysInState != nil || !strings.Contains(inventorytest.ReasonUnder(inv.Gaps, "vm:"+tm.ID, "vm.hyperv.days_in_state"), "never changed state") {
+		t.Errorf("days %s gap %q", inventorytest.Show(tm.HyperV.DaysInState), inventorytest.ReasonUnder(inv.Gaps, "vm:"+tm.ID, "vm.hyperv.days_in_state"))
 	}
 }
 
@@ -168,14 +169,14 @@ func TestNeverStartedVMsAgeFromInstallDate(t *testing.T) {
 // :Planned and :Replica:* rows are kept as other snapshots and do not age
 // the VM's checkpoints; Snapshot:Realized rows do.
 func TestOnlyDocumentedCheckpointsCount(t *testing.T) {
-	app := vmByName(t, normalizeCase(t, "ws2016-de-ps51"), "app05")
-	if len(app.Snapshots) != 1 || intp(app.OldestSnapshotDays) != "7" || len(app.HyperV.OtherSnapshots) != 2 ||
+	app := inventorytest.VM(t, normalizeCase(t, "ws2016-de-ps51"), "app05")
+	if len(app.Snapshots) != 1 || inventorytest.Show(app.OldestSnapshotDays) != "7" || len(app.HyperV.OtherSnapshots) != 2 ||
 		app.HyperV.OtherSnapshots[0].Type != "Microsoft:Hyper-V:Snapshot:Missing" || app.HyperV.OtherSnapshots[1].Type != "Microsoft:Hyper-V:Snapshot:Recovery" {
-		t.Errorf("app05 snapshots %+v oldest %s other %+v", app.Snapshots, intp(app.OldestSnapshotDays), app.HyperV.OtherSnapshots)
+		t.Errorf("app05 snapshots %+v oldest %s other %+v", app.Snapshots, inventorytest.Show(app.OldestSnapshotDays), app.HyperV.OtherSnapshots)
 	}
-	web := vmByName(t, normalizeCase(t, "ws2025-ps7-converged"), "web21")
-	if len(web.Snapshots) != 0 || web.Snapshots == nil || intp(web.OldestSnapshotDays) != "0" || len(web.HyperV.OtherSnapshots) != 2 {
-		t.Errorf("web21 snapshots %+v oldest %s other %+v", web.Snapshots, intp(web.OldestSnapshotDays), web.HyperV.OtherSnapshots)
+	web := inventorytest.VM(t, normalizeCase(t, "ws2025-ps7-converged"), "web21")
+	if len(web.Snapshots) != 0 || web.Snapshots == nil || inventorytest.Show(web.OldestSnapshotDays) != "0" || len(web.HyperV.OtherSnapshots) != 2 {
+		t.Errorf("web21 snapshots %+v oldest %s other %+v", web.Snapshots, inventorytest.Show(web.OldestSnapshotDays), web.HyperV.OtherSnapshots)
 	}
 	for typ, want := range map[string]string{
 		"Microsoft:Hyper-V:System:Realized": "realized", "microsoft:hyper-v:snapshot:realized": "checkpoint",
@@ -197,9 +198,9 @@ func TestSecureBootTemplateIdAnyCase(t *testing.T) {
 	} {
 		inv := normalizeCase(t, fixture)
 		for vm, tmpl := range want {
-			hv := vmByName(t, inv, vm).HyperV
-			if strp(hv.SecureBootTemplate) != tmpl || strings.ToUpper(strp(hv.SecureBootTemplateID)) != strp(hv.SecureBootTemplateID) {
-				t.Errorf("%s/%s: template %s id %s", fixture, vm, strp(hv.SecureBootTemplate), strp(hv.SecureBootTemplateID))
+			hv := inventorytest.VM(t, inv, vm).HyperV
+			if inventorytest.Show(hv.SecureBootTemplate) != tmpl || strings.ToUpper(inventorytest.Show(hv.SecureBootTemplateID)) != inventorytest.Show(hv.SecureBootTemplateID) {
+				t.Errorf("%s/%s: template %s id %s", fixture, vm, inventorytest.Show(hv.SecureBootTemplate), inventorytest.Show(hv.SecureBootTemplateID))
 			}
 		}
 	}
@@ -219,8 +220,8 @@ func TestLocalisedCapturesAndTheHostRow(t *testing.T) {
 		}
 	}
 	hv := inv.Hosts[0].HyperV
-	if intp(hv.NewestHotfixDays) != "17" || hv.Hotfixes[0].InstalledOnRaw != "14.04.2026" || hv.Hotfixes[0].Description != "Sicherheitsupdate" {
-		t.Errorf("hotfixes %+v newest %s", hv.Hotfixes, intp(hv.NewestHotfixDays))
+	if inventorytest.Show(hv.NewestHotfixDays) != "17" || hv.Hotfixes[0].InstalledOnRaw != "14.04.2026" || hv.Hotfixes[0].Description != "Sicherheitsupdate" {
+		t.Errorf("hotfixes %+v newest %s", hv.Hotfixes, inventorytest.Show(hv.NewestHotfixDays))
 	}
 	// Dates as each PowerShell writes them: 5.1 "\/Date(ms)\/", 7 ISO in the host's zone.
 	if hv.LastBoot == nil || hv.LastBoot.Format(time.RFC3339) != "2026-04-11T12:00:00Z" {
@@ -235,15 +236,15 @@ func TestLocalisedCapturesAndTheHostRow(t *testing.T) {
 // properties Hyper-V added later are unknown with that reason.
 func TestOlderReleaseNamesTheMissingProperty(t *testing.T) {
 	inv := normalizeCase(t, "ws2016-de-ps51")
-	app := vmByName(t, inv, "app05")
+	app := inventorytest.VM(t, inv, "app05")
 	if app.HyperV.AutomaticCheckpoints != nil || app.HyperV.HwThreadsPerCore != nil {
-		t.Fatalf("facts invented: automatic %s hw %s", boolp(app.HyperV.AutomaticCheckpoints), intp(app.HyperV.HwThreadsPerCore))
+		t.Fatalf("facts invented: automatic %s hw %s", inventorytest.Show(app.HyperV.AutomaticCheckpoints), inventorytest.Show(app.HyperV.HwThreadsPerCore))
 	}
 	for field, want := range map[string]string{
 		"vm.hyperv.automatic_checkpoints": "Msvm_VirtualSystemSettingData.AutomaticSnapshotsEnabled does not exist on Windows Server 2016: it was added in Windows 10 version 1709 (first in Windows Server 2019)",
 		"vm.hyperv.hw_threads_per_core":   "Msvm_ProcessorSettingData.HwThreadsPerCore does not exist on Windows Server 2016: it was added in Windows 10 version 1703 (first in Windows Server 2019)",
 	} {
-		if got := gapFor(inv, "vm:"+app.ID, field); got != want {
+		if got := inventorytest.ReasonUnder(inv.Gaps, "vm:"+app.ID, field); got != want {
 			t.Errorf("%s gap %q, want %q", field, got, want)
 		}
 	}
@@ -252,11 +253,11 @@ func TestOlderReleaseNamesTheMissingProperty(t *testing.T) {
 	for _, in := range d.query("Msvm_VirtualSystemSettingData").Instances {
 		in["AutomaticSnapshotsEnabled"] = nil
 	}
-	inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+	inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := gapFor(inv, "vm:"+vmByName(t, inv, "app01").ID, "vm.hyperv.automatic_checkpoints"); got != "Msvm_VirtualSystemSettingData.AutomaticSnapshotsEnabled is null" {
+	if got := inventorytest.ReasonUnder(inv.Gaps, "vm:"+inventorytest.VM(t, inv, "app01").ID, "vm.hyperv.automatic_checkpoints"); got != "Msvm_VirtualSystemSettingData.AutomaticSnapshotsEnabled is null" {
 		t.Errorf("2022 gap %q", got)
 	}
 }
@@ -274,7 +275,7 @@ func TestUseAnyNetworkForMigration(t *testing.T) {
 		"compliant":            {"false", "true", "false", "10.20.30.0/24"},
 	} {
 		m := normalizeCase(t, fixture).Hosts[0].HyperV.Migration
-		got := want{boolp(m.AnyNetwork), boolp(m.DedicatedNetworks), boolp(m.ManagementOverlap), strings.Join(m.Networks, ",")}
+		got := want{inventorytest.Show(m.AnyNetwork), inventorytest.Show(m.DedicatedNetworks), inventorytest.Show(m.ManagementOverlap), strings.Join(m.Networks, ",")}
 		if got != w {
 			t.Errorf("%s: %+v, want %+v", fixture, got, w)
 		}
@@ -287,23 +288,23 @@ func TestUseAnyNetworkForMigration(t *testing.T) {
 		d := loadData(t, "compliant")
 		q := d.query("Msvm_VirtualSystemMigrationNetworkSettingData")
 		q.Instances = append(q.Instances, row)
-		inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+		inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m := inv.Hosts[0].HyperV.Migration; boolp(m.AnyNetwork) != "true" {
-			t.Errorf("%s: any network %s", name, boolp(m.AnyNetwork))
+		if m := inv.Hosts[0].HyperV.Migration; inventorytest.Show(m.AnyNetwork) != "true" {
+			t.Errorf("%s: any network %s", name, inventorytest.Show(m.AnyNetwork))
 		}
 	}
 	// Unknown management subnets leave the overlap unknown.
 	d := loadData(t, "compliant")
 	d.query("Win32_NetworkAdapterConfiguration").Error = "Access denied "
-	inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+	inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m := inv.Hosts[0].HyperV.Migration; m.ManagementOverlap != nil || inv.Hosts[0].HyperV.ManagementSubnets != nil {
-		t.Errorf("overlap %s subnets %v", boolp(m.ManagementOverlap), inv.Hosts[0].HyperV.ManagementSubnets)
+		t.Errorf("overlap %s subnets %v", inventorytest.Show(m.ManagementOverlap), inv.Hosts[0].HyperV.ManagementSubnets)
 	}
 }
 
@@ -332,17 +333,17 @@ func TestSMBTransportAndEncryption(t *testing.T) {
 		"mgmt-shared-vlan":     {"compression", "false"},
 	} {
 		hv := normalizeCase(t, fixture).Hosts[0].HyperV
-		if got := [2]string{strp(hv.Migration.Transport), boolp(hv.SMB.EncryptData)}; got != want {
+		if got := [2]string{inventorytest.Show(hv.Migration.Transport), inventorytest.Show(hv.SMB.EncryptData)}; got != want {
 			t.Errorf("%s: transport/encrypt %v, want %v", fixture, got, want)
 		}
 	}
 	d := loadData(t, "compliant")
 	d.query("MSFT_SmbServerConfiguration").Error = "Invalid namespace "
-	inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+	inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inv.Hosts[0].HyperV.SMB != nil || !strings.Contains(gapFor(inv, "host:HV01", "host.hyperv.smb"), "Invalid namespace") {
+	if inv.Hosts[0].HyperV.SMB != nil || !strings.Contains(inventorytest.ReasonUnder(inv.Gaps, "host:HV01", "host.hyperv.smb"), "Invalid namespace") {
 		t.Error("SMB facts invented")
 	}
 }
@@ -357,7 +358,7 @@ func TestConvergedDesignOwnVLAN(t *testing.T) {
 		"compliant":            {"false", "true"},
 	} {
 		hv := normalizeCase(t, fixture).Hosts[0].HyperV
-		if got := [2]string{boolp(hv.ManagementOSSharesVMSwitch), boolp(hv.ManagementVNICsOwnVLAN)}; got != want {
+		if got := [2]string{inventorytest.Show(hv.ManagementOSSharesVMSwitch), inventorytest.Show(hv.ManagementVNICsOwnVLAN)}; got != want {
 			t.Errorf("%s: shares switch / own VLAN %v, want %v", fixture, got, want)
 		}
 	}
@@ -365,12 +366,12 @@ func TestConvergedDesignOwnVLAN(t *testing.T) {
 	d := loadData(t, "ws2025-ps7-converged")
 	q := d.query("Msvm_EthernetSwitchPortVlanSettingData")
 	q.Instances = q.Instances[1:]
-	inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+	inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if own := inv.Hosts[0].HyperV.ManagementVNICsOwnVLAN; boolp(own) != "false" {
-		t.Errorf("untagged vNIC: own VLAN %s", boolp(own))
+	if own := inv.Hosts[0].HyperV.ManagementVNICsOwnVLAN; inventorytest.Show(own) != "false" {
+		t.Errorf("untagged vNIC: own VLAN %s", inventorytest.Show(own))
 	}
 }
 
@@ -419,19 +420,19 @@ func TestClassMissingFromAnOlderCapture(t *testing.T) {
 		}
 	}
 	d.Queries = kept
-	inv, err := MapInstances(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
+	inv, err := normalizeData(d, collectors.SnapshotTarget{}, collectedAt(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	hv := inv.Hosts[0].HyperV
 	if hv.SMB != nil || hv.ManagementSubnets != nil || hv.Migration.ManagementOverlap != nil {
-		t.Errorf("facts invented: smb %+v subnets %v overlap %s", hv.SMB, hv.ManagementSubnets, boolp(hv.Migration.ManagementOverlap))
+		t.Errorf("facts invented: smb %+v subnets %v overlap %s", hv.SMB, hv.ManagementSubnets, inventorytest.Show(hv.Migration.ManagementOverlap))
 	}
 	for field, want := range map[string]string{
 		"host.hyperv.smb":                "MSFT_SmbServerConfiguration was not queried",
 		"host.hyperv.management_subnets": "Win32_NetworkAdapterConfiguration was not queried",
 	} {
-		if got := gapFor(inv, "host:HV01", field); got != want {
+		if got := inventorytest.ReasonUnder(inv.Gaps, "host:HV01", field); got != want {
 			t.Errorf("%s gap %q", field, got)
 		}
 	}

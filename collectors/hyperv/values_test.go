@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/hvaudit/hvaudit/collectors/inventory"
 )
 
 func TestParseInstancesShapes(t *testing.T) {
@@ -133,7 +135,7 @@ func TestBoolsIntsAndArrays(t *testing.T) {
 	}
 	// A null array property is an empty list; a missing one is unknown.
 	m := &mapper{inv: &inventoryForTest}
-	r := reader{m: m, object: "host:h", class: "Win32_DeviceGuard", in: Instance{"SecurityServicesRunning": nil}}
+	r := reader{m: m, object: object{inventory.KindHost, "h"}, class: "Win32_DeviceGuard", in: Instance{"SecurityServicesRunning": nil}}
 	if got := r.ints("f", "SecurityServicesRunning"); got == nil || len(got) != 0 {
 		t.Errorf("null array → %v", got)
 	}

@@ -24,7 +24,7 @@ import (
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/hyperv"
 	"github.com/hvaudit/hvaudit/collectors/hyperv/winrmtest"
-	"github.com/hvaudit/hvaudit/collectors/inventory"
+	"github.com/hvaudit/hvaudit/collectors/inventory/inventorytest"
 )
 
 // These tests run the real WinRM source (masterzen/winrm, the NTLM
@@ -41,11 +41,11 @@ func listener(t *testing.T, fixture string) *winrmtest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var snap collectors.Snapshot
-	var d hyperv.Data
-	if err := json.Unmarshal(b, &snap); err != nil {
+	snap, err := collectors.DecodeSnapshot(b)
+	if err != nil {
 		t.Fatal(err)
 	}
+	var d hyperv.Data
 	if err := json.Unmarshal(snap.Data, &d); err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestWinRMFaults(t *testing.T) {
 				t.Errorf("%s: ports %v from truncated JSON", vm.Name, vm.HyperV.Ports)
 			}
 		}
-		if r := gap(inv.Gaps, "vm:*", "vm.hyperv.ports"); !strings.Contains(r, "Msvm_EthernetPortAllocationSettingData query failed: instances are not JSON") {
+		if r := inventorytest.Reason(inv.Gaps, "vm:*", "vm.hyperv.ports"); !strings.Contains(r, "Msvm_EthernetPortAllocationSettingData query failed: instances are not JSON") {
 			t.Errorf("ports gap %q", r)
 		}
 		if inv.Hosts[0].HyperV.ManagementOSSharesVMSwitch != nil {
@@ -268,15 +268,6 @@ func TestWinRMFaults(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
-}
-
-func gap(gaps []inventory.Gap, object, field string) string {
-	for _, g := range gaps {
-		if g.Object == object && g.Field == field {
-			return g.Reason
-		}
-	}
-	return ""
 }
 
 func writePEM(t *testing.T, path string, der []byte) {

@@ -33,28 +33,13 @@ type Inventory struct {
 	VMs         []VM      `json:"vms"`
 	Networks    []Network `json:"networks"`
 	// Gaps are the values the collector tried to read and could not.
-	Gaps []Gap `json:"gaps"`
+	Gaps Gaps `json:"gaps"`
 	// Sources maps a field path ("vm.migration.encryption") to where the
 	// platform reads it ("VirtualMachine config.migrateEncryption"), so every
-	// finding can name its evidence's origin. The longest matching prefix wins.
+	// finding can name its evidence's origin. The longest matching prefix
+	// wins (SourceOf).
 	Sources map[string]string `json:"sources"`
 }
-
-// Gap records a value that could not be read. Object is "kind:id" for one
-// object, or "kind:*" for every object of that kind; Field is the model path
-// ("host.lockdown_mode") or a prefix of it ("host.services").
-type Gap struct {
-	Object string `json:"object"`
-	Field  string `json:"field"`
-	Reason string `json:"reason"`
-	// Since is set when the value is absent because the object's API
-	// release predates the field: the release that introduced it ("7.0.2").
-	// Checks choose whether that makes them not_applicable or error.
-	Since string `json:"since,omitempty"`
-}
-
-// ObjectKey builds the Gap.Object form for one object.
-func ObjectKey(kind, id string) string { return kind + ":" + id }
 
 // Target holds facts about the endpoint itself: a vCenter, a libvirt
 // connection, a Hyper-V host's management service.
@@ -109,7 +94,7 @@ type PatchLevel struct {
 	FullName    string `json:"full_name,omitempty"`
 	// Scheme says how Version compares with advisory data: "dpkg" or "rpm"
 	// for distro package versions (release line "debian-12", "rhel-9"),
-	// "upstream" or "" for dotted upstream versions. See CompareVersions.
+	// "upstream" or "" for dotted upstream versions. See checks/versions.
 	Scheme string `json:"scheme,omitempty"`
 }
 

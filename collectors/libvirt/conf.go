@@ -421,7 +421,7 @@ var ErrConfSyntax = errors.New("not valid libvirt configuration syntax")
 func RedactConf(text string) (string, error) {
 	c, err := ParseConf(text)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrConfSyntax, err)
+		return "", fmt.Errorf("%w: %w", ErrConfSyntax, err)
 	}
 	var b strings.Builder
 	last := 0

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hvaudit/hvaudit/collectors/inventory/inventorytest"
 )
 
 func TestParseConf(t *testing.T) {
@@ -152,15 +154,15 @@ func TestQEMUConfigDefaults(t *testing.T) {
 		t.Errorf("an off-by-default setting is on: %+v", q)
 	case !q.MigrateTLSX509Verify || !q.DefaultTLSX509Verify || !q.SecurityDefaultConfined || !q.DynamicOwnership || !q.ClearEmulatorCapabilities || !q.Sandbox:
 		t.Errorf("an on-by-default setting is off: %+v", q)
-	case q.User != "qemu" || boolp(q.RunsAsRoot) != "false" || len(q.SecurityDriver) != 0:
-		t.Errorf("user %q root %s driver %v", q.User, boolp(q.RunsAsRoot), q.SecurityDriver)
+	case q.User != "qemu" || inventorytest.Show(q.RunsAsRoot) != "false" || len(q.SecurityDriver) != 0:
+		t.Errorf("user %q root %s driver %v", q.User, inventorytest.Show(q.RunsAsRoot), q.SecurityDriver)
 	}
 	if q, _ := QEMUConfigFrom(&Conf{}, ""); q.User != "" || q.RunsAsRoot != nil {
-		t.Errorf("unknown distro: user %q root %s", q.User, boolp(q.RunsAsRoot))
+		t.Errorf("unknown distro: user %q root %s", q.User, inventorytest.Show(q.RunsAsRoot))
 	}
 	c, _ := ParseConf("user = \"+0\"\ndefault_tls_x509_verify = 0\nvnc_tls = 1\nsecurity_driver = \"none\"")
 	q, _ = QEMUConfigFrom(c, "debian")
-	if boolp(q.RunsAsRoot) != "true" || q.MigrateTLSX509Verify || q.VNCTLSX509Verify || !q.VNCTLS || strings.Join(q.SecurityDriver, ",") != "none" {
+	if inventorytest.Show(q.RunsAsRoot) != "true" || q.MigrateTLSX509Verify || q.VNCTLSX509Verify || !q.VNCTLS || strings.Join(q.SecurityDriver, ",") != "none" {
 		t.Errorf("explicit settings: %+v", q)
 	}
 	c, _ = ParseConf("default_tls_x509_verify = 1")

@@ -3,10 +3,12 @@ package libvirt
 import (
 	"os"
 
-	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hvaudit/hvaudit/collectors/inventory"
+	"github.com/hvaudit/hvaudit/collectors/inventory/inventorytest"
 )
 
 // corpusDir holds real libvirt test XMLs, copied from libvirt's own test
@@ -131,13 +133,13 @@ func TestCorpusClassification(t *testing.T) {
 				t.Errorf("%s: %s = %s, want %s", c.file, what, got, want)
 			}
 		}
-		check("confidential", c.confidential, strp(vm.Encryption.Confidential))
-		check("all_disks", c.allDisks, boolp(vm.Encryption.AllDisks))
-		check("vtpm", c.vtpm, boolp(vm.VTPM))
-		check("unconfined", c.unconfined, boolp(&vm.KVM.Unconfined))
+		check("confidential", c.confidential, inventorytest.Show(vm.Encryption.Confidential))
+		check("all_disks", c.allDisks, inventorytest.Show(vm.Encryption.AllDisks))
+		check("vtpm", c.vtpm, inventorytest.Show(vm.VTPM))
+		check("unconfined", c.unconfined, inventorytest.Show(&vm.KVM.Unconfined))
 		exposed, ctype := "nil", "nil"
 		if vm.Console != nil {
-			exposed, ctype = boolp(&vm.Console.Exposed), vm.Console.Type
+			exposed, ctype = inventorytest.Show(&vm.Console.Exposed), vm.Console.Type
 		}
 		check("console.exposed", c.exposed, exposed)
 		check("console.type", c.consoleType, ctype)
@@ -146,7 +148,7 @@ func TestCorpusClassification(t *testing.T) {
 				t.Errorf("%s: no disks", c.file)
 			} else {
 				check("disk encryption", c.diskFormat, vm.Disks[0].EncryptionFormat)
-				check("disk encrypted", boolp(&[]bool{c.diskFormat == "luks"}[0]), boolp(&vm.Disks[0].Encrypted))
+				check("disk encrypted", inventorytest.Show(&[]bool{c.diskFormat == "luks"}[0]), inventorytest.Show(&vm.Disks[0].Encrypted))
 			}
 		}
 	}
@@ -159,7 +161,7 @@ func TestCorpusNetworks(t *testing.T) {
 			t.Fatal(err)
 		}
 		base := filepath.Base(f)
-		var gaps []inventory.Gap
+		var gaps inventory.Gaps
 		n, err := mapNetwork(NetworkRecord{Name: base, XML: string(b)}, "h", testMgmt("eth0", "br0"), &gaps)
 		if base == "open-network-with-forward-dev.xml" {
 			if err == nil || !strings.Contains(err.Error(), "forward dev not allowed") {

@@ -25,6 +25,7 @@ import (
 	golibvirt "libvirt.org/go/libvirt"
 
 	"github.com/hvaudit/hvaudit/collectors"
+	"github.com/hvaudit/hvaudit/collectors/inventory/inventorytest"
 	"github.com/hvaudit/hvaudit/collectors/libvirt/libvirtdtest"
 )
 
@@ -115,7 +116,7 @@ func TestDaemonQEMUSystem(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := inv.Hosts[0]
-	if strp(h.KVM.Driver) != "QEMU" || !h.KVM.ReadOnlyConnection || h.Patch == nil || h.Patch.Product != "qemu" {
+	if inventorytest.Show(h.KVM.Driver) != "QEMU" || !h.KVM.ReadOnlyConnection || h.Patch == nil || h.Patch.Product != "qemu" {
 		t.Errorf("host %+v patch %+v", h.KVM, h.Patch)
 	}
 	if !strings.Contains(inv.Target.Settings["read_only_proof"], "the daemon refused") {
@@ -124,11 +125,11 @@ func TestDaemonQEMUSystem(t *testing.T) {
 	if h.KVM.QEMU == nil || h.KVM.Packages["qemu-system-x86"] == "" || h.KVM.CPUVulnerabilities == nil || h.KVM.QEMUDriverDaemon != "libvirtd" {
 		t.Errorf("local host facts not read: qemu driver %q gaps %+v", h.KVM.QEMUDriverDaemon, inv.Gaps)
 	}
-	open := vmByName(t, inv, "hvaudit-open-vnc")
-	if open.Console == nil || !open.Console.Exposed || strp(open.PowerState) != "off" {
-		t.Errorf("open VNC: console %+v power %s", open.Console, strp(open.PowerState))
+	open := inventorytest.VM(t, inv, "hvaudit-open-vnc")
+	if open.Console == nil || !open.Console.Exposed || inventorytest.Show(open.PowerState) != "off" {
+		t.Errorf("open VNC: console %+v power %s", open.Console, inventorytest.Show(open.PowerState))
 	}
-	plain := vmByName(t, inv, "hvaudit-plain")
+	plain := inventorytest.VM(t, inv, "hvaudit-plain")
 	if plain.Console == nil || plain.Console.Exposed || plain.KVM.Tainting == nil || len(plain.KVM.SecLabels) == 0 {
 		t.Errorf("running domain: console %+v tainting %v seclabels %v", plain.Console, plain.KVM.Tainting, plain.KVM.SecLabels)
 	}
@@ -179,7 +180,7 @@ func TestDaemonDomainUndefinedMidRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vmByName(t, inv, "hvaudit-stays")
+	inventorytest.VM(t, inv, "hvaudit-stays")
 }
 
 // TestDaemonRestartedMidAudit: when libvirtd restarts during collection

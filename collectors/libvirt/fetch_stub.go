@@ -21,5 +21,5 @@ func (c *Collector) Fetch(_ context.Context, t collectors.Target) (*collectors.S
 	return nil, ErrNotBuiltIn
 }
 
-// ClientLibraryError always reports that this build has no libvirt.
-func ClientLibraryError() error { return ErrNotBuiltIn }
+// Available always reports that this build has no libvirt.
+func (c *Collector) Available() error { return ErrNotBuiltIn }

@@ -20,4 +20,8 @@ func TestStubSaysNotBuiltIn(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "libvirt driver xen not supported yet") {
 		t.Errorf("err = %v", err)
 	}
+	// Asked up front, through the registry, the collector says the same.
+	if err := collectors.Available(New()); !errors.Is(err, ErrNotBuiltIn) {
+		t.Errorf("Available = %v", err)
+	}
 }

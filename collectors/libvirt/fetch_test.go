@@ -16,6 +16,7 @@ import (
 
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
+	"github.com/hvaudit/hvaudit/collectors/inventory/inventorytest"
 )
 
 // nodeURI is the test-driver URI of testdata/node.xml.
@@ -59,15 +60,35 @@ func fetchNode(t *testing.T, query, hostRoot string) (*collectors.Snapshot, []by
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back collectors.Snapshot
-	if err := json.Unmarshal(raw, &back); err != nil {
+	back, err := collectors.DecodeSnapshot(raw)
+	if err != nil {
 		t.Fatal(err)
 	}
-	inv, err := c.Normalize(&back)
+	inv, err := c.Normalize(back)
 	if err != nil {
 		t.Fatalf("Normalize: %v", err)
 	}
-	return &back, raw, inv
+	return back, raw, inv
+}
+
+// Available, asked through the registry as the demo asks it, agrees with
+// Fetch: nil exactly when the test driver's estate can be read.
+func TestAvailableAgreesWithFetch(t *testing.T) {
+	c, err := collectors.ForPlatform(Platform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	avail := collectors.Available(c)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, ferr := c.Fetch(ctx, collectors.Target{Name: "testnode", URI: nodeURI(t, "")})
+	if !errors.Is(avail, ErrLibraryMissing) && errors.Is(ferr, ErrLibraryMissing) {
+		t.Fatalf("Available = %v, yet Fetch failed with %v", avail, ferr)
+	}
+	skipWithoutLibrary(t, avail)
+	if avail != nil || ferr != nil {
+		t.Errorf("Available = %v, Fetch err = %v", avail, ferr)
+	}
 }
 
 func TestFetchTestDriverReadOnly(t *testing.T) {
@@ -110,11 +131,11 @@ func TestFetchTestDriverReadOnly(t *testing.T) {
 	checkExpectations(t, inv, false)
 
 	// Read-only: passwords are unknown and say why, never "not set".
-	vm := vmByName(t, inv, "vnc-open")
+	vm := inventorytest.VM(t, inv, "vnc-open")
 	if vm.KVM.Graphics[0].PasswordSet != nil {
 		t.Errorf("vnc-open: password_set known on a read-only connection")
 	}
-	if r := gapFor(inv, "vm:"+vm.ID, "vm.console.password_set"); !strings.Contains(r, "read-write connection") {
+	if r := inventorytest.ReasonUnder(inv.Gaps, "vm:"+vm.ID, "vm.console.password_set"); !strings.Contains(r, "read-write connection") {
 		t.Errorf("vnc-open: password gap %q", r)
 	}
 	// Without a host root the test driver has no host files.
@@ -122,37 +143,37 @@ func TestFetchTestDriverReadOnly(t *testing.T) {
 	if h.ID != "test-node" || h.KVM.QEMU != nil || h.KVM.CPUVulnerabilities != nil {
 		t.Errorf("host %q: host files read without host_root", h.ID)
 	}
-	if r := gapFor(inv, "host:test-node", "host.kvm.qemu"); !strings.Contains(r, "host_root") {
+	if r := inventorytest.ReasonUnder(inv.Gaps, "host:test-node", "host.kvm.qemu"); !strings.Contains(r, "host_root") {
 		t.Errorf("qemu.conf gap %q", r)
 	}
 	// The management bridge comes from the interface carrying the gateway.
 	if h.Management == nil || strings.Join(h.Management.Interfaces, ",") != "br-mgmt" {
 		t.Errorf("management %+v", h.Management)
 	}
-	if r := gapFor(inv, "host:test-node", "host.kvm.launch_security"); !strings.Contains(r, "read-write") {
+	if r := inventorytest.ReasonUnder(inv.Gaps, "host:test-node", "host.kvm.launch_security"); !strings.Contains(r, "read-write") {
 		t.Errorf("domcaps gap %q", r)
 	}
-	if m := netByName(t, inv, "mgmt-bridge").Management; m == nil || !*m {
+	if m := inventorytest.Network(t, inv, "mgmt-bridge").Management; m == nil || !*m {
 		t.Errorf("mgmt-bridge network not on the management network")
 	}
 	// NAT out of br-mgmt puts the guests' traffic on the management
 	// network; the isolated network stays off it.
-	if n := netByName(t, inv, "guests-nat"); n.Management == nil || !*n.Management || strings.Join(n.KVM.Egress, ",") != "br-mgmt" {
-		t.Errorf("NAT network egressing through br-mgmt: management %s egress %v", boolp(n.Management), n.KVM.Egress)
+	if n := inventorytest.Network(t, inv, "guests-nat"); n.Management == nil || !*n.Management || strings.Join(n.KVM.Egress, ",") != "br-mgmt" {
+		t.Errorf("NAT network egressing through br-mgmt: management %s egress %v", inventorytest.Show(n.Management), n.KVM.Egress)
 	}
-	if m := netByName(t, inv, "isolated").Management; m == nil || *m {
+	if m := inventorytest.Network(t, inv, "isolated").Management; m == nil || *m {
 		t.Errorf("isolated network counted as the management network")
 	}
-	stopped := vmByName(t, inv, "stopped-passthrough")
-	if strp(stopped.PowerState) != "off" || stopped.Devices.PCIPassthrough != 1 || len(stopped.KVM.Hostdevs) != 1 {
-		t.Errorf("stopped-passthrough: power %s devices %+v hostdevs %+v", strp(stopped.PowerState), stopped.Devices, stopped.KVM.Hostdevs)
+	stopped := inventorytest.VM(t, inv, "stopped-passthrough")
+	if inventorytest.Show(stopped.PowerState) != "off" || stopped.Devices.PCIPassthrough != 1 || len(stopped.KVM.Hostdevs) != 1 {
+		t.Errorf("stopped-passthrough: power %s devices %+v hostdevs %+v", inventorytest.Show(stopped.PowerState), stopped.Devices, stopped.KVM.Hostdevs)
 	}
-	sev := vmByName(t, inv, "sev-guest")
-	if ls := sev.KVM.LaunchSecurity; ls == nil || boolp(ls.DebugAllowed) != "false" || boolp(ls.EncryptedState) != "true" {
+	sev := inventorytest.VM(t, inv, "sev-guest")
+	if ls := sev.KVM.LaunchSecurity; ls == nil || inventorytest.Show(ls.DebugAllowed) != "false" || inventorytest.Show(ls.EncryptedState) != "true" {
 		t.Errorf("sev-guest launch security %+v", sev.KVM.LaunchSecurity)
 	}
-	if strp(sev.Firmware) != "efi" || boolp(sev.SecureBoot) != "true" || boolp(sev.VTPM) != "true" || !sev.KVM.TPM.StateEncrypted || !sev.KVM.NoSharePages {
-		t.Errorf("sev-guest firmware %s secure boot %s vtpm %s tpm %+v", strp(sev.Firmware), boolp(sev.SecureBoot), boolp(sev.VTPM), sev.KVM.TPM)
+	if inventorytest.Show(sev.Firmware) != "efi" || inventorytest.Show(sev.SecureBoot) != "true" || inventorytest.Show(sev.VTPM) != "true" || !sev.KVM.TPM.StateEncrypted || !sev.KVM.NoSharePages {
+		t.Errorf("sev-guest firmware %s secure boot %s vtpm %s tpm %+v", inventorytest.Show(sev.Firmware), inventorytest.Show(sev.SecureBoot), inventorytest.Show(sev.VTPM), sev.KVM.TPM)
 	}
 }
 
@@ -179,7 +200,7 @@ func TestFetchTestDriverReadWriteWithHostRoot(t *testing.T) {
 	}
 	// The test driver does not implement domain capabilities: the reason
 	// is kept.
-	if r := gapFor(inv, "host:test-node", "host.kvm.launch_security"); !strings.Contains(r, "not supported") {
+	if r := inventorytest.ReasonUnder(inv.Gaps, "host:test-node", "host.kvm.launch_security"); !strings.Contains(r, "not supported") {
 		t.Errorf("domcaps gap %q", r)
 	}
 }

@@ -64,7 +64,7 @@ type firmwareJSON struct {
 func parseFirmwareDesc(name, path, text string) (firmwareDesc, error) {
 	var j firmwareJSON
 	if err := json.Unmarshal([]byte(text), &j); err != nil {
-		return firmwareDesc{}, fmt.Errorf("firmware descriptor %s does not parse: %v", path, err)
+		return firmwareDesc{}, fmt.Errorf("firmware descriptor %s does not parse: %w", path, err)
 	}
 	d := firmwareDesc{name: name, path: path, interfaces: j.InterfaceTypes, device: j.Mapping.Device, mode: j.Mapping.Mode,
 		executable: j.Mapping.Executable.Filename, nvramTemplate: j.Mapping.NVRAMTemplate.Filename, features: map[string]bool{}}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hvaudit/hvaudit/collectors/inventory"
+	"github.com/hvaudit/hvaudit/collectors/inventory/inventorytest"
 )
 
 // Debian's ovmf package installs three descriptors: 40 (Secure Boot, SMM,
@@ -65,10 +66,10 @@ func secureBootOf(t *testing.T, root, os string) (string, string) {
 		t.Fatal(err)
 	}
 	vm := inv.VMs[0]
-	if strp(vm.Firmware) != "efi" {
-		t.Fatalf("firmware %s for %s", strp(vm.Firmware), os)
+	if inventorytest.Show(vm.Firmware) != "efi" {
+		t.Fatalf("firmware %s for %s", inventorytest.Show(vm.Firmware), os)
 	}
-	return boolp(vm.SecureBoot), gapFor(inv, "vm:"+vm.ID, "vm.secure_boot")
+	return inventorytest.Show(vm.SecureBoot), inventorytest.ReasonUnder(inv.Gaps, "vm:"+vm.ID, "vm.secure_boot")
 }
 
 func TestSecureBootFromDescriptors(t *testing.T) {
@@ -126,7 +127,7 @@ func TestFirmwareOverrides(t *testing.T) {
 	}
 	// Without local access the descriptors are unknown, but a guest that
 	// asks for both features gets them from libvirt or does not start.
-	var gaps []inventory.Gap
+	var gaps inventory.Gaps
 	dc := &domainContext{hostCtx: hostCtx{firmwareReason: needsLocal}}
 	if _, r := secureBoot(firmwareRequest{arch: "x86_64", machine: "pc-q35-7.2", features: map[string]string{}}, true, dc); !strings.Contains(r, "needs local access") {
 		t.Errorf("remote auto: %q", r)

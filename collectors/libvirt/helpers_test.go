@@ -1,61 +1,11 @@
 package libvirt
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/hvaudit/hvaudit/collectors/inventory"
+	"github.com/hvaudit/hvaudit/collectors/inventory/inventorytest"
 )
-
-func vmByName(t *testing.T, inv *inventory.Inventory, name string) inventory.VM {
-	t.Helper()
-	for _, v := range inv.VMs {
-		if v.Name == name {
-			return v
-		}
-	}
-	t.Fatalf("no VM %q in inventory", name)
-	return inventory.VM{}
-}
-
-func netByName(t *testing.T, inv *inventory.Inventory, name string) inventory.Network {
-	t.Helper()
-	for _, n := range inv.Networks {
-		if n.Name == name {
-			return n
-		}
-	}
-	t.Fatalf("no network %q in inventory", name)
-	return inventory.Network{}
-}
-
-// gapFor returns the reason of the first gap on a field (prefix match) for
-// an object key, "" when there is none.
-func gapFor(inv *inventory.Inventory, object, field string) string {
-	for _, g := range inv.Gaps {
-		if g.Object == object && strings.HasPrefix(g.Field, field) {
-			return g.Reason
-		}
-	}
-	return ""
-}
-
-func boolp(p *bool) string {
-	if p == nil {
-		return "nil"
-	}
-	if *p {
-		return "true"
-	}
-	return "false"
-}
-
-func strp(p *string) string {
-	if p == nil {
-		return "nil"
-	}
-	return *p
-}
 
 // expectation is what a named domain of testdata/node.xml must normalize to.
 type expectation struct {
@@ -87,7 +37,7 @@ var nodeExpectations = map[string]expectation{
 func checkExpectations(t *testing.T, inv *inventory.Inventory, withPasswords bool) {
 	t.Helper()
 	for name, e := range nodeExpectations {
-		vm := vmByName(t, inv, name)
+		vm := inventorytest.VM(t, inv, name)
 		got := func(field, want, have string) {
 			if want != "" && want != have {
 				t.Errorf("%s: %s = %s, want %s", name, field, have, want)
@@ -97,18 +47,18 @@ func checkExpectations(t *testing.T, inv *inventory.Inventory, withPasswords boo
 			t.Errorf("%s: no encryption facts", name)
 			continue
 		}
-		got("encryption.confidential", e.confidential, strp(vm.Encryption.Confidential))
-		got("encryption.all_disks", e.allDisks, boolp(vm.Encryption.AllDisks))
+		got("encryption.confidential", e.confidential, inventorytest.Show(vm.Encryption.Confidential))
+		got("encryption.all_disks", e.allDisks, inventorytest.Show(vm.Encryption.AllDisks))
 		if vm.Console == nil {
 			t.Errorf("%s: console unknown", name)
 		} else {
-			got("console.exposed", e.exposed, boolp(&vm.Console.Exposed))
-			got("console.tls", e.tls, boolp(&vm.Console.TLS))
+			got("console.exposed", e.exposed, inventorytest.Show(&vm.Console.Exposed))
+			got("console.tls", e.tls, inventorytest.Show(&vm.Console.TLS))
 			if withPasswords {
-				got("console.password_set", e.passwordSet, boolp(&vm.Console.PasswordSet))
+				got("console.password_set", e.passwordSet, inventorytest.Show(&vm.Console.PasswordSet))
 			}
 		}
-		got("kvm.unconfined", e.unconfined, boolp(&vm.KVM.Unconfined))
+		got("kvm.unconfined", e.unconfined, inventorytest.Show(&vm.KVM.Unconfined))
 		if e.mgmt != "" {
 			on := "false"
 			for _, n := range vm.NICs {

@@ -35,8 +35,8 @@ type hostCtx struct {
 const needsLocal = "needs local access: host files are read only for a local URI (qemu:///system, qemu:///session)"
 
 // mapHost builds the one host a libvirt connection reaches.
-func mapHost(d *Data, hostID string, gaps *[]inventory.Gap) (inventory.Host, hostCtx) {
-	g := gapper{obj: inventory.ObjectKey(inventory.KindHost, hostID), gaps: gaps}
+func mapHost(d *Data, hostID string, gaps *inventory.Gaps) (inventory.Host, hostCtx) {
+	g := gapper{kind: inventory.KindHost, id: hostID, gaps: gaps}
 	h := inventory.Host{ID: hostID, Name: hostID}
 	k := &inventory.KVMHost{ReadOnlyConnection: d.ReadOnly}
 	h.KVM = k

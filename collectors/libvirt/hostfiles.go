@@ -456,7 +456,7 @@ func ParseProcNetRoute(text string) ([]Route, error) {
 			fn  func(string) (uint32, error)
 		}{{&r.Destination, f[1], hex}, {&r.Gateway, f[2], hex}, {&r.Flags, f[3], hex}, {&r.Metric, f[6], dec}, {&r.Mask, f[7], hex}} {
 			if *x.dst, err = x.fn(x.s); err != nil {
-				return nil, fmt.Errorf("route line %d: %v", i+2, err)
+				return nil, fmt.Errorf("route line %d: %w", i+2, err)
 			}
 		}
 		out = append(out, r)

@@ -99,7 +99,7 @@ func TestReleaseLine(t *testing.T) {
 		{"ID=fedora\nVERSION_ID=40", "fedora-40"},
 	} {
 		hf := &HostFiles{Files: map[string]string{pathOSRelease: c.m}}
-		if got := releaseLine(hostOS(hf, gapper{gaps: new([]inventory.Gap)})); got != c.want {
+		if got := releaseLine(hostOS(hf, gapper{gaps: new(inventory.Gaps)})); got != c.want {
 			t.Errorf("%q: %q, want %q", c.m, got, c.want)
 		}
 	}
@@ -127,8 +127,8 @@ func TestUnparseableQEMUConfKeepsSecret(t *testing.T) {
 	if !strings.Contains(reason, "line 2: unterminated string") || strings.Contains(reason, marker) || strings.Contains(reason, "first") {
 		t.Errorf("error %q", reason)
 	}
-	var gaps []inventory.Gap
-	q, why := qemuConfig(h, "debian", gapper{obj: "host:h", gaps: &gaps})
+	var gaps inventory.Gaps
+	q, why := qemuConfig(h, "debian", gapper{kind: inventory.KindHost, id: "h", gaps: &gaps})
 	if q != nil || !strings.Contains(why, "line 2") || strings.Contains(why, marker) {
 		t.Errorf("qemuConfig = %+v, %q", q, why)
 	}

@@ -10,6 +10,13 @@
 // it, host files as found; see Data); Normalize maps it to the neutral
 // inventory without I/O and is built on every platform, with or without
 // the libvirt library.
+//
+// Its steps sit where every collector keeps them: New and the
+// registration here (URIs in uri.go); Fetch in fetch.go (fetch_stub.go
+// without libvirt; host files in hostfiles.go, proc.go and rpm.go);
+// Normalize and the pure normalizeData in normalize.go (host.go, mgmt.go,
+// domain.go with domain_validate.go and graphics.go for the parts of the
+// model); where each field is read in sources.go.
 package libvirt
 
 import (
@@ -69,7 +76,10 @@ func init() {
 	collectors.RegisterNotAudited(c, NotAuditedSchemes...)
 }
 
-var _ collectors.Collector = (*Collector)(nil)
+var (
+	_ collectors.Collector    = (*Collector)(nil)
+	_ collectors.Availability = (*Collector)(nil)
+)
 
 // Platform returns "kvm".
 func (c *Collector) Platform() string { return Platform }

@@ -3,6 +3,7 @@ package libvirt
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -288,31 +289,53 @@ func hostTopology(d *Data, g gapper) (map[string]*ifNode, []string) {
 // needs.
 func managementNetwork(d *Data, h *inventory.Host, g gapper) *mgmtInfo {
 	nodes, order := hostTopology(d, g)
-	m := &mgmtInfo{nodes: nodes}
+	m := &mgmtInfo{nodes: nodes, defaultRoute: defaultRoute(d, nodes, order, g)}
+	mgmt, how := managementIfaces(d, nodes, order, m.defaultRoute)
+	upper := upperDevices(nodes, order)
+	h.VMKernelNICs = hostNICs(d, nodes, order, upper, mgmt)
+	if len(mgmt) == 0 {
+		m.reason = noManagementReason(d)
+		g.add("host.management", m.reason)
+		return m
+	}
+	m.ifaces, m.known, m.how = mgmt, true, how
+	for _, n := range mgmt {
+		if hi := nodes[n]; hi != nil {
+			m.addrs = append(m.addrs, hi.ips...)
+		}
+	}
+	h.Management = m.managementFacts(upper)
+	return m
+}
 
-	// The default route: /proc/net/route of a local host, else a gateway
-	// in libvirt's interface definitions.
+// defaultRoute names the interfaces of the default route: from
+// /proc/net/route of a local host, else a gateway in libvirt's interface
+// definitions.
+func defaultRoute(d *Data, nodes map[string]*ifNode, order []string, g gapper) []string {
+	var route []string
 	if d.Host != nil {
 		if s, ok := d.Host.Files[pathProcNetRoute]; ok {
 			routes, err := ParseProcNetRoute(s)
 			if err != nil {
 				g.add("host.management", pathProcNetRoute+": "+err.Error())
 			} else {
-				m.defaultRoute = defaultRouteIfaces(routes)
+				route = defaultRouteIfaces(routes)
 			}
 		}
 	}
-	if m.defaultRoute == nil && d.Interfaces != nil {
+	if route == nil && d.Interfaces != nil {
 		for _, n := range order {
 			if nodes[n].gateway {
-				m.defaultRoute = append(m.defaultRoute, n)
+				route = append(route, n)
 			}
 		}
 	}
+	return route
+}
 
-	var mgmt []string
-	how := ""
-	// 1. The address hvaudit connected to.
+// managementIfaces picks the management interfaces, and says how: those
+// carrying the address hvaudit connected to, else the default route's.
+func managementIfaces(d *Data, nodes map[string]*ifNode, order, route []string) (mgmt []string, how string) {
 	var conn []netip.Addr
 	for _, s := range d.ConnectionAddresses {
 		if a, err := netip.ParseAddr(s); err == nil {
@@ -329,20 +352,17 @@ func managementNetwork(d *Data, h *inventory.Host, g gapper) *mgmtInfo {
 		}
 	}
 	if len(mgmt) > 0 {
-		how = "carries the address hvaudit connected to"
+		return mgmt, "carries the address hvaudit connected to"
 	}
-	// 2. The default route.
-	if len(mgmt) == 0 && len(m.defaultRoute) > 0 {
-		mgmt = append([]string{}, m.defaultRoute...)
-		how = "carries the default route"
+	if len(route) > 0 {
+		return append([]string{}, route...), "carries the default route"
 	}
+	return nil, ""
+}
 
-	h.VMKernelNICs = []inventory.HostNIC{}
-	isMgmt := map[string]bool{}
-	for _, n := range mgmt {
-		isMgmt[n] = true
-	}
-	upper := map[string]string{} // device → the bridge or bond using it
+// upperDevices maps each device to the bridge or bond using it untagged.
+func upperDevices(nodes map[string]*ifNode, order []string) map[string]string {
+	upper := map[string]string{}
 	for _, n := range order {
 		for _, e := range nodes[n].lower {
 			if e.tag == "" {
@@ -350,6 +370,17 @@ func managementNetwork(d *Data, h *inventory.Host, g gapper) *mgmtInfo {
 			}
 		}
 	}
+	return upper
+}
+
+// hostNICs lists the host's addressed interfaces with their switch (the
+// bridge they are or sit on), VLAN and whether they carry management; nil
+// when the interfaces were not read.
+func hostNICs(d *Data, nodes map[string]*ifNode, order []string, upper map[string]string, mgmt []string) []inventory.HostNIC {
+	if d.Interfaces == nil {
+		return nil
+	}
+	nics := []inventory.HostNIC{}
 	for _, n := range order {
 		hi := nodes[n]
 		if len(hi.ips) == 0 {
@@ -368,38 +399,33 @@ func managementNetwork(d *Data, h *inventory.Host, g gapper) *mgmtInfo {
 				}
 			}
 		}
-		if isMgmt[n] {
+		if slices.Contains(mgmt, n) {
 			nic.Services = append(nic.Services, "management")
 		}
-		h.VMKernelNICs = append(h.VMKernelNICs, nic)
+		nics = append(nics, nic)
 	}
-	if d.Interfaces == nil {
-		h.VMKernelNICs = nil
-	}
+	return nics
+}
 
-	if len(mgmt) == 0 {
-		switch {
-		case d.Interfaces == nil && d.Host == nil:
-			m.reason = d.why("interfaces", "host interfaces were not read") + "; the host's routes need local access"
-		case len(d.ConnectionAddresses) > 0:
-			m.reason = fmt.Sprintf("no host interface carries %s and no default route was found", strings.Join(d.ConnectionAddresses, ", "))
-		default:
-			m.reason = "no host interface carries a default route or the address hvaudit connected to"
-		}
-		g.add("host.management", m.reason)
-		return m
+// noManagementReason says why no management interface was found.
+func noManagementReason(d *Data) string {
+	switch {
+	case d.Interfaces == nil && d.Host == nil:
+		return d.why("interfaces", "host interfaces were not read") + "; the host's routes need local access"
+	case len(d.ConnectionAddresses) > 0:
+		return fmt.Sprintf("no host interface carries %s and no default route was found", strings.Join(d.ConnectionAddresses, ", "))
 	}
-	m.ifaces, m.known, m.how = mgmt, true, how
-	for _, n := range mgmt {
-		if hi := nodes[n]; hi != nil {
-			m.addrs = append(m.addrs, hi.ips...)
-		}
-	}
-	// Which traffic shares those interfaces and the migration network are
-	// not visible through libvirt: left nil (unknown).
-	mn := &inventory.ManagementNetwork{Interfaces: mgmt, Networks: []string{}, VLANs: []int64{}}
-	for _, n := range mgmt {
-		if hi := nodes[n]; hi != nil && hi.bridge {
+	return "no host interface carries a default route or the address hvaudit connected to"
+}
+
+// managementFacts is the host's management network: its interfaces, the
+// bridges they are on and the VLANs they reach. Which traffic shares
+// those interfaces, and the migration network, are not visible through
+// libvirt: left nil (unknown).
+func (m *mgmtInfo) managementFacts(upper map[string]string) *inventory.ManagementNetwork {
+	mn := &inventory.ManagementNetwork{Interfaces: m.ifaces, Networks: []string{}, VLANs: []int64{}}
+	for _, n := range m.ifaces {
+		if hi := m.nodes[n]; hi != nil && hi.bridge {
 			mn.Networks = append(mn.Networks, n)
 		} else if p := upper[n]; p != "" {
 			mn.Networks = append(mn.Networks, p)
@@ -415,8 +441,7 @@ func managementNetwork(d *Data, h *inventory.Host, g gapper) *mgmtInfo {
 		}
 	}
 	sort.Slice(mn.VLANs, func(a, b int) bool { return mn.VLANs[a] < mn.VLANs[b] })
-	h.Management = mn
-	return m
+	return mn
 }
 
 func containsInt(s []int64, v int64) bool {

@@ -2,7 +2,6 @@ package libvirt
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"path"
@@ -22,14 +21,12 @@ import (
 // inventory with only its id and name, and a gap gives the parser's
 // reason, so checks on it end as error rather than pass.
 func (c *Collector) Normalize(s *collectors.Snapshot) (*inventory.Inventory, error) {
-	if s == nil {
-		return nil, errors.New("no snapshot")
-	}
-	if s.Platform != Platform {
-		return nil, fmt.Errorf("snapshot is for platform %q, not %q", s.Platform, Platform)
+	raw, err := s.DataFor(Platform)
+	if err != nil {
+		return nil, err
 	}
 	var d Data
-	if err := json.Unmarshal(s.Data, &d); err != nil {
+	if err := json.Unmarshal(raw, &d); err != nil {
 		return nil, fmt.Errorf("snapshot data is not libvirt data: %w", err)
 	}
 	return normalizeData(&d, s.Target, s.CollectedAt, s.Gaps), nil
@@ -40,7 +37,7 @@ func formatVersion(v uint64) string {
 	return fmt.Sprintf("%d.%d.%d", v/1000000, v/1000%1000, v%1000)
 }
 
-func normalizeData(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps []inventory.Gap) *inventory.Inventory {
+func normalizeData(d *Data, t collectors.SnapshotTarget, at time.Time, fetchGaps inventory.Gaps) *inventory.Inventory {
 	inv := &inventory.Inventory{
 		Platform:    Platform,
 		CollectedAt: at,
@@ -52,7 +49,7 @@ func normalizeData(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps 
 		Hosts:    []inventory.Host{},
 		VMs:      []inventory.VM{},
 		Networks: []inventory.Network{},
-		Gaps:     append([]inventory.Gap{}, snapGaps...),
+		Gaps:     append(inventory.Gaps{}, fetchGaps...),
 		Sources:  sources(),
 	}
 	if d.ConnType != "" {
@@ -81,7 +78,7 @@ func normalizeData(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps 
 		} else {
 			hostID = "localhost"
 		}
-		inv.Gaps = append(inv.Gaps, inventory.Gap{Object: inventory.ObjectKey(inventory.KindHost, hostID), Field: "host.name", Reason: "libvirt did not report the host name; named after the URI"})
+		inv.Gaps.Add(inventory.KindHost, hostID, "host.name", "libvirt did not report the host name; named after the URI")
 	}
 	host, hc := mapHost(d, hostID, &inv.Gaps)
 
@@ -93,14 +90,14 @@ func normalizeData(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps 
 		for _, nr := range d.Networks {
 			n, err := mapNetwork(nr, hostID, hc.mgmt, &inv.Gaps)
 			if err != nil {
-				inv.Gaps = append(inv.Gaps, inventory.Gap{Object: inventory.ObjectKey(inventory.KindNetwork, n.ID), Field: "network", Reason: err.Error()})
+				inv.Gaps.Add(inventory.KindNetwork, n.ID, "network", err.Error())
 			}
 			dc.networks[n.Name] = n
 			nets = append(nets, n)
 		}
 	} else {
 		dc.netReason = d.why("networks", "libvirt networks were not read")
-		inv.Gaps = append(inv.Gaps, inventory.Gap{Object: inventory.ObjectKey(inventory.KindNetwork, "*"), Field: "network", Reason: dc.netReason})
+		inv.Gaps.Add(inventory.KindNetwork, "*", "network", dc.netReason)
 	}
 
 	for _, rec := range d.Domains {
@@ -126,15 +123,14 @@ func normalizeData(d *Data, t collectors.SnapshotTarget, at time.Time, snapGaps 
 		}
 	}
 	if inv.Target.Patch == nil {
-		inv.Gaps = append(inv.Gaps, inventory.Gap{Object: inventory.ObjectKey(inventory.KindTarget, "*"), Field: "target.patch",
-			Reason: "no libvirt package or library version was read"})
+		inv.Gaps.Add(inventory.KindTarget, "*", "target.patch", "no libvirt package or library version was read")
 	}
 	return inv
 }
 
 // normalizeDomain maps one domain record; an unreadable or invalid XML
 // leaves a VM with its id and name and a gap on "vm".
-func normalizeDomain(rec DomainRecord, dc *domainContext, gaps *[]inventory.Gap) inventory.VM {
+func normalizeDomain(rec DomainRecord, dc *domainContext, gaps *inventory.Gaps) inventory.VM {
 	skeleton := func(reason string, name string) inventory.VM {
 		id := strings.ToLower(rec.UUID)
 		if id == "" {
@@ -144,7 +140,7 @@ func normalizeDomain(rec DomainRecord, dc *domainContext, gaps *[]inventory.Gap)
 		if dc.hostID != "" {
 			vm.Host = inventory.Ptr(dc.hostID)
 		}
-		*gaps = append(*gaps, inventory.Gap{Object: inventory.ObjectKey(inventory.KindVM, id), Field: "vm", Reason: reason})
+		gaps.Add(inventory.KindVM, id, "vm", reason)
 		return vm
 	}
 	if rec.Error != "" {
@@ -167,12 +163,12 @@ func normalizeDomain(rec DomainRecord, dc *domainContext, gaps *[]inventory.Gap)
 // NormalizeDomainXML maps a single domain XML, as libvirt returned it,
 // with no host context: what the XML alone says. It is the entry point
 // the corpus tests and fuzzing use.
-func NormalizeDomainXML(doc string) (inventory.VM, []inventory.Gap, error) {
+func NormalizeDomainXML(doc string) (inventory.VM, inventory.Gaps, error) {
 	dom, err := ParseDomainXML(doc)
 	if err != nil {
 		return inventory.VM{}, nil, err
 	}
-	var gaps []inventory.Gap
+	var gaps inventory.Gaps
 	dc := &domainContext{now: time.Now(), netReason: "no networks given", hostCtx: hostCtx{
 		qemuReason: "qemu.conf was not read", mgmt: &mgmtInfo{reason: "no host interfaces given"},
 		rtReason: "no host given", secReason: "no host capabilities given", firmwareReason: "no firmware descriptors given"}}
@@ -201,7 +197,7 @@ func ParseNetworkXML(doc string) (*libvirtxml.Network, error) {
 
 // mapNetwork maps one network; an XML libvirt would refuse is an error,
 // and an unknown management verdict a gap on network.management.
-func mapNetwork(nr NetworkRecord, hostID string, mgmt *mgmtInfo, gaps *[]inventory.Gap) (*inventory.Network, error) {
+func mapNetwork(nr NetworkRecord, hostID string, mgmt *mgmtInfo, gaps *inventory.Gaps) (*inventory.Network, error) {
 	n := &inventory.Network{ID: networkID(nr), Name: nr.Name, Kind: "libvirt-network", VMs: []string{}}
 	if hostID != "" {
 		n.Host = inventory.Ptr(hostID)
@@ -249,7 +245,7 @@ func mapNetwork(nr NetworkRecord, hostID string, mgmt *mgmtInfo, gaps *[]invento
 	}
 	n.KVM = k
 	if reason := mgmt.judgeNetwork(n, x); reason != "" {
-		*gaps = append(*gaps, inventory.Gap{Object: inventory.ObjectKey(inventory.KindNetwork, n.ID), Field: "network.management", Reason: reason})
+		gaps.Add(inventory.KindNetwork, n.ID, "network.management", reason)
 	}
 	return n, nil
 }

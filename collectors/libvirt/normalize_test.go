@@ -11,6 +11,7 @@ import (
 
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
+	"github.com/hvaudit/hvaudit/collectors/inventory/inventorytest"
 )
 
 var collected = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -93,7 +94,7 @@ func TestNormalizeLocalFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkExpectations(t, inv, true)
-	if gapFor(inv, "vm:*", "vm.x") != "from fetch" {
+	if inventorytest.ReasonUnder(inv.Gaps, "vm:*", "vm.x") != "from fetch" {
 		t.Errorf("snapshot gaps not carried into the inventory")
 	}
 	h := inv.Hosts[0]
@@ -101,8 +102,8 @@ func TestNormalizeLocalFixture(t *testing.T) {
 		t.Errorf("host id %q", h.ID)
 	}
 	k := h.KVM
-	if boolp(k.MACConfinement) != "false" || strings.Join(k.SecurityModels, ",") != "none,dac" {
-		t.Errorf("secmodels %v mac %s", k.SecurityModels, boolp(k.MACConfinement))
+	if inventorytest.Show(k.MACConfinement) != "false" || strings.Join(k.SecurityModels, ",") != "none,dac" {
+		t.Errorf("secmodels %v mac %s", k.SecurityModels, inventorytest.Show(k.MACConfinement))
 	}
 	q := k.QEMU
 	switch {
@@ -110,8 +111,8 @@ func TestNormalizeLocalFixture(t *testing.T) {
 		t.Fatal("qemu.conf not mapped")
 	case q.Sandbox || q.SeccompSandbox != 0:
 		t.Errorf("seccomp_sandbox = 0 not seen: %+v", q)
-	case q.User != "libvirt-qemu" || boolp(q.RunsAsRoot) != "false":
-		t.Errorf("Debian default user: %q root %s", q.User, boolp(q.RunsAsRoot))
+	case q.User != "libvirt-qemu" || inventorytest.Show(q.RunsAsRoot) != "false":
+		t.Errorf("Debian default user: %q root %s", q.User, inventorytest.Show(q.RunsAsRoot))
 	case q.VNCListen != "127.0.0.1" || q.VNCTLS || !q.VNCTLSX509Verify || q.MigrateTLSForce || !q.MigrateTLSX509Verify || !q.DumpGuestCore:
 		t.Errorf("qemu.conf defaults/settings wrong: %+v", q)
 	case strings.Join(q.SecurityDriver, ",") != "apparmor":
@@ -123,12 +124,12 @@ func TestNormalizeLocalFixture(t *testing.T) {
 		t.Fatalf("daemons %+v", k.Daemons)
 	}
 	dm := k.Daemons[0]
-	if !dm.Running || dm.PID != 1200 || dm.Path != "/etc/libvirt/libvirtd-listen.conf" || boolp(dm.TCPEnabled) != "true" || strp(dm.AuthTCP) != "none" ||
-		boolp(dm.TLSEnabled) != "false" || strings.Join(dm.Listeners, ",") != "0.0.0.0:16509" || !dm.ListenFlag {
+	if !dm.Running || dm.PID != 1200 || dm.Path != "/etc/libvirt/libvirtd-listen.conf" || inventorytest.Show(dm.TCPEnabled) != "true" || inventorytest.Show(dm.AuthTCP) != "none" ||
+		inventorytest.Show(dm.TLSEnabled) != "false" || strings.Join(dm.Listeners, ",") != "0.0.0.0:16509" || !dm.ListenFlag {
 		t.Errorf("libvirtd %+v", dm)
 	}
-	if k.QEMUDriverDaemon != "libvirtd" || boolp(k.Nested) != "true" || boolp(k.KernelAuditEnabled) != "false" {
-		t.Errorf("qemu driver %q nested %s kernel audit %s (%s)", k.QEMUDriverDaemon, boolp(k.Nested), boolp(k.KernelAuditEnabled), k.KernelAuditSource)
+	if k.QEMUDriverDaemon != "libvirtd" || inventorytest.Show(k.Nested) != "true" || inventorytest.Show(k.KernelAuditEnabled) != "false" {
+		t.Errorf("qemu driver %q nested %s kernel audit %s (%s)", k.QEMUDriverDaemon, inventorytest.Show(k.Nested), inventorytest.Show(k.KernelAuditEnabled), k.KernelAuditSource)
 	}
 	if len(k.Firmware) != 3 || k.Firmware[0].Name != "40-edk2-x86_64-secure-enrolled.json" {
 		t.Errorf("firmware %+v", k.Firmware)
@@ -139,18 +140,18 @@ func TestNormalizeLocalFixture(t *testing.T) {
 	// vnc-open runs as root, unsandboxed, with guest memory in core dumps,
 	// on a replaced binary, with VNC on every interface: what its process
 	// shows, whatever qemu.conf says now.
-	vo := vmByName(t, inv, "vnc-open")
+	vo := inventorytest.VM(t, inv, "vnc-open")
 	if r := vo.KVM.Runtime; r == nil || r.PID != 2100 || !r.ExecutableDeleted || r.UID != 0 {
 		t.Errorf("vnc-open runtime %+v", vo.KVM.Runtime)
 	}
-	if boolp(vo.KVM.RunsAsRoot) != "true" || boolp(vo.KVM.Sandbox) != "false" || boolp(vo.KVM.DumpGuestCore) != "true" || boolp(vo.KVM.MACConfined) != "false" {
-		t.Errorf("vnc-open effective root %s sandbox %s dump %s mac %s", boolp(vo.KVM.RunsAsRoot), boolp(vo.KVM.Sandbox), boolp(vo.KVM.DumpGuestCore), boolp(vo.KVM.MACConfined))
+	if inventorytest.Show(vo.KVM.RunsAsRoot) != "true" || inventorytest.Show(vo.KVM.Sandbox) != "false" || inventorytest.Show(vo.KVM.DumpGuestCore) != "true" || inventorytest.Show(vo.KVM.MACConfined) != "false" {
+		t.Errorf("vnc-open effective root %s sandbox %s dump %s mac %s", inventorytest.Show(vo.KVM.RunsAsRoot), inventorytest.Show(vo.KVM.Sandbox), inventorytest.Show(vo.KVM.DumpGuestCore), inventorytest.Show(vo.KVM.MACConfined))
 	}
-	if g := vo.KVM.Graphics[0]; strp(g.ListenScope) != "all" || boolp(g.PasswordSet) != "false" || boolp(g.TLS) != "false" || !strings.Contains(g.Source, "QEMU process 2100 command line (-vnc)") {
+	if g := vo.KVM.Graphics[0]; inventorytest.Show(g.ListenScope) != "all" || inventorytest.Show(g.PasswordSet) != "false" || inventorytest.Show(g.TLS) != "false" || !strings.Contains(g.Source, "QEMU process 2100 command line (-vnc)") {
 		t.Errorf("vnc-open display %+v", g)
 	}
-	sg := vmByName(t, inv, "sev-guest")
-	if boolp(sg.KVM.RunsAsRoot) != "false" || boolp(sg.KVM.Sandbox) != "true" || boolp(sg.KVM.DumpGuestCore) != "false" || sg.KVM.Runtime == nil || sg.KVM.Runtime.ExecutableDeleted {
+	sg := inventorytest.VM(t, inv, "sev-guest")
+	if inventorytest.Show(sg.KVM.RunsAsRoot) != "false" || inventorytest.Show(sg.KVM.Sandbox) != "true" || inventorytest.Show(sg.KVM.DumpGuestCore) != "false" || sg.KVM.Runtime == nil || sg.KVM.Runtime.ExecutableDeleted {
 		t.Errorf("sev-guest effective %+v", sg.KVM)
 	}
 	for _, a := range sg.KVM.Runtime.Args {
@@ -160,15 +161,15 @@ func TestNormalizeLocalFixture(t *testing.T) {
 	}
 	// A running guest without a pid file: its effective facts are errors
 	// naming the file, never qemu.conf's values.
-	lg := vmByName(t, inv, "luks-guest")
-	if lg.KVM.Runtime != nil || lg.KVM.Sandbox != nil || !strings.Contains(gapFor(inv, "vm:"+lg.ID, "vm.kvm.sandbox"), "/run/libvirt/qemu/luks-guest.pid") {
-		t.Errorf("luks-guest: sandbox %s gap %q", boolp(lg.KVM.Sandbox), gapFor(inv, "vm:"+lg.ID, "vm.kvm.sandbox"))
+	lg := inventorytest.VM(t, inv, "luks-guest")
+	if lg.KVM.Runtime != nil || lg.KVM.Sandbox != nil || !strings.Contains(inventorytest.ReasonUnder(inv.Gaps, "vm:"+lg.ID, "vm.kvm.sandbox"), "/run/libvirt/qemu/luks-guest.pid") {
+		t.Errorf("luks-guest: sandbox %s gap %q", inventorytest.Show(lg.KVM.Sandbox), inventorytest.ReasonUnder(inv.Gaps, "vm:"+lg.ID, "vm.kvm.sandbox"))
 	}
 	if strings.Join(k.CPUVulnerable, ",") != "spec_rstack_overflow,spec_store_bypass" || strings.Join(k.SMTVulnerable, ",") != "l1tf,mds" {
 		t.Errorf("vulnerable %v smt %v", k.CPUVulnerable, k.SMTVulnerable)
 	}
-	if strp(k.SMTControl) != "on" || k.KSMRun == nil || *k.KSMRun != 1 {
-		t.Errorf("smt %s ksm %v", strp(k.SMTControl), k.KSMRun)
+	if inventorytest.Show(k.SMTControl) != "on" || k.KSMRun == nil || *k.KSMRun != 1 {
+		t.Errorf("smt %s ksm %v", inventorytest.Show(k.SMTControl), k.KSMRun)
 	}
 	if _, ok := k.Packages["qemu-system-arm"]; ok {
 		t.Errorf("a removed package counted as installed")
@@ -184,8 +185,8 @@ func TestNormalizeLocalFixture(t *testing.T) {
 	}
 	// qemu.conf's spice_password gives vnc-protected's SPICE display a
 	// password; its VNC display has its own.
-	vp := vmByName(t, inv, "vnc-protected")
-	if boolp(vp.KVM.Graphics[1].PasswordSet) != "true" {
+	vp := inventorytest.VM(t, inv, "vnc-protected")
+	if inventorytest.Show(vp.KVM.Graphics[1].PasswordSet) != "true" {
 		t.Errorf("spice password from qemu.conf not applied: %+v", vp.KVM.Graphics[1])
 	}
 	if inv.Sources["vm.console"] == "" || !strings.Contains(inv.Sources["host.kvm.qemu.migrate_tls_force"], "qemu.conf migrate_tls_force") {
@@ -209,7 +210,7 @@ func TestNormalizeRemote(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"host.kvm.qemu", "host.kvm.daemons", "host.kvm.cpu_vulnerabilities", "host.kvm.smt_control", "host.kvm.ksm_run", "host.kvm.packages"} {
-		if r := gapFor(inv, "host:kvm01", f); !strings.Contains(r, "needs local access") {
+		if r := inventorytest.ReasonUnder(inv.Gaps, "host:kvm01", f); !strings.Contains(r, "needs local access") {
 			t.Errorf("%s gap %q", f, r)
 		}
 	}
@@ -225,14 +226,14 @@ func TestNormalizeRemote(t *testing.T) {
 	if h.Management == nil || strings.Join(h.Management.Interfaces, ",") != "br-mgmt" {
 		t.Errorf("management %+v", h.Management)
 	}
-	if on := vmByName(t, inv, "mgmt-bridged").NICs[0].OnManagementNetwork; boolp(on) != "true" {
-		t.Errorf("mgmt-bridged on management = %s", boolp(on))
+	if on := inventorytest.VM(t, inv, "mgmt-bridged").NICs[0].OnManagementNetwork; inventorytest.Show(on) != "true" {
+		t.Errorf("mgmt-bridged on management = %s", inventorytest.Show(on))
 	}
 	// An address display without qemu.conf: listen known from the XML.
-	if c := vmByName(t, inv, "vnc-open").Console; c == nil || !c.Exposed {
+	if c := inventorytest.VM(t, inv, "vnc-open").Console; c == nil || !c.Exposed {
 		t.Errorf("vnc-open console %+v", c)
 	}
-	if r := gapFor(inv, "vm:"+vmByName(t, inv, "vnc-open").ID, "vm.console.tls"); !strings.Contains(r, "needs local access") {
+	if r := inventorytest.ReasonUnder(inv.Gaps, "vm:"+inventorytest.VM(t, inv, "vnc-open").ID, "vm.console.tls"); !strings.Contains(r, "needs local access") {
 		t.Errorf("console tls gap %q", r)
 	}
 }
@@ -248,15 +249,15 @@ func TestNormalizeUnknownManagement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vm := vmByName(t, inv, "mgmt-bridged")
+	vm := inventorytest.VM(t, inv, "mgmt-bridged")
 	if vm.NICs[0].OnManagementNetwork != nil {
-		t.Fatalf("unknown management network reported as %s", boolp(vm.NICs[0].OnManagementNetwork))
+		t.Fatalf("unknown management network reported as %s", inventorytest.Show(vm.NICs[0].OnManagementNetwork))
 	}
-	if r := gapFor(inv, "vm:"+vm.ID, "vm.nics.on_management_network"); !strings.Contains(r, "virConnectListAllInterfaces") {
+	if r := inventorytest.ReasonUnder(inv.Gaps, "vm:"+vm.ID, "vm.nics.on_management_network"); !strings.Contains(r, "virConnectListAllInterfaces") {
 		t.Errorf("gap %q", r)
 	}
 	// A user-mode NIC is never on the management network.
-	if boolp(vmByName(t, inv, "unconfined").NICs[0].OnManagementNetwork) != "false" {
+	if inventorytest.Show(inventorytest.VM(t, inv, "unconfined").NICs[0].OnManagementNetwork) != "false" {
 		t.Errorf("user-mode NIC")
 	}
 }
@@ -272,7 +273,7 @@ func TestNormalizeSessionSkipsSystemConfig(t *testing.T) {
 	if k.QEMU != nil || k.Daemons != nil || k.CPUVulnerabilities == nil {
 		t.Errorf("session: qemu %v daemons %v vulns %v", k.QEMU, k.Daemons, k.CPUVulnerabilities)
 	}
-	if r := gapFor(inv, "host:kvm01", "host.kvm.qemu"); !strings.Contains(r, "session") {
+	if r := inventorytest.ReasonUnder(inv.Gaps, "host:kvm01", "host.kvm.qemu"); !strings.Contains(r, "session") {
 		t.Errorf("gap %q", r)
 	}
 }
@@ -289,11 +290,11 @@ func TestNormalizeKeepsBrokenDomainsAsGaps(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]string{"gone": "Domain not found", "tpm": "missing TPM device backend", "junk": "does not parse"} {
-		vm := vmByName(t, inv, name)
+		vm := inventorytest.VM(t, inv, name)
 		if vm.Encryption != nil || vm.Console != nil {
 			t.Errorf("%s: facts invented for an unreadable domain", name)
 		}
-		if r := gapFor(inv, "vm:"+vm.ID, "vm"); !strings.Contains(r, want) {
+		if r := inventorytest.ReasonUnder(inv.Gaps, "vm:"+vm.ID, "vm"); !strings.Contains(r, want) {
 			t.Errorf("%s: gap %q, want %q", name, r, want)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hvaudit/hvaudit/collectors/inventory"
+	"github.com/hvaudit/hvaudit/collectors/inventory/inventorytest"
 )
 
 // copyTree copies a fixture host root (symbolic links included) into a
@@ -178,21 +179,21 @@ func TestConfigChangedAfterDaemonStart(t *testing.T) {
 	}
 	inv := normalizeRoot(t, root, nil)
 	k := inv.Hosts[0].KVM
-	if k.QEMU != nil || !strings.Contains(gapFor(inv, "host:kvm01", "host.kvm.qemu"), "changed at 2100-01-02T00:00:00Z, after libvirtd (PID 1200) started at 2100-01-01T00:00:10Z") {
-		t.Errorf("qemu.conf: %+v gap %q", k.QEMU, gapFor(inv, "host:kvm01", "host.kvm.qemu"))
+	if k.QEMU != nil || !strings.Contains(inventorytest.ReasonUnder(inv.Gaps, "host:kvm01", "host.kvm.qemu"), "changed at 2100-01-02T00:00:00Z, after libvirtd (PID 1200) started at 2100-01-01T00:00:10Z") {
+		t.Errorf("qemu.conf: %+v gap %q", k.QEMU, inventorytest.ReasonUnder(inv.Gaps, "host:kvm01", "host.kvm.qemu"))
 	}
-	stopped := vmByName(t, inv, "stopped-passthrough")
-	if stopped.KVM.Sandbox != nil || !strings.Contains(gapFor(inv, "vm:"+stopped.ID, "vm.kvm.sandbox"), "changed at") {
-		t.Errorf("stopped guest sandbox %s gap %q", boolp(stopped.KVM.Sandbox), gapFor(inv, "vm:"+stopped.ID, "vm.kvm.sandbox"))
+	stopped := inventorytest.VM(t, inv, "stopped-passthrough")
+	if stopped.KVM.Sandbox != nil || !strings.Contains(inventorytest.ReasonUnder(inv.Gaps, "vm:"+stopped.ID, "vm.kvm.sandbox"), "changed at") {
+		t.Errorf("stopped guest sandbox %s gap %q", inventorytest.Show(stopped.KVM.Sandbox), inventorytest.ReasonUnder(inv.Gaps, "vm:"+stopped.ID, "vm.kvm.sandbox"))
 	}
-	if vo := vmByName(t, inv, "vnc-open"); boolp(vo.KVM.Sandbox) != "false" || boolp(vo.KVM.RunsAsRoot) != "true" {
+	if vo := inventorytest.VM(t, inv, "vnc-open"); inventorytest.Show(vo.KVM.Sandbox) != "false" || inventorytest.Show(vo.KVM.RunsAsRoot) != "true" {
 		t.Errorf("running guest no longer judged by its process")
 	}
 	dm := k.Daemons[0]
-	if dm.AuthTCP != nil || dm.TLSAllowedDNList != nil || boolp(dm.TCPEnabled) != "true" {
-		t.Errorf("stale daemon config: auth %s dn %v tcp %s", strp(dm.AuthTCP), dm.TLSAllowedDNList, boolp(dm.TCPEnabled))
+	if dm.AuthTCP != nil || dm.TLSAllowedDNList != nil || inventorytest.Show(dm.TCPEnabled) != "true" {
+		t.Errorf("stale daemon config: auth %s dn %v tcp %s", inventorytest.Show(dm.AuthTCP), dm.TLSAllowedDNList, inventorytest.Show(dm.TCPEnabled))
 	}
-	if r := gapFor(inv, "host:kvm01", "host.kvm.daemons"); !strings.Contains(r, "libvirtd-listen.conf changed at") {
+	if r := inventorytest.ReasonUnder(inv.Gaps, "host:kvm01", "host.kvm.daemons"); !strings.Contains(r, "libvirtd-listen.conf changed at") {
 		t.Errorf("daemon gap %q", r)
 	}
 }
@@ -214,7 +215,7 @@ func TestSocketActivatedListener(t *testing.T) {
 		t.Fatalf("daemons %+v", k.Daemons)
 	}
 	d := k.Daemons[0]
-	if d.Running || strings.Join(d.SocketUnitsActive, ",") != "libvirtd-tcp.socket" || boolp(d.TCPEnabled) != "true" || strp(d.AuthTCP) != "sasl" {
+	if d.Running || strings.Join(d.SocketUnitsActive, ",") != "libvirtd-tcp.socket" || inventorytest.Show(d.TCPEnabled) != "true" || inventorytest.Show(d.AuthTCP) != "sasl" {
 		t.Errorf("socket-activated libvirtd %+v", d)
 	}
 	if k.QEMUDriverDaemon != "" {
@@ -244,12 +245,12 @@ func TestMissingPermissionNamesIt(t *testing.T) {
 		d.Runtime.Domains["vnc-open"] = p
 	})
 	dm := inv.Hosts[0].KVM.Daemons[0]
-	if dm.TCPEnabled != nil || !strings.Contains(gapFor(inv, "host:kvm01", "host.kvm.daemons.tcp_enabled"), "CAP_SYS_PTRACE") {
-		t.Errorf("tcp_enabled %s gap %q", boolp(dm.TCPEnabled), gapFor(inv, "host:kvm01", "host.kvm.daemons.tcp_enabled"))
+	if dm.TCPEnabled != nil || !strings.Contains(inventorytest.ReasonUnder(inv.Gaps, "host:kvm01", "host.kvm.daemons.tcp_enabled"), "CAP_SYS_PTRACE") {
+		t.Errorf("tcp_enabled %s gap %q", inventorytest.Show(dm.TCPEnabled), inventorytest.ReasonUnder(inv.Gaps, "host:kvm01", "host.kvm.daemons.tcp_enabled"))
 	}
-	vo := vmByName(t, inv, "vnc-open")
-	if vo.KVM.RunsAsRoot != nil || vo.KVM.Sandbox != nil || !strings.Contains(gapFor(inv, "vm:"+vo.ID, "vm.kvm.sandbox"), "CAP_SYS_PTRACE") {
-		t.Errorf("vnc-open: root %s sandbox %s gap %q", boolp(vo.KVM.RunsAsRoot), boolp(vo.KVM.Sandbox), gapFor(inv, "vm:"+vo.ID, "vm.kvm.sandbox"))
+	vo := inventorytest.VM(t, inv, "vnc-open")
+	if vo.KVM.RunsAsRoot != nil || vo.KVM.Sandbox != nil || !strings.Contains(inventorytest.ReasonUnder(inv.Gaps, "vm:"+vo.ID, "vm.kvm.sandbox"), "CAP_SYS_PTRACE") {
+		t.Errorf("vnc-open: root %s sandbox %s gap %q", inventorytest.Show(vo.KVM.RunsAsRoot), inventorytest.Show(vo.KVM.Sandbox), inventorytest.ReasonUnder(inv.Gaps, "vm:"+vo.ID, "vm.kvm.sandbox"))
 	}
 }
 
@@ -269,10 +270,10 @@ func TestKernelAuditAndNested(t *testing.T) {
 		{Runtime{KernelCmdline: cmd("ro quiet")}, "false", "drops audit records"},
 		{Runtime{Errors: map[string]string{"/proc/cmdline": "gone"}}, "nil", ""},
 	} {
-		var gaps []inventory.Gap
-		got, src := kernelAudit(&c.rt, gapper{obj: "host:h", gaps: &gaps})
-		if boolp(got) != c.want || !strings.Contains(src, c.src) || (got == nil) != (len(gaps) == 1) {
-			t.Errorf("%+v: %s %q gaps %v", c.rt, boolp(got), src, gaps)
+		var gaps inventory.Gaps
+		got, src := kernelAudit(&c.rt, gapper{kind: inventory.KindHost, id: "h", gaps: &gaps})
+		if inventorytest.Show(got) != c.want || !strings.Contains(src, c.src) || (got == nil) != (len(gaps) == 1) {
+			t.Errorf("%+v: %s %q gaps %v", c.rt, inventorytest.Show(got), src, gaps)
 		}
 	}
 	for _, c := range []struct {
@@ -287,10 +288,10 @@ func TestKernelAuditAndNested(t *testing.T) {
 		{map[string]string{}, false, "nil"},
 		{map[string]string{nestedParams[0]: "maybe"}, true, "nil"},
 	} {
-		var gaps []inventory.Gap
+		var gaps inventory.Gaps
 		hf := &HostFiles{Files: c.files, Exists: map[string]bool{pathSysModule: c.sysmod}}
-		if got := nestedVirt(hf, gapper{obj: "host:h", gaps: &gaps}); boolp(got) != c.want || (got == nil) != (len(gaps) == 1) {
-			t.Errorf("%v: %s gaps %v", c.files, boolp(got), gaps)
+		if got := nestedVirt(hf, gapper{kind: inventory.KindHost, id: "h", gaps: &gaps}); inventorytest.Show(got) != c.want || (got == nil) != (len(gaps) == 1) {
+			t.Errorf("%v: %s gaps %v", c.files, inventorytest.Show(got), gaps)
 		}
 	}
 }
@@ -317,9 +318,9 @@ func TestMACConfinementConsistent(t *testing.T) {
 				t.Fatal(err)
 			}
 			q, _ := QEMUConfigFrom(&Conf{}, "debian")
-			var gaps []inventory.Gap
+			var gaps inventory.Gaps
 			dc := &domainContext{hostCtx: hostCtx{secModels: host.models, qemu: q}}
-			if got := boolp(macConfined(x, nil, dc, gapper{obj: "vm:x", gaps: &gaps})); got != host.want[name] {
+			if got := inventorytest.Show(macConfined(x, nil, dc, gapper{kind: inventory.KindVM, id: "x", gaps: &gaps})); got != host.want[name] {
 				t.Errorf("models %v, seclabel %s: confined %s", host.models, name, got)
 			}
 		}
@@ -354,15 +355,15 @@ func TestManagementThroughParents(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]string{"over-bond": "true", "vlan20": "false", "nat-default": "true", "nat-eno3": "false", "macvtap-eno2": "true"} {
-		if got := boolp(netByName(t, inv, name).Management); got != want {
-			t.Errorf("network %s on management = %s, want %s (egress %v)", name, got, want, netByName(t, inv, name).KVM.Egress)
+		if got := inventorytest.Show(inventorytest.Network(t, inv, name).Management); got != want {
+			t.Errorf("network %s on management = %s, want %s (egress %v)", name, got, want, inventorytest.Network(t, inv, name).KVM.Egress)
 		}
 	}
 	mn := inv.Hosts[0].Management
 	if mn == nil || strings.Join(mn.Interfaces, ",") != "bond0.10" || len(mn.VLANs) != 1 || mn.VLANs[0] != 10 {
 		t.Errorf("management %+v", mn)
 	}
-	if got := strings.Join(netByName(t, inv, "nat-default").KVM.Egress, ","); got != "bond0.10" {
+	if got := strings.Join(inventorytest.Network(t, inv, "nat-default").KVM.Egress, ","); got != "bond0.10" {
 		t.Errorf("nat-default egress %q", got)
 	}
 }

@@ -57,7 +57,7 @@ func RedactDomainXML(doc string) (string, []bool, error) {
 			break
 		}
 		if err != nil {
-			return "", nil, fmt.Errorf("%w (%v)", ErrUnredactable, err)
+			return "", nil, fmt.Errorf("%w (%w)", ErrUnredactable, err)
 		}
 		off := dec.InputOffset()
 		start, end := int(prev), int(off)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/hvaudit/hvaudit/collectors/inventory/inventorytest"
 )
 
 func TestStripGraphicsPasswords(t *testing.T) {
@@ -31,7 +33,7 @@ func TestStripGraphicsPasswords(t *testing.T) {
 func boolsString(b []bool) []string {
 	out := make([]string, len(b))
 	for i, v := range b {
-		out[i] = boolp(&v)
+		out[i] = inventorytest.Show(&v)
 	}
 	return out
 }

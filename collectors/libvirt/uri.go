@@ -74,7 +74,7 @@ func splitQuery(q string) ([]uriParam, error) {
 		name, value, _ := strings.Cut(sec, "=")
 		n, err := url.PathUnescape(name)
 		if err != nil {
-			return nil, fmt.Errorf("URI parameter %q: %v", name, err)
+			return nil, fmt.Errorf("URI parameter %q: %w", name, err)
 		}
 		v, err := url.PathUnescape(value)
 		if err != nil {
@@ -124,7 +124,7 @@ func parseURI(raw string) (uriInfo, error) {
 	}
 	params, err := splitQuery(u.RawQuery)
 	if err != nil {
-		return info, fmt.Errorf("target %q: %v", collectors.Redact(raw), err)
+		return info, fmt.Errorf("target %q: %w", collectors.Redact(raw), err)
 	}
 	query := u.RawQuery
 	var drop []uriParam
@@ -139,7 +139,7 @@ func parseURI(raw string) (uriInfo, error) {
 		case "no_verify":
 			n, err := libvirtInt(p.value)
 			if err != nil {
-				return info, fmt.Errorf("target %q: no_verify: %v (libvirt refuses such a URI)", collectors.Redact(raw), err)
+				return info, fmt.Errorf("target %q: no_verify: %w (libvirt refuses such a URI)", collectors.Redact(raw), err)
 			}
 			info.NoVerify = n != 0
 		case "known_hosts_verify":

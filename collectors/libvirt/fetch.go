@@ -4,7 +4,6 @@ package libvirt
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -62,7 +61,7 @@ type fetcher struct {
 	calls atomic.Int64
 	conn  *golibvirt.Connect
 	mu    sync.Mutex
-	gaps  []inventory.Gap
+	gaps  inventory.Gaps
 }
 
 // proveReadOnly asks the daemon to confirm the connection is read-only:
@@ -92,11 +91,11 @@ func (f *fetcher) keepExisting(recs []DomainRecord) []DomainRecord {
 	out := recs[:0]
 	for _, r := range recs {
 		if r.gone {
-			obj := inventory.ObjectKey(inventory.KindVM, strings.ToLower(r.UUID))
+			id := strings.ToLower(r.UUID)
 			if r.UUID == "" {
-				obj = inventory.ObjectKey(inventory.KindVM, "*")
+				id = "*"
 			}
-			f.gap(obj, "vm", fmt.Sprintf("domain %s was undefined between listing and reading (%s); skipped", r.Name, r.Error))
+			f.gap(inventory.KindVM, id, "vm", fmt.Sprintf("domain %s was undefined between listing and reading (%s); skipped", r.Name, r.Error))
 			continue
 		}
 		out = append(out, r)
@@ -133,7 +132,6 @@ func connectError(err error, uri string) error {
 }
 
 func (c *Collector) fetch(ctx context.Context, u uriInfo, t collectors.Target) (*collectors.Snapshot, error) {
-	start := time.Now()
 	f := &fetcher{}
 	shown := redactedURI(u)
 	readOnly := !u.ReadWrite
@@ -265,19 +263,8 @@ func (c *Collector) fetch(ctx context.Context, u uriInfo, t collectors.Target) (
 	}
 	d.Redact()
 
-	raw, err := json.Marshal(d)
-	if err != nil {
-		return nil, fmt.Errorf("encoding libvirt snapshot: %w", err)
-	}
-	return &collectors.Snapshot{
-		Schema:      collectors.SnapshotSchema,
-		Platform:    Platform,
-		Target:      collectors.SnapshotTarget{Name: t.Name, URI: shown, Transport: transport(u)},
-		CollectedAt: time.Now().UTC(),
-		Gaps:        f.gaps,
-		Data:        raw,
-		Stats:       collectors.Stats{DurationMS: time.Since(start).Milliseconds(), Calls: int(f.calls.Load())},
-	}, nil
+	target := collectors.SnapshotTarget{Name: t.Name, URI: shown, Transport: transport(u)}
+	return collectors.NewSnapshot(Platform, target, d, int(f.calls.Load()), f.gaps)
 }
 
 var stateNames = map[golibvirt.DomainState]string{
@@ -416,7 +403,7 @@ func (f *fetcher) readNetworks(d *Data) []NetworkRecord {
 			r.XML = x
 			out = append(out, r)
 		} else {
-			f.gap(inventory.ObjectKey(inventory.KindNetwork, r.UUID), "network", "network XML not read: "+libvirtMessage(err))
+			f.gap(inventory.KindNetwork, r.UUID, "network", "network XML not read: "+libvirtMessage(err))
 		}
 		_ = n.Free()
 	}
@@ -446,7 +433,7 @@ func (f *fetcher) readInterfaces(d *Data) []InterfaceRecord {
 			r.XML = x
 			out = append(out, r)
 		} else {
-			f.gap(inventory.ObjectKey(inventory.KindHost, "*"), "host.vmkernel_nics", "interface "+r.Name+" XML not read: "+libvirtMessage(err))
+			f.gap(inventory.KindHost, "*", "host.vmkernel_nics", "interface "+r.Name+" XML not read: "+libvirtMessage(err))
 		}
 		_ = n.Free()
 	}
@@ -454,10 +441,10 @@ func (f *fetcher) readInterfaces(d *Data) []InterfaceRecord {
 	return out
 }
 
-func (f *fetcher) gap(obj, field, reason string) {
+func (f *fetcher) gap(kind, id, field, reason string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.gaps = append(f.gaps, inventory.Gap{Object: obj, Field: field, Reason: reason})
+	f.gaps.Add(kind, id, field, reason)
 }
 
 // resolve returns the IP addresses of the URI's host: the address the
@@ -482,9 +469,9 @@ func resolve(ctx context.Context, hostport string, d *Data) []string {
 	return addrs
 }
 
-// ClientLibraryError reports whether libvirt's client library can be
-// loaded, so callers (the demo) can say how to install it up front.
-func ClientLibraryError() error {
+// Available reports whether libvirt's client library can be loaded, so
+// callers (the demo) can say how to install it before any target fails.
+func (c *Collector) Available() error {
 	if _, err := golibvirt.GetVersion(); err != nil {
 		return connectError(err, "")
 	}
