@@ -13,7 +13,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/agent/diff"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"github.com/hvaudit/hvaudit/report"
@@ -47,7 +48,7 @@ func TestWriteDiffTableNeutralizes(t *testing.T) {
 	bad.Error = "dial: \x1b]0;owned\x07\nforged line"
 	neu := mkRun("new", []report.TargetResult{okTarget("vc01"), bad}, f)
 	var b bytes.Buffer
-	if err := WriteDiffTable(&b, DiffRuns(old, neu, nil)); err != nil {
+	if err := diff.WriteTable(&b, diff.Runs(old, neu, nil)); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -69,20 +70,20 @@ func TestWriteDiffTableNeutralizes(t *testing.T) {
 // status winning).
 func TestExitCodeOrderIndependent(t *testing.T) {
 	ok := []report.TargetResult{{Status: report.TargetOK}}
-	f := func(st checks.Status) checks.Finding {
-		return checks.Finding{Severity: checks.SeverityHigh, Status: st}
+	f := func(st findings.Status) findings.Finding {
+		return findings.Finding{Severity: findings.SeverityHigh, Status: st}
 	}
-	for _, order := range [][]checks.Status{
-		{checks.StatusFail, checks.StatusError},
-		{checks.StatusError, checks.StatusFail},
-		{checks.StatusFail, checks.StatusError, checks.StatusPass, checks.StatusFail},
-		{checks.StatusPass, checks.StatusError, checks.StatusFail, checks.StatusNotApplicable},
+	for _, order := range [][]findings.Status{
+		{findings.StatusFail, findings.StatusError},
+		{findings.StatusError, findings.StatusFail},
+		{findings.StatusFail, findings.StatusError, findings.StatusPass, findings.StatusFail},
+		{findings.StatusPass, findings.StatusError, findings.StatusFail, findings.StatusNotApplicable},
 	} {
-		var fs []checks.Finding
+		var fs []findings.Finding
 		for _, s := range order {
 			fs = append(fs, f(s))
 		}
-		if got := ExitCode(&report.Run{Targets: ok, Findings: fs}, checks.SeverityLow); got != ExitIncomplete {
+		if got := ExitCode(&report.Run{Targets: ok, Findings: fs}, findings.SeverityLow); got != ExitIncomplete {
 			t.Errorf("findings %v: exit %d, want %d", order, got, ExitIncomplete)
 		}
 	}

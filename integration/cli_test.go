@@ -12,7 +12,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 	"github.com/hvaudit/hvaudit/collectors/libvirt"
 	"github.com/hvaudit/hvaudit/configs"
@@ -305,7 +305,7 @@ func TestDemoCommand(t *testing.T) {
 	}
 	errs := map[string]bool{}
 	for _, f := range run.Findings {
-		if f.Status == checks.StatusError {
+		if f.Status == findings.StatusError {
 			errs[f.CheckID+" on "+f.Object.Name] = true
 			if !declared[f.CheckID+" on "+f.Object.Name] {
 				t.Errorf("%s on %s is in error but not a deliberate gap: %s", f.CheckID, f.Object.Name, f.Message)
@@ -327,7 +327,7 @@ func TestDemoCommand(t *testing.T) {
 		t.Errorf("the demo prints %d lines, want fewer than 200", n)
 	}
 	for _, f := range run.Findings {
-		if (f.Status == checks.StatusFail || f.Status == checks.StatusError) && !strings.Contains(r.stdout, "  "+f.CheckID+" ") {
+		if (f.Status == findings.StatusFail || f.Status == findings.StatusError) && !strings.Contains(r.stdout, "  "+f.CheckID+" ") {
 			t.Errorf("the demo output does not name %s (%s on %s)", f.CheckID, f.Status, f.Object.Name)
 		}
 	}
@@ -481,7 +481,7 @@ func TestREADMEThreatTable(t *testing.T) {
 	if table != r.stdout {
 		t.Errorf("README.md's threat table is stale; replace it with the output of\n  hvaudit checks threats --format markdown\ngot:\n%s", r.stdout)
 	}
-	for _, th := range checks.Threats {
+	for _, th := range findings.Threats {
 		if !strings.Contains(table, "`"+th+"`") {
 			t.Errorf("threat %s missing from the README table", th)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 )
 
@@ -163,9 +164,9 @@ func TestCompletion(t *testing.T) {
 		{[]string{"audit", "--format", ""}, []string{"cklb", "csv", "html", "json", "junit", "oscal", "sarif", "table"}},
 		{[]string{"audit", "--fail-on", ""}, []string{"critical", "high", "medium", "low", "info", "none"}},
 		{[]string{"audit", "--color", ""}, []string{"auto", "always", "never"}},
-		{[]string{"audit", "--area", ""}, checks.Areas},
+		{[]string{"audit", "--area", ""}, findings.Areas},
 		{[]string{"checks", "list", "--platform", ""}, []string{"esxi", "kvm", "hyperv", "any"}},
-		{[]string{"checks", "list", "--threat", ""}, checks.Threats},
+		{[]string{"checks", "list", "--threat", ""}, findings.Threats},
 		{[]string{"report", "--format", ""}, []string{"cklb", "csv", "html", "json", "junit", "oscal", "sarif", "table"}},
 		{[]string{"checks", "show", "ESXI-VM-MIG"}, []string{"ESXI-VM-MIG-01\tvMotion of the VM is encrypted", "ESXI-VM-MIG-02\tFault tolerance logging of the VM is encrypted"}},
 		{[]string{"audit", "--check", "KVM-MIG-0"}, nil},

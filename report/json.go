@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 )
 
@@ -67,10 +67,10 @@ func prepare(run *Run) (*Run, error) {
 	r.Findings = sortedFindings(run.Findings)
 	for i := range r.Findings {
 		if r.Findings[i].Evidence == nil {
-			r.Findings[i].Evidence = []checks.Evidence{}
+			r.Findings[i].Evidence = []findings.Evidence{}
 			continue
 		}
-		ev := make([]checks.Evidence, len(r.Findings[i].Evidence))
+		ev := make([]findings.Evidence, len(r.Findings[i].Evidence))
 		copy(ev, r.Findings[i].Evidence)
 		for j := range ev {
 			o, err := canonicalObserved(ev[j].Observed)
@@ -83,17 +83,17 @@ func prepare(run *Run) (*Run, error) {
 	}
 
 	if r.Summary.ByTarget == nil {
-		r.Summary.ByTarget = map[string]checks.Score{}
+		r.Summary.ByTarget = map[string]findings.Score{}
 	}
 	if r.Summary.ByArea == nil {
-		r.Summary.ByArea = map[string]checks.Score{}
+		r.Summary.ByArea = map[string]findings.Score{}
 	}
 	if r.Summary.BySeverity == nil {
-		r.Summary.BySeverity = map[string]checks.Score{}
+		r.Summary.BySeverity = map[string]findings.Score{}
 	}
 	if r.Summary.ByThreat == nil {
 		// A report written before threats existed has none to list.
-		r.Summary.ByThreat = map[string]checks.Score{}
+		r.Summary.ByThreat = map[string]findings.Score{}
 	}
 	return &r, nil
 }
@@ -125,14 +125,14 @@ func canonicalObserved(v any) (any, error) {
 // sorting again here is defensive, because golden files, diff and
 // signatures break on any other order. Object id breaks the remaining ties
 // (two VMs may share a name in different datacenters) so the order is total.
-func sortedFindings(fs []checks.Finding) []checks.Finding {
-	out := make([]checks.Finding, len(fs))
+func sortedFindings(fs []findings.Finding) []findings.Finding {
+	out := make([]findings.Finding, len(fs))
 	copy(out, fs)
 	slices.SortStableFunc(out, compareFindings)
 	return out
 }
 
-func compareFindings(a, b checks.Finding) int {
+func compareFindings(a, b findings.Finding) int {
 	if c := strings.Compare(a.Target, b.Target); c != 0 {
 		return c
 	}
