@@ -487,3 +487,23 @@ func TestREADMEThreatTable(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMECheckCounts: the README's per-platform check counts are the
+// baseline files' own.
+func TestREADMECheckCounts(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{"esxi", "kvm", "hyperv"} {
+		data, err := os.ReadFile(filepath.Join("..", "configs", "baselines", part+".toml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := strings.Count(string(data), "\n[[check]]\n")
+		want := fmt.Sprintf("`%s.toml` (%d", part, n)
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("README.md does not say %s… : the file holds %d checks", want, n)
+		}
+	}
+}
