@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -504,6 +506,54 @@ func TestREADMECheckCounts(t *testing.T) {
 		want := fmt.Sprintf("`%s.toml` (%d", part, n)
 		if !strings.Contains(string(readme), want) {
 			t.Errorf("README.md does not say %s… : the file holds %d checks", want, n)
+		}
+	}
+}
+
+// TestREADMESecurityTableNamesRealTests: every test the README's security
+// table cites as proof exists, so the table cannot promise a guard that
+// was renamed or deleted.
+func TestREADMESecurityTableNamesRealTests(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "## Security: attacks and faults tried")
+	if !ok {
+		t.Fatal("README.md has no security section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	names := regexp.MustCompile(`\b(?:Test|Fuzz|Benchmark)[A-Za-z0-9]+`).FindAllString(section, -1)
+	if len(names) < 20 {
+		t.Fatalf("the security table cites %d tests; expected a row per attack", len(names))
+	}
+	defined := map[string]bool{}
+	funcRE := regexp.MustCompile(`(?m)^func ((?:Test|Fuzz|Benchmark)[A-Za-z0-9]+)\(`)
+	err = filepath.WalkDir("..", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if !strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, m := range funcRE.FindAllStringSubmatch(string(data), -1) {
+			defined[m[1]] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if !defined[n] {
+			t.Errorf("README security table cites %s, which no test file defines", n)
 		}
 	}
 }
