@@ -10,8 +10,9 @@ TAGS     ?= libvirt_dlopen,libvirtd
 # a real daemon with QEMU (under emulation; no KVM needed), the OVMF firmware
 # and its descriptors (Secure Boot tests, UEFI guests), Chromium for the HTML
 # report and trend page tests, and PostgreSQL for the shared history
-# (.ci/postgres.sh starts a throwaway server).
-DEBS     := libvirt0 libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 ovmf chromium postgresql
+# (.ci/postgres.sh starts a throwaway server); openssl for the signature
+# interop test.
+DEBS     := libvirt0 libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 ovmf chromium postgresql openssl
 export GOFLAGS := $(GOFLAGS) -tags=$(TAGS)
 # Packages whose code runs concurrently (bounded target collection, the
 # parallel engine, paged ESXi retrieval, per-domain libvirt reads): `make

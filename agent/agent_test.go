@@ -7,7 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
+	_ "github.com/hvaudit/hvaudit/collectors/all" // the cmd links the collectors; the tests here do the same
 	"github.com/hvaudit/hvaudit/report"
 )
 
@@ -77,28 +78,28 @@ func TestReadPasswordFileRefusesLooseModes(t *testing.T) {
 }
 
 func TestExitCode(t *testing.T) {
-	f := func(sev checks.Severity, st checks.Status) checks.Finding {
-		return checks.Finding{Severity: sev, Status: st}
+	f := func(sev findings.Severity, st findings.Status) findings.Finding {
+		return findings.Finding{Severity: sev, Status: st}
 	}
 	ok := report.TargetResult{Status: report.TargetOK}
 	bad := report.TargetResult{Status: report.TargetError}
 	cases := []struct {
 		name    string
 		targets []report.TargetResult
-		finds   []checks.Finding
-		failOn  checks.Severity
+		finds   []findings.Finding
+		failOn  findings.Severity
 		want    int
 	}{
-		{"clean", []report.TargetResult{ok}, []checks.Finding{f("high", "pass"), f("low", "not_applicable")}, "low", 0},
-		{"fail", []report.TargetResult{ok}, []checks.Finding{f("low", "fail")}, "low", 1},
-		{"fail below threshold", []report.TargetResult{ok}, []checks.Finding{f("low", "fail")}, "high", 0},
-		{"waived is not failing", []report.TargetResult{ok}, []checks.Finding{f("high", "waived")}, "low", 0},
-		{"error finding", []report.TargetResult{ok}, []checks.Finding{f("medium", "error")}, "low", 3},
-		{"error below threshold", []report.TargetResult{ok}, []checks.Finding{f("low", "error")}, "high", 0},
-		{"target error wins over fail", []report.TargetResult{ok, bad}, []checks.Finding{f("critical", "fail")}, "low", 3},
+		{"clean", []report.TargetResult{ok}, []findings.Finding{f("high", "pass"), f("low", "not_applicable")}, "low", 0},
+		{"fail", []report.TargetResult{ok}, []findings.Finding{f("low", "fail")}, "low", 1},
+		{"fail below threshold", []report.TargetResult{ok}, []findings.Finding{f("low", "fail")}, "high", 0},
+		{"waived is not failing", []report.TargetResult{ok}, []findings.Finding{f("high", "waived")}, "low", 0},
+		{"error finding", []report.TargetResult{ok}, []findings.Finding{f("medium", "error")}, "low", 3},
+		{"error below threshold", []report.TargetResult{ok}, []findings.Finding{f("low", "error")}, "high", 0},
+		{"target error wins over fail", []report.TargetResult{ok, bad}, []findings.Finding{f("critical", "fail")}, "low", 3},
 		// --fail-on none: no finding sets the code, an unread target still does.
-		{"none: critical fail", []report.TargetResult{ok}, []checks.Finding{f("critical", "fail"), f("high", "error")}, FailOnNone, 0},
-		{"none: target error", []report.TargetResult{ok, bad}, []checks.Finding{f("critical", "fail")}, FailOnNone, 3},
+		{"none: critical fail", []report.TargetResult{ok}, []findings.Finding{f("critical", "fail"), f("high", "error")}, findings.FailOnNone, 0},
+		{"none: target error", []report.TargetResult{ok, bad}, []findings.Finding{f("critical", "fail")}, findings.FailOnNone, 3},
 	}
 	for _, c := range cases {
 		got := ExitCode(&report.Run{Targets: c.targets, Findings: c.finds}, c.failOn)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/hvaudit/hvaudit/agent/advisories"
 	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"github.com/hvaudit/hvaudit/report"
@@ -407,7 +408,7 @@ func (j *Judge) judge(ctx context.Context, outcomes []targetOutcome, now func() 
 			WaiversSHA256:   j.waiverSHA,
 			Advisories:      advisoriesInfo(j.Advisories),
 		},
-		Findings: []checks.Finding{},
+		Findings: []findings.Finding{},
 	}
 	var failed []string
 	for _, o := range outcomes {
@@ -458,13 +459,13 @@ func (j *Judge) judge(ctx context.Context, outcomes []targetOutcome, now func() 
 	}
 	checks.SortFindings(run.Findings)
 	sort.SliceStable(run.Targets, func(a, b int) bool { return run.Targets[a].Name < run.Targets[b].Name })
-	run.Summary = checks.Summarize(run.Findings, failed)
+	run.Summary = findings.Summarize(run.Findings, failed)
 	return run
 }
 
 // evaluate judges one inventory under the target's timeout, so a costly
 // baseline expression cannot hold the run past --timeout.
-func (j *Judge) evaluate(ctx context.Context, o targetOutcome) []checks.Finding {
+func (j *Judge) evaluate(ctx context.Context, o targetOutcome) []findings.Finding {
 	if o.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, o.timeout,

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/report"
 )
 
@@ -20,17 +20,13 @@ const (
 	ExitOutput = 4
 )
 
-// FailOnNone is the --fail-on value under which no finding sets the exit
-// code: never 1, and 3 only for a target that could not be read.
-const FailOnNone checks.Severity = "none"
-
 // FailOnValues are the values --fail-on takes, worst first.
-var FailOnValues = []string{"critical", "high", "medium", "low", "info", string(FailOnNone)}
+var FailOnValues = []string{"critical", "high", "medium", "low", "info", string(findings.FailOnNone)}
 
 // ParseSeverity checks a --fail-on value.
-func ParseSeverity(s string) (checks.Severity, error) {
-	sev := checks.Severity(s)
-	if sev.Rank() < 0 && sev != FailOnNone {
+func ParseSeverity(s string) (findings.Severity, error) {
+	sev := findings.Severity(s)
+	if sev.Rank() < 0 && sev != findings.FailOnNone {
 		return "", configErrorf("--fail-on %q is not one of %s", s, strings.Join(FailOnValues, ", "))
 	}
 	return sev, nil
@@ -38,7 +34,7 @@ func ParseSeverity(s string) (checks.Severity, error) {
 
 // ExitCode decides the audit's exit code. Incomplete wins over failing: a
 // run that could not see everything must not read as merely non-compliant.
-func ExitCode(run *report.Run, failOn checks.Severity) int {
+func ExitCode(run *report.Run, failOn findings.Severity) int {
 	incomplete, failing := false, false
 	for _, t := range run.Targets {
 		if t.Status == report.TargetError {
@@ -46,13 +42,13 @@ func ExitCode(run *report.Run, failOn checks.Severity) int {
 		}
 	}
 	for _, f := range run.Findings {
-		if failOn == FailOnNone || f.Severity.Rank() < failOn.Rank() {
+		if failOn == findings.FailOnNone || f.Severity.Rank() < failOn.Rank() {
 			continue
 		}
 		switch f.Status {
-		case checks.StatusError:
+		case findings.StatusError:
 			incomplete = true
-		case checks.StatusFail:
+		case findings.StatusFail:
 			failing = true
 		}
 	}

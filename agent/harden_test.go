@@ -13,7 +13,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/agent/diff"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"github.com/hvaudit/hvaudit/report"
@@ -47,7 +48,7 @@ func TestWriteDiffTableNeutralizes(t *testing.T) {
 	bad.Error = "dial: \x1b]0;owned\x07\nforged line"
 	neu := mkRun("new", []report.TargetResult{okTarget("vc01"), bad}, f)
 	var b bytes.Buffer
-	if err := WriteDiffTable(&b, DiffRuns(old, neu, nil)); err != nil {
+	if err := diff.WriteTable(&b, diff.Runs(old, neu, nil)); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -69,20 +70,20 @@ func TestWriteDiffTableNeutralizes(t *testing.T) {
 // status winning).
 func TestExitCodeOrderIndependent(t *testing.T) {
 	ok := []report.TargetResult{{Status: report.TargetOK}}
-	f := func(st checks.Status) checks.Finding {
-		return checks.Finding{Severity: checks.SeverityHigh, Status: st}
+	f := func(st findings.Status) findings.Finding {
+		return findings.Finding{Severity: findings.SeverityHigh, Status: st}
 	}
-	for _, order := range [][]checks.Status{
-		{checks.StatusFail, checks.StatusError},
-		{checks.StatusError, checks.StatusFail},
-		{checks.StatusFail, checks.StatusError, checks.StatusPass, checks.StatusFail},
-		{checks.StatusPass, checks.StatusError, checks.StatusFail, checks.StatusNotApplicable},
+	for _, order := range [][]findings.Status{
+		{findings.StatusFail, findings.StatusError},
+		{findings.StatusError, findings.StatusFail},
+		{findings.StatusFail, findings.StatusError, findings.StatusPass, findings.StatusFail},
+		{findings.StatusPass, findings.StatusError, findings.StatusFail, findings.StatusNotApplicable},
 	} {
-		var fs []checks.Finding
+		var fs []findings.Finding
 		for _, s := range order {
 			fs = append(fs, f(s))
 		}
-		if got := ExitCode(&report.Run{Targets: ok, Findings: fs}, checks.SeverityLow); got != ExitIncomplete {
+		if got := ExitCode(&report.Run{Targets: ok, Findings: fs}, findings.SeverityLow); got != ExitIncomplete {
 			t.Errorf("findings %v: exit %d, want %d", order, got, ExitIncomplete)
 		}
 	}
@@ -213,7 +214,7 @@ func TestValidateOutputs(t *testing.T) {
 // failed and what was written.
 func TestWriteOutputsPartialFailure(t *testing.T) {
 	if _, err := os.Stat("/dev/full"); err != nil {
-		t.Skip("no /dev/full")
+		skipUnlessRequired(t, "no /dev/full")
 	}
 	dir := t.TempDir()
 	run := mkRun("r", []report.TargetResult{okTarget("vc01")}, fnd("vc01", "C-1", "vm-1", "fail"))
@@ -311,4 +312,15 @@ func TestValidateDaemonOutputs(t *testing.T) {
 	if err := ValidateDaemonOutputs([]Output{{Format: "json", Path: filepath.Join(file, "sub", "r.json")}}); err == nil {
 		t.Error("serve accepted a directory under a regular file")
 	}
+}
+
+// skipUnlessRequired skips a test whose tool or kernel feature is missing,
+// or fails it when HVAUDIT_REQUIRE_TOOLS is set (CI sets it), so no test
+// silently stops guarding anything on the machine that must run it.
+func skipUnlessRequired(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("HVAUDIT_REQUIRE_TOOLS") != "" {
+		t.Fatalf("%s, and HVAUDIT_REQUIRE_TOOLS is set", why)
+	}
+	t.Skip(why)
 }

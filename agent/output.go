@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/hvaudit/hvaudit/agent/sign"
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/report"
 )
@@ -262,4 +264,27 @@ func fileSHA256(path string) (string, error) {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
+}
+
+// PrepareSigning loads the --sign key before anything is collected or
+// written, and checks there is a file to sign: standard output, devices and
+// pipes cannot carry a detached signature beside them.
+func PrepareSigning(keyPath string, outs []Output) (ed25519.PrivateKey, error) {
+	key, err := sign.LoadPrivateKey(keyPath)
+	if err != nil {
+		return nil, &ConfigError{Err: err}
+	}
+	for _, o := range outs {
+		if o.ToStdout() {
+			continue
+		}
+		sample, ok := inspectablePath(o.Path)
+		if !ok {
+			return key, nil // placeholders in the directory: files, never a device
+		}
+		if d, err := report.InspectDestination(sample, report.TakesDirectory(o.Format, o.Path)); err != nil || d.Kind != report.DestStream {
+			return key, nil
+		}
+	}
+	return nil, configErrorf("--sign needs at least one --format with an --output file (standard output, devices and pipes are not signed)")
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"github.com/hvaudit/hvaudit/collectors/libvirt"
@@ -35,7 +36,7 @@ func rpmHostInventory(t *testing.T, root string) *inventory.Inventory {
 	return inv
 }
 
-func kvmPatch01(t *testing.T, adv *checks.Advisories, inv *inventory.Inventory) checks.Finding {
+func kvmPatch01(t *testing.T, adv *checks.Advisories, inv *inventory.Inventory) findings.Finding {
 	t.Helper()
 	b, err := checks.LoadBaseline("builtin:kvm")
 	if err != nil {
@@ -51,7 +52,7 @@ func kvmPatch01(t *testing.T, adv *checks.Advisories, inv *inventory.Inventory) 
 		}
 	}
 	t.Fatal("no KVM-PATCH-01 finding")
-	return checks.Finding{}
+	return findings.Finding{}
 }
 
 // An RPM host: an old qemu-kvm fails KVM-PATCH-01 naming the advisory, the
@@ -86,15 +87,15 @@ verified = false
 		t.Fatal(err)
 	}
 	old := kvmPatch01(t, adv, rpmHostInventory(t, "../collectors/libvirt/testdata/rpm/rhel9-old"))
-	if old.Status != checks.StatusFail || !strings.Contains(old.Message, `patch.missing = ["RHSA-TEST:0001"]`) {
+	if old.Status != findings.StatusFail || !strings.Contains(old.Message, `patch.missing = ["RHSA-TEST:0001"]`) {
 		t.Errorf("old qemu-kvm: %s %s", old.Status, old.Message)
 	}
 	fixed := kvmPatch01(t, adv, rpmHostInventory(t, "../collectors/libvirt/testdata/rpm/rhel9-fixed"))
-	if fixed.Status != checks.StatusPass {
+	if fixed.Status != findings.StatusPass {
 		t.Errorf("fixed qemu-kvm: %s %s", fixed.Status, fixed.Message)
 	}
 	shipped := kvmPatch01(t, nil, rpmHostInventory(t, "../collectors/libvirt/testdata/rpm/rhel9-fixed"))
-	if shipped.Status != checks.StatusError || !strings.Contains(shipped.Message, "release line rhel-9 of qemu has no advisory coverage") {
+	if shipped.Status != findings.StatusError || !strings.Contains(shipped.Message, "release line rhel-9 of qemu has no advisory coverage") {
 		t.Errorf("shipped data: %s %s", shipped.Status, shipped.Message)
 	}
 }

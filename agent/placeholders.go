@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/report"
 )
 
@@ -76,7 +76,7 @@ func SplitByTarget(run *report.Run) []*report.Run {
 	out := make([]*report.Run, 0, len(run.Targets))
 	for _, t := range run.Targets {
 		part := &report.Run{Schema: run.Schema, Tool: run.Tool, Run: run.Run,
-			Targets: []report.TargetResult{t}, Findings: []checks.Finding{}}
+			Targets: []report.TargetResult{t}, Findings: []findings.Finding{}}
 		for _, f := range run.Findings {
 			if f.Target == t.Name {
 				part.Findings = append(part.Findings, f)
@@ -86,7 +86,7 @@ func SplitByTarget(run *report.Run) []*report.Run {
 		if t.Status == report.TargetError {
 			failed = []string{t.Name}
 		}
-		part.Summary = checks.Summarize(part.Findings, failed)
+		part.Summary = findings.Summarize(part.Findings, failed)
 		out = append(out, part)
 	}
 	return out

@@ -19,6 +19,7 @@ import (
 	debversion "github.com/knqyf263/go-deb-version"
 	rpmversion "github.com/knqyf263/go-rpm-version"
 
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/checks/versions"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"github.com/hvaudit/hvaudit/configs"
@@ -193,7 +194,7 @@ func LoadAdvisoriesFS(fsys fs.FS, prefix, source string) (*Advisories, error) {
 				return nil, fmt.Errorf("%s: fixed_build or upgrade_to is required", at)
 			case a.Source == "":
 				return nil, fmt.Errorf("%s: source is required", at)
-			case a.Severity != "" && Severity(a.Severity).Rank() < 0:
+			case a.Severity != "" && findings.Severity(a.Severity).Rank() < 0:
 				return nil, fmt.Errorf("%s: severity %q is not one of critical, high, medium, low, info", at, a.Severity)
 			}
 			key := a.ID + "\x00" + a.Product + "\x00" + a.ReleaseLine

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 )
 
@@ -151,7 +152,7 @@ func TestToolsCheckOnVMs(t *testing.T) {
 		{ID: "3", Name: "tools-12.5.3", Template: inventory.Ptr(false), Patch: tools("12.5.3", "12")},
 		{ID: "4", Name: "tools-12.5.4", Template: inventory.Ptr(false), Patch: tools("12.5.4", "12")},
 	}}
-	want := map[string]Status{"no-tools": StatusNotApplicable, "tools-10": StatusError, "tools-12.5.3": StatusFail, "tools-12.5.4": StatusPass}
+	want := map[string]findings.Status{"no-tools": findings.StatusNotApplicable, "tools-10": findings.StatusError, "tools-12.5.3": findings.StatusFail, "tools-12.5.4": findings.StatusPass}
 	for _, f := range e.Evaluate("vc", inv) {
 		if f.CheckID != "ESXI-VM-PATCH-01" {
 			continue

@@ -15,6 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/google/cel-go/cel"
 
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/configs"
 )
 
@@ -29,21 +30,21 @@ type Check struct {
 	Threats []string `toml:"threats" json:"threats"`
 	// Aliases are ids this check had before it was renamed or replaced:
 	// tailoring, waivers, `checks show` and diff follow them.
-	Aliases     []string `toml:"aliases" json:"aliases,omitempty"`
-	Severity    Severity `toml:"severity" json:"severity"`
-	Applies     string   `toml:"applies" json:"applies,omitempty"`
-	Expr        string   `toml:"expr" json:"expr"`
-	Expected    string   `toml:"expected" json:"expected"`
-	Evidence    []string `toml:"evidence" json:"evidence"`
-	Rationale   string   `toml:"rationale" json:"rationale"`
-	Remediation string   `toml:"remediation" json:"remediation"`
-	Refs        Refs     `toml:"refs" json:"refs"`
+	Aliases     []string          `toml:"aliases" json:"aliases,omitempty"`
+	Severity    findings.Severity `toml:"severity" json:"severity"`
+	Applies     string            `toml:"applies" json:"applies,omitempty"`
+	Expr        string            `toml:"expr" json:"expr"`
+	Expected    string            `toml:"expected" json:"expected"`
+	Evidence    []string          `toml:"evidence" json:"evidence"`
+	Rationale   string            `toml:"rationale" json:"rationale"`
+	Remediation string            `toml:"remediation" json:"remediation"`
+	Refs        findings.Refs     `toml:"refs" json:"refs"`
 	// WhenUnavailable is the status when a value the check reads is absent
 	// because the object's API release predates it (a gap with Since):
 	// "error" (the default: the requirement stands, hvaudit cannot read it)
 	// or "not_applicable" (the benchmark for that release has no such
 	// requirement). Never pass.
-	WhenUnavailable Status `toml:"when_unavailable" json:"when_unavailable,omitempty"`
+	WhenUnavailable findings.Status `toml:"when_unavailable" json:"when_unavailable,omitempty"`
 
 	// Enabled is false when a tailoring file turned the check off.
 	Enabled bool `toml:"-" json:"enabled"`
@@ -306,19 +307,19 @@ func (c *Check) validate() error {
 	if !slices.Contains(Scopes, c.Scope) {
 		return c.errorf("scope", "scope %q is not one of %s", c.Scope, strings.Join(Scopes, ", "))
 	}
-	if !slices.Contains(Areas, c.Area) {
-		return c.errorf("area", "area %q is not one of %s", c.Area, strings.Join(Areas, ", "))
+	if !slices.Contains(findings.Areas, c.Area) {
+		return c.errorf("area", "area %q is not one of %s", c.Area, strings.Join(findings.Areas, ", "))
 	}
 	if c.Severity.Rank() < 0 {
 		return c.errorf("severity", "severity %q is not one of critical, high, medium, low, info", c.Severity)
 	}
 	for _, t := range c.Threats {
-		if !slices.Contains(Threats, t) {
-			return c.errorf("threats", "threat %q is not one of %s", t, strings.Join(Threats, ", "))
+		if !slices.Contains(findings.Threats, t) {
+			return c.errorf("threats", "threat %q is not one of %s", t, strings.Join(findings.Threats, ", "))
 		}
 	}
 	switch c.WhenUnavailable {
-	case "", StatusError, StatusNotApplicable:
+	case "", findings.StatusError, findings.StatusNotApplicable:
 	default:
 		return c.errorf("when_unavailable", "when_unavailable %q is not error or not_applicable", c.WhenUnavailable)
 	}
@@ -476,7 +477,7 @@ func (b *Baseline) Tailor(path string) error {
 				return fmt.Errorf("%s: check %s: is an alias of %s, which the file tailors too", at(path, line), id, c.ID)
 			}
 		}
-		if s := tf.Check[id].Severity; s != nil && Severity(*s).Rank() < 0 {
+		if s := tf.Check[id].Severity; s != nil && findings.Severity(*s).Rank() < 0 {
 			return fmt.Errorf("%s: check %s: severity %q is not one of critical, high, medium, low, info",
 				at(path, loc.blockKeyLine(line, "severity")), id, *s)
 		}
@@ -487,7 +488,7 @@ func (b *Baseline) Tailor(path string) error {
 	for _, id := range ids {
 		t, c := tf.Check[id], byID[id]
 		if t.Severity != nil {
-			c.Severity = Severity(*t.Severity)
+			c.Severity = findings.Severity(*t.Severity)
 		}
 		if t.Enabled != nil {
 			c.Enabled = *t.Enabled
@@ -514,8 +515,8 @@ func renderExpected(s string, params map[string]any) string {
 // platform given). A threat with no check on a platform maps to an empty
 // list, so thin coverage shows.
 func (b *Baseline) ThreatCoverage(platforms []string) map[string]map[string][]string {
-	out := make(map[string]map[string][]string, len(Threats))
-	for _, th := range Threats {
+	out := make(map[string]map[string][]string, len(findings.Threats))
+	for _, th := range findings.Threats {
 		out[th] = make(map[string][]string, len(platforms))
 		for _, p := range platforms {
 			out[th][p] = []string{}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 const baseHeader = `id = "t"
@@ -238,10 +240,10 @@ severity = "critical"
 	inv.VMs[0].Migration.Encryption = ptr("opportunistic")
 	fs := e.Evaluate("vc01", inv)
 	mig := find(t, fs, "T-VM-MIG-01", "app-ok")
-	if mig.Status != StatusFail || mig.Severity != SeverityCritical || mig.Expected != "migrateEncryption is one of [required]" {
+	if mig.Status != findings.StatusFail || mig.Severity != findings.SeverityCritical || mig.Expected != "migrateEncryption is one of [required]" {
 		t.Errorf("tailored finding %+v", mig)
 	}
-	if snap := find(t, fs, "T-VM-SNAP-01", "app-plain"); snap.Status != StatusPass {
+	if snap := find(t, fs, "T-VM-SNAP-01", "app-plain"); snap.Status != findings.StatusPass {
 		t.Errorf("max_snapshot_age_days not tailored: %s %s", snap.Status, snap.Message)
 	}
 	for _, f := range fs {
@@ -372,7 +374,7 @@ func TestAliasesAndThreats(t *testing.T) {
 	if err := b.Tailor(writeFile(t, dir, "t.toml", "[check.T-OLD-MIG]\nseverity = \"critical\"\n")); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := b.Check("T-VM-MIG-01"); c.Severity != SeverityCritical {
+	if c, _ := b.Check("T-VM-MIG-01"); c.Severity != findings.SeverityCritical {
 		t.Errorf("tailoring through the alias did not apply: %s", c.Severity)
 	}
 	both := "[check.T-OLD-MIG]\nenabled = false\n\n[check.T-VM-MIG-01]\nenabled = true\n"
@@ -390,25 +392,25 @@ func TestAliasesAndThreats(t *testing.T) {
 	if !slices.Equal(mig.Threats, []string{"live-migration-interception"}) {
 		t.Errorf("finding threats %q", mig.Threats)
 	}
-	sum := Summarize(fs, nil)
-	if len(sum.ByThreat) != len(Threats) {
-		t.Errorf("by_threat lists %d threats, want every one of %d", len(sum.ByThreat), len(Threats))
+	sum := findings.Summarize(fs, nil)
+	if len(sum.ByThreat) != len(findings.Threats) {
+		t.Errorf("by_threat lists %d threats, want every one of %d", len(sum.ByThreat), len(findings.Threats))
 	}
-	if s := sum.ByThreat["vm-escape"]; s.Score != nil || s.Counts != (Counts{}) {
+	if s := sum.ByThreat["vm-escape"]; s.Score != nil || s.Counts != (findings.Counts{}) {
 		t.Errorf("a threat no finding covers: %+v, want a null score", s)
 	}
 	lm := sum.ByThreat["live-migration-interception"]
-	var want Counts
+	var want findings.Counts
 	for _, f := range fs {
 		if f.CheckID == "T-VM-MIG-01" {
 			switch f.Status {
-			case StatusPass:
+			case findings.StatusPass:
 				want.Pass++
-			case StatusFail:
+			case findings.StatusFail:
 				want.Fail++
-			case StatusError:
+			case findings.StatusError:
 				want.Error++
-			case StatusNotApplicable:
+			case findings.StatusNotApplicable:
 				want.NotApplicable++
 			}
 		}

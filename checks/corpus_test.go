@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 )
 
@@ -124,11 +125,11 @@ func runCorpusCase(t *testing.T, b *Baseline, adv *Advisories, c Check, file str
 		t.Fatalf("%s: %v", file, err)
 	}
 	type namedCase struct {
-		want  Status
+		want  findings.Status
 		label string
 		inv   *inventory.Inventory
 	}
-	cases := []namedCase{{StatusPass, "pass", cc.Pass}, {StatusError, "error", cc.Error}}
+	cases := []namedCase{{findings.StatusPass, "pass", cc.Pass}, {findings.StatusError, "error", cc.Error}}
 	if len(cc.Fail) == 0 {
 		t.Errorf("%s: no fail case", file)
 	}
@@ -138,7 +139,7 @@ func runCorpusCase(t *testing.T, b *Baseline, adv *Advisories, c Check, file str
 	}
 	sort.Strings(labels)
 	for _, l := range labels {
-		cases = append(cases, namedCase{StatusFail, "fail " + strconv.Quote(l), cc.Fail[l]})
+		cases = append(cases, namedCase{findings.StatusFail, "fail " + strconv.Quote(l), cc.Fail[l]})
 	}
 	for _, k := range cases {
 		if k.inv == nil {
@@ -154,7 +155,7 @@ func runCorpusCase(t *testing.T, b *Baseline, adv *Advisories, c Check, file str
 		}
 		// An error must say why: a gap's reason or an unknown release line,
 		// never a bare CEL failure or a gap nobody explained.
-		if k.want == StatusError && (strings.Contains(f.Message, "recorded no reason") || strings.HasPrefix(f.Message, "evaluation error")) {
+		if k.want == findings.StatusError && (strings.Contains(f.Message, "recorded no reason") || strings.HasPrefix(f.Message, "evaluation error")) {
 			t.Errorf("%s: error case gives no reason: %s", file, f.Message)
 		}
 	}
@@ -163,14 +164,14 @@ func runCorpusCase(t *testing.T, b *Baseline, adv *Advisories, c Check, file str
 
 // evalCase evaluates check c alone over a case inventory at the case's
 // collection time and returns its one finding.
-func evalCase(t *testing.T, b *Baseline, adv *Advisories, c Check, file, label string, inv *inventory.Inventory) (Finding, bool) {
+func evalCase(t *testing.T, b *Baseline, adv *Advisories, c Check, file, label string, inv *inventory.Inventory) (findings.Finding, bool) {
 	t.Helper()
 	if inv.Platform == "" && c.Platform != "any" {
 		inv.Platform = c.Platform
 	}
 	if n := objectsInScope(inv, c.Scope); n != 1 {
 		t.Errorf("%s: %s case holds %d objects of scope %s, want 1", file, label, n, c.Scope)
-		return Finding{}, false
+		return findings.Finding{}, false
 	}
 	now := testNow
 	if !inv.CollectedAt.IsZero() {
@@ -180,7 +181,7 @@ func evalCase(t *testing.T, b *Baseline, adv *Advisories, c Check, file, label s
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []Finding
+	var got []findings.Finding
 	for _, f := range e.Evaluate("case", inv) {
 		if f.CheckID == c.ID {
 			got = append(got, f)
@@ -188,7 +189,7 @@ func evalCase(t *testing.T, b *Baseline, adv *Advisories, c Check, file, label s
 	}
 	if len(got) != 1 {
 		t.Errorf("%s: %s case: %d findings of %s (platform %q), want 1", file, label, len(got), c.ID, inv.Platform)
-		return Finding{}, false
+		return findings.Finding{}, false
 	}
 	return got[0], true
 }
@@ -223,7 +224,7 @@ func checkConditionCoverage(t *testing.T, b *Baseline, adv *Advisories, c Check,
 		if inv == nil {
 			continue
 		}
-		statuses := make([]Status, len(conds))
+		statuses := make([]findings.Status, len(conds))
 		for i := range conds {
 			f, ok := evalCase(t, condBaselines[i], adv, c, file, "fail "+strconv.Quote(label), inv)
 			if !ok {
@@ -232,12 +233,12 @@ func checkConditionCoverage(t *testing.T, b *Baseline, adv *Advisories, c Check,
 			statuses[i] = f.Status
 		}
 		for i, s := range statuses {
-			if s != StatusFail {
+			if s != findings.StatusFail {
 				continue
 			}
 			alone := true
 			for j, o := range statuses {
-				if j != i && o == StatusFail {
+				if j != i && o == findings.StatusFail {
 					alone = false
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 )
 
@@ -84,21 +85,21 @@ func TestCostLimitAtRunTime(t *testing.T) {
 	start := time.Now()
 	fs := e.Evaluate("vc01", manyOptions(20_000)) // 4·10^8 steps unbounded
 	took := time.Since(start)
-	byID := map[string]Finding{}
+	byID := map[string]findings.Finding{}
 	for _, f := range fs {
 		byID[f.CheckID] = f
 	}
 	costly := byID["COSTLY-01"]
-	if costly.Status != StatusError || !strings.Contains(costly.Message, "exceeded its budget of") {
+	if costly.Status != findings.StatusError || !strings.Contains(costly.Message, "exceeded its budget of") {
 		t.Errorf("COSTLY-01: %s %q, want error naming the step budget", costly.Status, costly.Message)
 	}
-	if cheap := byID["CHEAP-01"]; cheap.Status != StatusPass {
+	if cheap := byID["CHEAP-01"]; cheap.Status != findings.StatusPass {
 		t.Errorf("CHEAP-01: %s %q, want pass", cheap.Status, cheap.Message)
 	}
 	t.Logf("budget exceeded after %v", took)
 	// Over a small host the same check passes: the budget is not a ban.
 	for _, f := range e.Evaluate("vc01", manyOptions(10)) {
-		if f.Status != StatusPass {
+		if f.Status != findings.StatusPass {
 			t.Errorf("%s over 10 options: %s %q", f.CheckID, f.Status, f.Message)
 		}
 	}
@@ -115,7 +116,7 @@ func TestEvaluateRespectsContext(t *testing.T) {
 		t.Fatal("no findings")
 	}
 	for _, f := range fs {
-		if f.Status != StatusError || !strings.Contains(f.Message, "evaluation ran past --timeout 1s") {
+		if f.Status != findings.StatusError || !strings.Contains(f.Message, "evaluation ran past --timeout 1s") {
 			t.Errorf("%s on %s: %s %q after the context ended", f.CheckID, f.Object.Name, f.Status, f.Message)
 		}
 	}
@@ -125,7 +126,7 @@ func TestEvaluateRespectsContext(t *testing.T) {
 	ctx, cancel2 := context.WithTimeoutCause(context.Background(), 20*time.Millisecond, errors.New("evaluation ran past --timeout 20ms"))
 	defer cancel2()
 	for _, f := range costly.EvaluateContext(ctx, "vc01", manyOptions(20_000)) {
-		if f.CheckID == "COSTLY-01" && (f.Status != StatusError || !strings.Contains(f.Message, "--timeout 20ms")) {
+		if f.CheckID == "COSTLY-01" && (f.Status != findings.StatusError || !strings.Contains(f.Message, "--timeout 20ms")) {
 			t.Errorf("COSTLY-01 under a 20 ms deadline: %s %q", f.Status, f.Message)
 		}
 	}

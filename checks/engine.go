@@ -18,6 +18,7 @@ import (
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/interpreter"
 
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 )
 
@@ -107,7 +108,7 @@ type job struct {
 // Evaluate runs every enabled check for the inventory's platform over its
 // objects and returns the findings sorted (SortFindings). Objects are
 // evaluated in parallel, bounded by GOMAXPROCS.
-func (e *Engine) Evaluate(targetName string, inv *inventory.Inventory) []Finding {
+func (e *Engine) Evaluate(targetName string, inv *inventory.Inventory) []findings.Finding {
 	return e.EvaluateContext(context.Background(), targetName, inv)
 }
 
@@ -116,7 +117,7 @@ func (e *Engine) Evaluate(targetName string, inv *inventory.Inventory) []Finding
 // their next comprehension step and the checks not yet evaluated are not
 // started. Each of those findings is error, naming context.Cause(ctx), so
 // the findings stay complete and the run reads as incomplete (exit 3).
-func (e *Engine) EvaluateContext(cctx context.Context, targetName string, inv *inventory.Inventory) []Finding {
+func (e *Engine) EvaluateContext(cctx context.Context, targetName string, inv *inventory.Inventory) []findings.Finding {
 	now := e.now()
 	platform := inv.Platform
 	if platform == "" {
@@ -170,7 +171,7 @@ func (e *Engine) EvaluateContext(cctx context.Context, targetName string, inv *i
 		}
 	}
 
-	results := make([][]Finding, len(jobs))
+	results := make([][]findings.Finding, len(jobs))
 	workers := min(runtime.GOMAXPROCS(0), len(jobs))
 	var next sync.Mutex
 	idx := 0
@@ -196,7 +197,7 @@ func (e *Engine) EvaluateContext(cctx context.Context, targetName string, inv *i
 	for _, r := range results {
 		n += len(r)
 	}
-	out := make([]Finding, 0, n)
+	out := make([]findings.Finding, 0, n)
 	for _, r := range results {
 		out = append(out, r...)
 	}
@@ -268,7 +269,7 @@ func (a *activation) ResolveName(name string) (any, bool) {
 
 func (a *activation) Parent() interpreter.Activation { return nil }
 
-func (e *Engine) runJob(ctx *evalCtx, j *job) []Finding {
+func (e *Engine) runJob(ctx *evalCtx, j *job) []findings.Finding {
 	s := modelSchemas.byGo[j.obj.Type()]
 	act := &activation{ctx: ctx, kind: j.kind, obj: newObject(s, j.obj, j.kind), params: e.params}
 	if j.kind == inventory.KindTarget {
@@ -288,26 +289,26 @@ func (e *Engine) runJob(ctx *evalCtx, j *job) []Finding {
 			act.patch = newObject(modelSchemas.byGo[reflect.TypeOf(pa)], reflect.ValueOf(pa), "patch")
 		}
 	}
-	out := make([]Finding, 0, len(j.checks))
+	out := make([]findings.Finding, 0, len(j.checks))
 	for _, c := range j.checks {
 		out = append(out, e.runCheck(ctx, j, act, c, assessment))
 	}
 	return out
 }
 
-func (e *Engine) runCheck(ctx *evalCtx, j *job, act *activation, c *engineCheck, pa *PatchAssessment) Finding {
-	f := Finding{
+func (e *Engine) runCheck(ctx *evalCtx, j *job, act *activation, c *engineCheck, pa *PatchAssessment) findings.Finding {
+	f := findings.Finding{
 		CheckID: c.ID, Title: c.Title, Area: c.Area, Threats: c.Threats, Severity: c.Severity,
-		Target: ctx.target, Object: ObjectRef{Kind: j.kind, ID: j.id, Name: j.name, Host: j.host},
+		Target: ctx.target, Object: findings.ObjectRef{Kind: j.kind, ID: j.id, Name: j.name, Host: j.host},
 		Expected: c.expected, Refs: c.Refs, Remediation: c.Remediation,
 	}
-	f.Evidence = make([]Evidence, 0, len(c.prog.evidence))
+	f.Evidence = make([]findings.Evidence, 0, len(c.prog.evidence))
 	for _, ev := range c.prog.evidence {
 		f.Evidence = append(f.Evidence, e.evidence(ctx, j, act, ev))
 	}
-	status, msg := Status(""), ""
+	status, msg := findings.Status(""), ""
 	if err := ctx.cctx.Err(); err != nil {
-		f.Status, f.Message = StatusError, "not evaluated: "+stopReason(ctx.cctx)
+		f.Status, f.Message = findings.StatusError, "not evaluated: "+stopReason(ctx.cctx)
 		return f
 	}
 	if c.prog.applies != nil {
@@ -316,7 +317,7 @@ func (e *Engine) runCheck(ctx *evalCtx, j *job, act *activation, c *engineCheck,
 		case errMsg != "":
 			status, msg = unavailable(c, gap, errMsg)
 		case !ok:
-			status, msg = StatusNotApplicable, "does not apply: "+c.Applies
+			status, msg = findings.StatusNotApplicable, "does not apply: "+c.Applies
 		}
 	}
 	if status == "" {
@@ -325,12 +326,12 @@ func (e *Engine) runCheck(ctx *evalCtx, j *job, act *activation, c *engineCheck,
 		case errMsg != "":
 			status, msg = unavailable(c, gap, errMsg)
 		case ok:
-			status = StatusPass
+			status = findings.StatusPass
 		default:
-			status, msg = StatusFail, observed(f.Evidence)
+			status, msg = findings.StatusFail, observed(f.Evidence)
 		}
 	}
-	if c.prog.usesPatch && pa != nil && len(pa.Unverified) > 0 && status != StatusNotApplicable {
+	if c.prog.usesPatch && pa != nil && len(pa.Unverified) > 0 && status != findings.StatusNotApplicable {
 		note := "(advisory data not verified against the vendor text: " + strings.Join(pa.Unverified, ", ") + ")"
 		if msg == "" {
 			msg = note
@@ -338,7 +339,7 @@ func (e *Engine) runCheck(ctx *evalCtx, j *job, act *activation, c *engineCheck,
 			msg += " " + note
 		}
 	}
-	if status == StatusNotApplicable {
+	if status == findings.StatusNotApplicable {
 		explainNotNeeded(f.Evidence, j.kind)
 	}
 	f.Status, f.Message = status, msg
@@ -349,7 +350,7 @@ func (e *Engine) runCheck(ctx *evalCtx, j *job, act *activation, c *engineCheck,
 // not apply their reason when no gap explains them: the object has no such
 // value because the check is not for it (a standard port group has no
 // port-override policy, a VM without VMware Tools no Tools version).
-func explainNotNeeded(ev []Evidence, kind string) {
+func explainNotNeeded(ev []findings.Evidence, kind string) {
 	for i := range ev {
 		if ev[i].Observed == absentNoReason {
 			ev[i].Observed = "absent (not needed: the check does not apply to this " + kindWords(kind) + ")"
@@ -389,11 +390,11 @@ func (e *Engine) evalBool(ctx *evalCtx, j *job, act *activation, prg cel.Program
 // unavailable decides an evaluation error: a value the object's API release
 // predates makes the check not_applicable when the check says so (its
 // benchmark has no such requirement for that release), else error.
-func unavailable(c *engineCheck, gap *inventory.Gap, errMsg string) (Status, string) {
-	if gap != nil && gap.Since != "" && c.WhenUnavailable == StatusNotApplicable {
-		return StatusNotApplicable, "does not apply: " + gap.Reason
+func unavailable(c *engineCheck, gap *inventory.Gap, errMsg string) (findings.Status, string) {
+	if gap != nil && gap.Since != "" && c.WhenUnavailable == findings.StatusNotApplicable {
+		return findings.StatusNotApplicable, "does not apply: " + gap.Reason
 	}
-	return StatusError, errMsg
+	return findings.StatusError, errMsg
 }
 
 // errorMessage explains an evaluation error: an absent field names the
@@ -416,8 +417,8 @@ func (e *Engine) errorMessage(ctx *evalCtx, j *job, err error) string {
 	return "evaluation error: " + err.Error()
 }
 
-func (e *Engine) evidence(ctx *evalCtx, j *job, act *activation, ev evidenceProg) Evidence {
-	out := Evidence{Field: ev.path, Source: ctx.source(ev.path)}
+func (e *Engine) evidence(ctx *evalCtx, j *job, act *activation, ev evidenceProg) findings.Evidence {
+	out := findings.Evidence{Field: ev.path, Source: ctx.source(ev.path)}
 	if ctx.cctx.Err() != nil {
 		out.Observed = "not evaluated (" + stopReason(ctx.cctx) + ")"
 		return out
@@ -514,7 +515,7 @@ func (ctx *evalCtx) source(path string) string {
 }
 
 // observed summarises evidence for a failing finding's message.
-func observed(ev []Evidence) string {
+func observed(ev []findings.Evidence) string {
 	if len(ev) == 0 {
 		return "the condition does not hold"
 	}
@@ -544,7 +545,7 @@ func formatValue(v any) string {
 // SortFindings orders findings by target, object kind, object name and
 // check id (object id breaks ties between same-named objects), the order
 // reports, diffs and signatures rely on.
-func SortFindings(fs []Finding) {
+func SortFindings(fs []findings.Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := &fs[i], &fs[j]
 		if a.Target != b.Target {

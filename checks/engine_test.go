@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 )
 
@@ -93,7 +94,7 @@ func testInventory() *inventory.Inventory {
 }
 
 // find returns the finding of check on object name.
-func find(t *testing.T, fs []Finding, check, object string) Finding {
+func find(t *testing.T, fs []findings.Finding, check, object string) findings.Finding {
 	t.Helper()
 	for _, f := range fs {
 		if f.CheckID == check && f.Object.Name == object {
@@ -101,7 +102,7 @@ func find(t *testing.T, fs []Finding, check, object string) Finding {
 		}
 	}
 	t.Fatalf("no finding %s on %s", check, object)
-	return Finding{}
+	return findings.Finding{}
 }
 
 func TestEvaluateStatuses(t *testing.T) {
@@ -109,34 +110,34 @@ func TestEvaluateStatuses(t *testing.T) {
 	fs := e.Evaluate("vc01", testInventory())
 	cases := []struct {
 		check, object string
-		status        Status
+		status        findings.Status
 		msg           string // substring of the message
 	}{
-		{"T-VM-MIG-01", "app-ok", StatusPass, ""},
-		{"T-VM-MIG-01", "app-plain", StatusFail, "observed vm.migration.encryption = disabled"},
-		{"T-VM-MIG-01", "app-unread", StatusError,
+		{"T-VM-MIG-01", "app-ok", findings.StatusPass, ""},
+		{"T-VM-MIG-01", "app-plain", findings.StatusFail, "observed vm.migration.encryption = disabled"},
+		{"T-VM-MIG-01", "app-unread", findings.StatusError,
 			"vm.migration was not collected: VirtualMachine config.migrateEncryption not returned by the server"},
-		{"T-VM-MIG-01", "tmpl", StatusNotApplicable, "does not apply"},
-		{"T-VM-SNAP-01", "app-ok", StatusPass, ""},
-		{"T-VM-SNAP-01", "app-plain", StatusFail, "vm.oldest_snapshot_days = 90"},
-		{"T-VM-SNAP-01", "tmpl", StatusError, "vm.oldest_snapshot_days was not collected: the collector recorded no reason"},
-		{"T-VM-NIC-01", "app-ok", StatusPass, ""},
-		{"T-VM-NIC-01", "app-plain", StatusFail, `["Management"]`},
-		{"T-VM-NIC-01", "app-unread", StatusError, "vm.nics[0].on_management_network was not collected: network backing not readable"},
-		{"T-HOST-SSH-01", "esx-ok", StatusPass, ""},
-		{"T-HOST-SSH-01", "esx-old", StatusFail, "host.services['TSM-SSH'].running = true"},
-		{"T-HOST-SSH-01", "esx-unread", StatusError, "host.services was not collected: service system not readable"},
-		{"T-HOST-SSH-01", "esx-67", StatusPass, ""},
-		{"T-HOST-OPT-01", "esx-ok", StatusPass, ""},
-		{"T-HOST-OPT-01", "esx-old", StatusFail, "host.options = {}"},
-		{"T-HOST-OPT-01", "esx-67", StatusFail, ""},
-		{"T-HOST-PATCH-01", "esx-ok", StatusPass, "(advisory data not verified against the vendor text: VMSA-2025-0013)"},
-		{"T-HOST-PATCH-01", "esx-old", StatusFail, `patch.missing = ["VMSA-2025-0013"]`},
-		{"T-HOST-PATCH-01", "esx-unread", StatusError, "host.patch was not collected: HostSystem config.product not returned"},
-		{"T-HOST-PATCH-01", "esx-67", StatusError, "release line 6.7.0 of esxi is not in the advisory data (as of 2026-09-15)"},
-		{"T-TGT-ADV-01", "vc01", StatusPass, ""},
-		{"T-NET-PROM-01", "VM Network", StatusPass, ""},
-		{"T-NET-PROM-01", "Sniffer", StatusFail, ""},
+		{"T-VM-MIG-01", "tmpl", findings.StatusNotApplicable, "does not apply"},
+		{"T-VM-SNAP-01", "app-ok", findings.StatusPass, ""},
+		{"T-VM-SNAP-01", "app-plain", findings.StatusFail, "vm.oldest_snapshot_days = 90"},
+		{"T-VM-SNAP-01", "tmpl", findings.StatusError, "vm.oldest_snapshot_days was not collected: the collector recorded no reason"},
+		{"T-VM-NIC-01", "app-ok", findings.StatusPass, ""},
+		{"T-VM-NIC-01", "app-plain", findings.StatusFail, `["Management"]`},
+		{"T-VM-NIC-01", "app-unread", findings.StatusError, "vm.nics[0].on_management_network was not collected: network backing not readable"},
+		{"T-HOST-SSH-01", "esx-ok", findings.StatusPass, ""},
+		{"T-HOST-SSH-01", "esx-old", findings.StatusFail, "host.services['TSM-SSH'].running = true"},
+		{"T-HOST-SSH-01", "esx-unread", findings.StatusError, "host.services was not collected: service system not readable"},
+		{"T-HOST-SSH-01", "esx-67", findings.StatusPass, ""},
+		{"T-HOST-OPT-01", "esx-ok", findings.StatusPass, ""},
+		{"T-HOST-OPT-01", "esx-old", findings.StatusFail, "host.options = {}"},
+		{"T-HOST-OPT-01", "esx-67", findings.StatusFail, ""},
+		{"T-HOST-PATCH-01", "esx-ok", findings.StatusPass, "(advisory data not verified against the vendor text: VMSA-2025-0013)"},
+		{"T-HOST-PATCH-01", "esx-old", findings.StatusFail, `patch.missing = ["VMSA-2025-0013"]`},
+		{"T-HOST-PATCH-01", "esx-unread", findings.StatusError, "host.patch was not collected: HostSystem config.product not returned"},
+		{"T-HOST-PATCH-01", "esx-67", findings.StatusError, "release line 6.7.0 of esxi is not in the advisory data (as of 2026-09-15)"},
+		{"T-TGT-ADV-01", "vc01", findings.StatusPass, ""},
+		{"T-NET-PROM-01", "VM Network", findings.StatusPass, ""},
+		{"T-NET-PROM-01", "Sniffer", findings.StatusFail, ""},
 	}
 	for _, c := range cases {
 		f := find(t, fs, c.check, c.object)
@@ -160,7 +161,7 @@ func TestEvaluateFindingFields(t *testing.T) {
 	if f.Expected != "migrateEncryption is one of [opportunistic, required]" {
 		t.Errorf("expected %q", f.Expected)
 	}
-	if f.Object != (ObjectRef{Kind: "vm", ID: "vm-2", Name: "app-plain", Host: "host-2"}) || f.Target != "vc01" {
+	if f.Object != (findings.ObjectRef{Kind: "vm", ID: "vm-2", Name: "app-plain", Host: "host-2"}) || f.Target != "vc01" {
 		t.Errorf("object %+v target %q", f.Object, f.Target)
 	}
 	// The host of a VM or a host-local network rides along; objects
@@ -171,11 +172,11 @@ func TestEvaluateFindingFields(t *testing.T) {
 	if n := find(t, fs, "T-NET-PROM-01", "VM Network"); n.Object.Host != "" {
 		t.Errorf("shared network: object %+v", n.Object)
 	}
-	if f.Severity != SeverityHigh || f.Area != "migration-encryption" || f.Remediation == "" ||
+	if f.Severity != findings.SeverityHigh || f.Area != "migration-encryption" || f.Remediation == "" ||
 		!reflect.DeepEqual(f.Refs.NIST80053, []string{"SC-8"}) {
 		t.Errorf("metadata not carried: %+v", f)
 	}
-	want := []Evidence{{Field: "vm.migration.encryption", Observed: "disabled", Source: "VirtualMachine config.migrateEncryption"}}
+	want := []findings.Evidence{{Field: "vm.migration.encryption", Observed: "disabled", Source: "VirtualMachine config.migrateEncryption"}}
 	if !reflect.DeepEqual(f.Evidence, want) {
 		t.Errorf("evidence %+v, want %+v", f.Evidence, want)
 	}
@@ -191,7 +192,7 @@ func TestEvaluateFindingFields(t *testing.T) {
 		t.Errorf("not-applicable evidence %+v", na.Evidence)
 	}
 	tg := find(t, fs, "T-TGT-ADV-01", "vc01")
-	if tg.Object != (ObjectRef{Kind: "target", ID: "vc01", Name: "vc01"}) {
+	if tg.Object != (findings.ObjectRef{Kind: "target", ID: "vc01", Name: "vc01"}) {
 		t.Errorf("target object %+v", tg.Object)
 	}
 	// Freshness is that of the products the inventory runs (its hosts'
@@ -234,7 +235,7 @@ func TestAdvisoryAge(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := find(t, e.Evaluate("vc01", testInventory()), "T-TGT-ADV-01", "vc01")
-	if f.Status != StatusFail {
+	if f.Status != findings.StatusFail {
 		t.Fatalf("status %s: %s", f.Status, f.Message)
 	}
 }
@@ -250,7 +251,7 @@ func TestEvaluateDeterministic(t *testing.T) {
 	}
 	for i := 1; i < len(first); i++ {
 		a, b := first[i-1], first[i]
-		key := func(f Finding) string {
+		key := func(f findings.Finding) string {
 			return fmt.Sprintf("%s\x00%s\x00%s\x00%s", f.Target, f.Object.Kind, f.Object.Name, f.CheckID)
 		}
 		if key(a) > key(b) {
@@ -260,13 +261,13 @@ func TestEvaluateDeterministic(t *testing.T) {
 }
 
 func TestSortFindings(t *testing.T) {
-	fs := []Finding{
-		{Target: "b", Object: ObjectRef{Kind: "vm", Name: "a"}, CheckID: "X"},
-		{Target: "a", Object: ObjectRef{Kind: "vm", Name: "b"}, CheckID: "B"},
-		{Target: "a", Object: ObjectRef{Kind: "vm", Name: "b"}, CheckID: "A"},
-		{Target: "a", Object: ObjectRef{Kind: "host", Name: "z"}, CheckID: "Z"},
-		{Target: "a", Object: ObjectRef{Kind: "vm", Name: "a", ID: "2"}, CheckID: "A"},
-		{Target: "a", Object: ObjectRef{Kind: "vm", Name: "a", ID: "1"}, CheckID: "A"},
+	fs := []findings.Finding{
+		{Target: "b", Object: findings.ObjectRef{Kind: "vm", Name: "a"}, CheckID: "X"},
+		{Target: "a", Object: findings.ObjectRef{Kind: "vm", Name: "b"}, CheckID: "B"},
+		{Target: "a", Object: findings.ObjectRef{Kind: "vm", Name: "b"}, CheckID: "A"},
+		{Target: "a", Object: findings.ObjectRef{Kind: "host", Name: "z"}, CheckID: "Z"},
+		{Target: "a", Object: findings.ObjectRef{Kind: "vm", Name: "a", ID: "2"}, CheckID: "A"},
+		{Target: "a", Object: findings.ObjectRef{Kind: "vm", Name: "a", ID: "1"}, CheckID: "A"},
 	}
 	SortFindings(fs)
 	var got []string
@@ -298,10 +299,10 @@ func TestHasAndOptional(t *testing.T) {
 		t.Fatal(err)
 	}
 	fs := e.Evaluate("vc01", testInventory())
-	want := map[string]map[string]Status{
-		"app-ok":     {"H-1": StatusPass, "H-2": StatusFail, "H-3": StatusPass, "H-4": StatusPass, "H-5": StatusPass, "H-6": StatusPass},
-		"app-unread": {"H-1": StatusFail, "H-2": StatusPass, "H-3": StatusError, "H-4": StatusPass, "H-5": StatusError, "H-6": StatusError},
-		"tmpl":       {"H-4": StatusFail},
+	want := map[string]map[string]findings.Status{
+		"app-ok":     {"H-1": findings.StatusPass, "H-2": findings.StatusFail, "H-3": findings.StatusPass, "H-4": findings.StatusPass, "H-5": findings.StatusPass, "H-6": findings.StatusPass},
+		"app-unread": {"H-1": findings.StatusFail, "H-2": findings.StatusPass, "H-3": findings.StatusError, "H-4": findings.StatusPass, "H-5": findings.StatusError, "H-6": findings.StatusError},
+		"tmpl":       {"H-4": findings.StatusFail},
 	}
 	for obj, m := range want {
 		for id, st := range m {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"github.com/hvaudit/hvaudit/configs"
 )
@@ -67,7 +68,7 @@ func esxiCase(t *testing.T, id string) *inventory.Inventory {
 }
 
 // statusOf evaluates one check of b over inv.
-func statusOf(t *testing.T, b *Baseline, id string, inv *inventory.Inventory) Finding {
+func statusOf(t *testing.T, b *Baseline, id string, inv *inventory.Inventory) findings.Finding {
 	t.Helper()
 	c, ok := b.Check(id)
 	if !ok {
@@ -104,15 +105,15 @@ func TestFTEncryptionJudgedOnlyWhereFTRuns(t *testing.T) {
 	b := tailored(t, "")
 	for _, tc := range []struct {
 		state, mode string
-		want        Status
+		want        findings.Status
 	}{
 		// A VM without fault tolerance used to fail for its (unused) mode.
-		{"notConfigured", "disabled", StatusNotApplicable},
-		{"disabled", "disabled", StatusNotApplicable},
-		{"running", "disabled", StatusFail},
-		{"needSecondary", "disabled", StatusFail},
-		{"running", "opportunistic", StatusPass},
-		{"", "disabled", StatusError}, // state unknown
+		{"notConfigured", "disabled", findings.StatusNotApplicable},
+		{"disabled", "disabled", findings.StatusNotApplicable},
+		{"running", "disabled", findings.StatusFail},
+		{"needSecondary", "disabled", findings.StatusFail},
+		{"running", "opportunistic", findings.StatusPass},
+		{"", "disabled", findings.StatusError}, // state unknown
 	} {
 		inv := esxiCase(t, "ESXI-VM-MIG-02")
 		vm := &inv.VMs[0]
@@ -127,7 +128,7 @@ func TestFTEncryptionJudgedOnlyWhereFTRuns(t *testing.T) {
 		if f.Status != tc.want {
 			t.Errorf("FT %q, mode %s: %s (%s), want %s", tc.state, tc.mode, f.Status, f.Message, tc.want)
 		}
-		if tc.want == StatusError && !strings.Contains(f.Message, "runtime.faultToleranceState") {
+		if tc.want == findings.StatusError && !strings.Contains(f.Message, "runtime.faultToleranceState") {
 			t.Errorf("unknown FT state: message %q does not say why", f.Message)
 		}
 	}
@@ -140,12 +141,12 @@ func TestIsolationSettingsUnsetAreSecure(t *testing.T) {
 		for _, tc := range []struct {
 			name  string
 			value string // "" leaves the key unset
-			want  Status
+			want  findings.Status
 		}{
-			{"every key unset (a default VM, which used to fail)", "", StatusPass},
-			{"every key TRUE", "TRUE", StatusPass},
-			{"every key true", "true", StatusPass},
-			{"every key FALSE", "FALSE", StatusFail},
+			{"every key unset (a default VM, which used to fail)", "", findings.StatusPass},
+			{"every key TRUE", "TRUE", findings.StatusPass},
+			{"every key true", "true", findings.StatusPass},
+			{"every key FALSE", "FALSE", findings.StatusFail},
 		} {
 			inv := esxiCase(t, id)
 			vm := &inv.VMs[0]
@@ -163,7 +164,7 @@ func TestIsolationSettingsUnsetAreSecure(t *testing.T) {
 	// Where the check text says absence is a finding, it still is.
 	inv := esxiCase(t, "ESXI-VM-CON-01")
 	delete(inv.VMs[0].Settings, "RemoteDisplay.maxConnections")
-	if f := statusOf(t, b, "ESXI-VM-CON-01", inv); f.Status != StatusFail {
+	if f := statusOf(t, b, "ESXI-VM-CON-01", inv); f.Status != findings.StatusFail {
 		t.Errorf("ESXI-VM-CON-01 without RemoteDisplay.maxConnections: %s, want fail (VMCH-80-000195)", f.Status)
 	}
 }
@@ -181,18 +182,18 @@ func TestSNMPFollowsItsCheckText(t *testing.T) {
 		used    bool
 		s       snmp
 		running bool
-		want    Status
+		want    findings.Status
 		msg     string
 	}{
-		{"disabled", false, snmp{}, false, StatusPass, ""},
-		{"disabled, used at this site", true, snmp{}, false, StatusPass, ""},
+		{"disabled", false, snmp{}, false, findings.StatusPass, ""},
+		{"disabled, used at this site", true, snmp{}, false, findings.StatusPass, ""},
 		// A running snmpd with v3 only used to fail whatever its configuration.
-		{"v3 only where SNMP is used: only esxcli can tell", true, snmp{enabled: true}, true, StatusError, "esxcli system snmp get"},
-		{"v3 with authentication where SNMP is used", true, snmp{enabled: true, v3: inventory.Ptr(true)}, true, StatusPass, ""},
-		{"v3 without authentication", true, snmp{enabled: true, v3: inventory.Ptr(false)}, true, StatusFail, ""},
-		{"enabled but not used", false, snmp{enabled: true, v3: inventory.Ptr(true)}, true, StatusFail, ""},
-		{"a v1/v2c community where SNMP is used", true, snmp{enabled: true, communities: 1}, true, StatusFail, ""},
-		{"a v1/v2c trap target where SNMP is used", true, snmp{enabled: true, targets: []string{"nms01:162"}}, true, StatusFail, ""},
+		{"v3 only where SNMP is used: only esxcli can tell", true, snmp{enabled: true}, true, findings.StatusError, "esxcli system snmp get"},
+		{"v3 with authentication where SNMP is used", true, snmp{enabled: true, v3: inventory.Ptr(true)}, true, findings.StatusPass, ""},
+		{"v3 without authentication", true, snmp{enabled: true, v3: inventory.Ptr(false)}, true, findings.StatusFail, ""},
+		{"enabled but not used", false, snmp{enabled: true, v3: inventory.Ptr(true)}, true, findings.StatusFail, ""},
+		{"a v1/v2c community where SNMP is used", true, snmp{enabled: true, communities: 1}, true, findings.StatusFail, ""},
+		{"a v1/v2c trap target where SNMP is used", true, snmp{enabled: true, targets: []string{"nms01:162"}}, true, findings.StatusFail, ""},
 	} {
 		b := notUsed
 		if tc.used {
@@ -219,7 +220,7 @@ func TestSNMPFollowsItsCheckText(t *testing.T) {
 
 func TestAccountUnlockTime(t *testing.T) {
 	b := tailored(t, "")
-	for unlock, want := range map[int64]Status{0: StatusFail, 300: StatusFail, 899: StatusFail, 900: StatusPass, 1800: StatusPass} {
+	for unlock, want := range map[int64]findings.Status{0: findings.StatusFail, 300: findings.StatusFail, 899: findings.StatusFail, 900: findings.StatusPass, 1800: findings.StatusPass} {
 		inv := esxiCase(t, "ESXI-ACC-09")
 		inv.Hosts[0].Options["Security.AccountUnlockTime"] = unlock
 		if f := statusOf(t, b, "ESXI-ACC-09", inv); f.Status != want {
@@ -236,15 +237,15 @@ func TestCertificateIssuerIsJudged(t *testing.T) {
 	inv.Hosts[0].Certificate.IssuerOrganization = "VMware Installer"
 	inv.Hosts[0].Certificate.DaysLeft = 3000
 	b := tailored(t, "")
-	if f := statusOf(t, b, "ESXI-CERT-01", inv); f.Status != StatusPass {
+	if f := statusOf(t, b, "ESXI-CERT-01", inv); f.Status != findings.StatusPass {
 		t.Errorf("ESXI-CERT-01 (expiry): %s", f.Status)
 	}
-	if f := statusOf(t, b, "ESXI-CERT-02", inv); f.Status != StatusFail {
+	if f := statusOf(t, b, "ESXI-CERT-02", inv); f.Status != findings.StatusFail {
 		t.Errorf("ESXI-CERT-02 (issuer): %s, want fail", f.Status)
 	}
 	// The approved issuer is a param.
 	b = tailored(t, "[params]\nesxi_certificate_issuer_orgs_allowed = [\"VMware Installer\"]\n")
-	if f := statusOf(t, b, "ESXI-CERT-02", inv); f.Status != StatusPass {
+	if f := statusOf(t, b, "ESXI-CERT-02", inv); f.Status != findings.StatusPass {
 		t.Errorf("ESXI-CERT-02 with the issuer approved: %s, want pass", f.Status)
 	}
 	if c, _ := b.Check("ESXI-CERT-01"); len(c.Refs.STIG) != 0 {
@@ -255,11 +256,11 @@ func TestCertificateIssuerIsJudged(t *testing.T) {
 func TestNTPServersFromTheApprovedList(t *testing.T) {
 	inv := esxiCase(t, "ESXI-TIME-01")
 	b := tailored(t, "[params]\nesxi_ntp_servers_allowed = [\"ntp1.example.com\"]\n")
-	if f := statusOf(t, b, "ESXI-TIME-01", inv); f.Status != StatusFail {
+	if f := statusOf(t, b, "ESXI-TIME-01", inv); f.Status != findings.StatusFail {
 		t.Errorf("ntp2.example.com is not on the approved list: %s, want fail", f.Status)
 	}
 	b = tailored(t, "[params]\nesxi_ntp_servers_allowed = [\"ntp1.example.com\", \"ntp2.example.com\"]\n")
-	if f := statusOf(t, b, "ESXI-TIME-01", inv); f.Status != StatusPass {
+	if f := statusOf(t, b, "ESXI-TIME-01", inv); f.Status != findings.StatusPass {
 		t.Errorf("every server approved: %s, want pass", f.Status)
 	}
 }
@@ -271,19 +272,19 @@ func TestLockdownExceptionsNeedGlobalSettings(t *testing.T) {
 	h.ESXi.LockdownExceptions = nil
 	inv.Gaps = append(inv.Gaps, inventory.Gap{Object: "host:" + h.ID, Field: "host.esxi.lockdown_exceptions",
 		Reason: "HostAccessManager.QueryLockdownExceptions failed: NoPermission: the audit account needs the Global.Settings privilege"})
-	if f := statusOf(t, b, "ESXI-ACC-16", inv); f.Status != StatusError || !strings.Contains(f.Message, "Global.Settings") {
+	if f := statusOf(t, b, "ESXI-ACC-16", inv); f.Status != findings.StatusError || !strings.Contains(f.Message, "Global.Settings") {
 		t.Errorf("under Read-Only: %s %q, want error naming Global.Settings", f.Status, f.Message)
 	}
 	inv = esxiCase(t, "ESXI-ACC-16")
 	inv.Hosts[0].ESXi.VCenterManaged = inventory.Ptr(false)
 	inv.Hosts[0].ESXi.LockdownExceptions = []string{"anyone"}
-	if f := statusOf(t, b, "ESXI-ACC-16", inv); f.Status != StatusNotApplicable {
+	if f := statusOf(t, b, "ESXI-ACC-16", inv); f.Status != findings.StatusNotApplicable {
 		t.Errorf("host no vCenter manages: %s, want not_applicable", f.Status)
 	}
 	b = tailored(t, "[params]\nesxi_lockdown_exception_users_allowed = [\"svc-backup\"]\n")
 	inv = esxiCase(t, "ESXI-ACC-16")
 	inv.Hosts[0].ESXi.LockdownExceptions = []string{"svc-backup"}
-	if f := statusOf(t, b, "ESXI-ACC-16", inv); f.Status != StatusPass {
+	if f := statusOf(t, b, "ESXI-ACC-16", inv); f.Status != findings.StatusPass {
 		t.Errorf("approved exception user: %s, want pass", f.Status)
 	}
 }
@@ -293,7 +294,7 @@ func TestESXAdminsGroupOnlyWhereADJoined(t *testing.T) {
 	inv := esxiCase(t, "ESXI-ACC-15")
 	inv.Hosts[0].ESXi.ADJoined = inventory.Ptr(false)
 	inv.Hosts[0].Options["Config.HostAgent.plugins.hostsvc.esxAdminsGroup"] = "ESX Admins"
-	if f := statusOf(t, b, "ESXI-ACC-15", inv); f.Status != StatusNotApplicable {
+	if f := statusOf(t, b, "ESXI-ACC-15", inv); f.Status != findings.StatusNotApplicable {
 		t.Errorf("host not in AD: %s, want not_applicable", f.Status)
 	}
 }

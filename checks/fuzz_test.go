@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 // Fuzz targets for the files a user (or whoever can write them) hands the
@@ -86,9 +88,9 @@ func FuzzLoadWaivers(f *testing.F) {
 				t.Fatalf("waiver loaded incomplete: %+v", w)
 			}
 		}
-		fs := []Finding{
-			{CheckID: "T-VM-MIG-01", Target: "qemu:///system", Object: ObjectRef{Kind: "vm", ID: "u/1", Name: "app"}, Status: StatusFail},
-			{CheckID: "T-HOST-SSH-01", Target: "vc01", Object: ObjectRef{Kind: "host", ID: "h", Name: "esx"}, Status: StatusError},
+		fs := []findings.Finding{
+			{CheckID: "T-VM-MIG-01", Target: "qemu:///system", Object: findings.ObjectRef{Kind: "vm", ID: "u/1", Name: "app"}, Status: findings.StatusFail},
+			{CheckID: "T-HOST-SSH-01", Target: "vc01", Object: findings.ObjectRef{Kind: "host", ID: "h", Name: "esx"}, Status: findings.StatusError},
 		}
 		_ = ws.Apply(fs, testNow)
 	})

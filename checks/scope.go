@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/hvaudit/hvaudit/checks/findings"
+	"github.com/hvaudit/hvaudit/checks/glob"
 )
 
 // Scope narrows a run to what a change touched (audit --check, --area,
@@ -13,14 +16,14 @@ import (
 type Scope struct {
 	checks  map[string]bool // current check ids; nil = every check
 	areas   []string
-	objects []*Glob
+	objects []*glob.Glob
 }
 
 // NewScope resolves a narrowing against a baseline. A check is named by
 // its id, a former id (alias) or a glob over ids (ESXI-VM-*, the waivers'
-// glob syntax: Glob), compared
+// glob syntax: checks/glob), compared
 // without case; one that names no check is an error, as is an area that
-// is not one of Areas or an object pattern that is not a valid glob. A
+// is not one of findings.Areas or an object pattern that is not a valid glob. A
 // scope that narrows nothing is nil.
 func NewScope(b *Baseline, checkIDs, areas, objects []string) (*Scope, error) {
 	if len(checkIDs) == 0 && len(areas) == 0 && len(objects) == 0 {
@@ -31,7 +34,7 @@ func NewScope(b *Baseline, checkIDs, areas, objects []string) (*Scope, error) {
 		s.checks = map[string]bool{}
 		for _, want := range checkIDs {
 			pattern := strings.ToUpper(strings.TrimSpace(want))
-			g, err := CompileGlob(pattern)
+			g, err := glob.Compile(pattern)
 			if err != nil || pattern == "" {
 				return nil, fmt.Errorf("--check %q is not a check id or a valid pattern", want)
 			}
@@ -49,12 +52,12 @@ func NewScope(b *Baseline, checkIDs, areas, objects []string) (*Scope, error) {
 		}
 	}
 	for _, a := range areas {
-		if !slices.Contains(Areas, a) {
-			return nil, fmt.Errorf("--area %q is not one of %s", a, strings.Join(Areas, ", "))
+		if !slices.Contains(findings.Areas, a) {
+			return nil, fmt.Errorf("--area %q is not one of %s", a, strings.Join(findings.Areas, ", "))
 		}
 	}
 	for _, o := range objects {
-		g, err := CompileGlob(o)
+		g, err := glob.Compile(o)
 		if err != nil || o == "" {
 			return nil, fmt.Errorf("--object %q is not a valid pattern (shell wildcards: * ? [a-z])", o)
 		}
@@ -65,7 +68,7 @@ func NewScope(b *Baseline, checkIDs, areas, objects []string) (*Scope, error) {
 
 // Includes reports whether a finding is within the scope. An object
 // pattern matches the object's name or its id.
-func (s *Scope) Includes(f *Finding) bool {
+func (s *Scope) Includes(f *findings.Finding) bool {
 	if s == nil {
 		return true
 	}
@@ -75,7 +78,7 @@ func (s *Scope) Includes(f *Finding) bool {
 	if len(s.areas) > 0 && !slices.Contains(s.areas, f.Area) {
 		return false
 	}
-	if len(s.objects) > 0 && !slices.ContainsFunc(s.objects, func(g *Glob) bool {
+	if len(s.objects) > 0 && !slices.ContainsFunc(s.objects, func(g *glob.Glob) bool {
 		return g.Match(f.Object.Name) || g.Match(f.Object.ID)
 	}) {
 		return false
@@ -84,7 +87,7 @@ func (s *Scope) Includes(f *Finding) bool {
 }
 
 // Narrow keeps the findings within the scope, in order.
-func (s *Scope) Narrow(fs []Finding) []Finding {
+func (s *Scope) Narrow(fs []findings.Finding) []findings.Finding {
 	if s == nil {
 		return fs
 	}

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 // A scope keeps exactly the findings of its checks (by id, former id or
@@ -14,7 +16,7 @@ func TestScopeNarrows(t *testing.T) {
 		t.Fatal(err)
 	}
 	fs := loadTestEngine(t).Evaluate("vc01", testInventory())
-	keys := func(fs []Finding) []string {
+	keys := func(fs []findings.Finding) []string {
 		var out []string
 		for _, f := range fs {
 			out = append(out, f.CheckID+"@"+f.Object.Name)

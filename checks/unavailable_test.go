@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 )
 
@@ -80,15 +81,15 @@ func TestWhenUnavailable(t *testing.T) {
 	fs := e.Evaluate("vc", inv)
 	cases := []struct {
 		check, vm string
-		status    Status
+		status    findings.Status
 		msg       string
 	}{
-		{"U-NA", "old", StatusNotApplicable, "does not apply: VirtualMachine config.ftEncryptionMode: not available before vSphere API 7.0.2"},
-		{"U-ERR", "old", StatusError, "vm.migration.ft_encryption was not collected: VirtualMachine config.ftEncryptionMode: not available before vSphere API 7.0.2"},
-		{"U-NA", "unread", StatusError, "could not be read: NoPermission"},
-		{"U-ERR", "unread", StatusError, "could not be read: NoPermission"},
-		{"U-NA", "new", StatusPass, ""},
-		{"U-ERR", "new", StatusPass, ""},
+		{"U-NA", "old", findings.StatusNotApplicable, "does not apply: VirtualMachine config.ftEncryptionMode: not available before vSphere API 7.0.2"},
+		{"U-ERR", "old", findings.StatusError, "vm.migration.ft_encryption was not collected: VirtualMachine config.ftEncryptionMode: not available before vSphere API 7.0.2"},
+		{"U-NA", "unread", findings.StatusError, "could not be read: NoPermission"},
+		{"U-ERR", "unread", findings.StatusError, "could not be read: NoPermission"},
+		{"U-NA", "new", findings.StatusPass, ""},
+		{"U-ERR", "new", findings.StatusPass, ""},
 	}
 	for _, c := range cases {
 		f := find(t, fs, c.check, c.vm)

@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/hvaudit/hvaudit/checks/findings"
+	"github.com/hvaudit/hvaudit/checks/glob"
 )
 
 // WaiverRule is one [[waiver]] entry: an accepted risk for the findings it
 // matches, until it expires.
 type WaiverRule struct {
-	// Check, Target and Object are globs (see Glob); "" matches anything.
+	// Check, Target and Object are globs (see checks/glob); "" matches anything.
 	// Object matches the object's name or id.
 	Check         string    `json:"check"`
 	Target        string    `json:"target,omitempty"`
@@ -28,7 +30,7 @@ type WaiverRule struct {
 	File string `json:"file"`
 	Line int    `json:"line"`
 
-	checkGlob, targetGlob, objectGlob *Glob
+	checkGlob, targetGlob, objectGlob *glob.Glob
 	checkLine                         int
 }
 
@@ -121,9 +123,9 @@ func LoadWaivers(file string) (*Waivers, error) {
 		w.checkLine = loc.blockKeyLine(w.Line, "check")
 		for _, g := range []struct {
 			key, val string
-			dst      **Glob
+			dst      **glob.Glob
 		}{{"check", w.Check, &w.checkGlob}, {"target", w.Target, &w.targetGlob}, {"object", w.Object, &w.objectGlob}} {
-			if *g.dst, err = CompileGlob(g.val); err != nil {
+			if *g.dst, err = glob.Compile(g.val); err != nil {
 				return nil, fmt.Errorf("%s: waiver %s: %s %q is not a valid pattern: %w", line(g.key), w.Check, g.key, g.val, err)
 			}
 		}
@@ -138,7 +140,7 @@ func LoadWaivers(file string) (*Waivers, error) {
 	return &Waivers{Rules: rules, SHA256: hex.EncodeToString(sum[:]), Source: file}, nil
 }
 
-func (w *WaiverRule) matches(f *Finding, aliases []string) bool {
+func (w *WaiverRule) matches(f *findings.Finding, aliases []string) bool {
 	checkOK := w.glob(&w.checkGlob, w.Check).Match(f.CheckID)
 	for _, a := range aliases {
 		checkOK = checkOK || w.checkGlob.Match(a)
@@ -150,11 +152,11 @@ func (w *WaiverRule) matches(f *Finding, aliases []string) bool {
 
 // glob returns a compiled selector, compiling it on first use for rules
 // not built by LoadWaivers. An invalid pattern matches nothing.
-func (w *WaiverRule) glob(g **Glob, pattern string) *Glob {
+func (w *WaiverRule) glob(g **glob.Glob, pattern string) *glob.Glob {
 	if *g == nil {
-		c, err := CompileGlob(pattern)
+		c, err := glob.Compile(pattern)
 		if err != nil {
-			c = &Glob{never: true}
+			c = glob.Never()
 		}
 		*g = c
 	}
@@ -189,8 +191,8 @@ func (ws *Waivers) UnknownChecks(b *Baseline) []error {
 	return errs
 }
 
-func (w *WaiverRule) applied(expired bool) *Waiver {
-	return &Waiver{
+func (w *WaiverRule) applied(expired bool) *findings.Waiver {
+	return &findings.Waiver{
 		CheckID: w.Check, Target: w.Target, Object: w.Object,
 		Justification: w.Justification, Approver: w.Approver,
 		Expires: w.Expires.Format(time.RFC3339), Expired: expired,
@@ -202,14 +204,14 @@ func (w *WaiverRule) applied(expired bool) *Waiver {
 // touches a pass or not_applicable finding. An expired waiver leaves the
 // finding's status alone, records itself with Expired set and says so in
 // the message. The first live matching rule, in file order, wins.
-func (ws *Waivers) Apply(findings []Finding, now time.Time) []WaiverRule {
+func (ws *Waivers) Apply(fs []findings.Finding, now time.Time) []WaiverRule {
 	if ws == nil {
 		return nil
 	}
 	used := make([]bool, len(ws.Rules))
-	for i := range findings {
-		f := &findings[i]
-		if f.Status != StatusFail && f.Status != StatusError {
+	for i := range fs {
+		f := &fs[i]
+		if f.Status != findings.StatusFail && f.Status != findings.StatusError {
 			continue
 		}
 		var expired *WaiverRule
@@ -225,7 +227,7 @@ func (ws *Waivers) Apply(findings []Finding, now time.Time) []WaiverRule {
 				continue
 			}
 			used[r] = true
-			f.ObservedStatus, f.Status, f.Waiver = f.Status, StatusWaived, w.applied(false)
+			f.ObservedStatus, f.Status, f.Waiver = f.Status, findings.StatusWaived, w.applied(false)
 			expired = nil
 			break
 		}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 const waiverFileText = `[[waiver]]
@@ -35,29 +37,29 @@ func TestWaivers(t *testing.T) {
 	if len(w.Rules) != 3 || w.Rules[1].Line != 9 || len(w.SHA256) != 64 {
 		t.Fatalf("rules %+v", w.Rules)
 	}
-	fs := []Finding{
-		{CheckID: "T-VM-MIG-01", Target: "vc01", Object: ObjectRef{Kind: "vm", ID: "vm-2", Name: "app-plain"}, Status: StatusFail, Message: "observed x"},
-		{CheckID: "T-VM-MIG-01", Target: "vc01", Object: ObjectRef{Kind: "vm", ID: "vm-3", Name: "app-unread"}, Status: StatusError, Message: "absent"},
-		{CheckID: "T-VM-MIG-01", Target: "vc01", Object: ObjectRef{Kind: "vm", ID: "vm-1", Name: "app-ok"}, Status: StatusPass},
-		{CheckID: "T-VM-MIG-01", Target: "vc01", Object: ObjectRef{Kind: "vm", ID: "vm-4", Name: "tmpl"}, Status: StatusFail},
-		{CheckID: "T-VM-MIG-01", Target: "other", Object: ObjectRef{Kind: "vm", ID: "vm-9", Name: "app-x"}, Status: StatusFail},
-		{CheckID: "T-VM-SNAP-01", Target: "vc01", Object: ObjectRef{Kind: "vm", ID: "vm-2", Name: "app-plain"}, Status: StatusFail, Message: "observed 90"},
-		{CheckID: "T-HOST-SSH-01", Target: "vc01", Object: ObjectRef{Kind: "host", ID: "h", Name: "esx"}, Status: StatusPass},
-		{CheckID: "T-HOST-SSH-01", Target: "vc01", Object: ObjectRef{Kind: "host", ID: "h2", Name: "esx2"}, Status: StatusNotApplicable},
+	fs := []findings.Finding{
+		{CheckID: "T-VM-MIG-01", Target: "vc01", Object: findings.ObjectRef{Kind: "vm", ID: "vm-2", Name: "app-plain"}, Status: findings.StatusFail, Message: "observed x"},
+		{CheckID: "T-VM-MIG-01", Target: "vc01", Object: findings.ObjectRef{Kind: "vm", ID: "vm-3", Name: "app-unread"}, Status: findings.StatusError, Message: "absent"},
+		{CheckID: "T-VM-MIG-01", Target: "vc01", Object: findings.ObjectRef{Kind: "vm", ID: "vm-1", Name: "app-ok"}, Status: findings.StatusPass},
+		{CheckID: "T-VM-MIG-01", Target: "vc01", Object: findings.ObjectRef{Kind: "vm", ID: "vm-4", Name: "tmpl"}, Status: findings.StatusFail},
+		{CheckID: "T-VM-MIG-01", Target: "other", Object: findings.ObjectRef{Kind: "vm", ID: "vm-9", Name: "app-x"}, Status: findings.StatusFail},
+		{CheckID: "T-VM-SNAP-01", Target: "vc01", Object: findings.ObjectRef{Kind: "vm", ID: "vm-2", Name: "app-plain"}, Status: findings.StatusFail, Message: "observed 90"},
+		{CheckID: "T-HOST-SSH-01", Target: "vc01", Object: findings.ObjectRef{Kind: "host", ID: "h", Name: "esx"}, Status: findings.StatusPass},
+		{CheckID: "T-HOST-SSH-01", Target: "vc01", Object: findings.ObjectRef{Kind: "host", ID: "h2", Name: "esx2"}, Status: findings.StatusNotApplicable},
 	}
 	unused := w.Apply(fs, testNow)
 	want := []struct {
-		status, observed Status
+		status, observed findings.Status
 		waived, expired  bool
 	}{
-		{StatusWaived, StatusFail, true, false},
-		{StatusWaived, StatusError, true, false},
-		{StatusPass, "", false, false},
-		{StatusFail, "", false, false},
-		{StatusFail, "", false, false},
-		{StatusFail, "", true, true},
-		{StatusPass, "", false, false},
-		{StatusNotApplicable, "", false, false},
+		{findings.StatusWaived, findings.StatusFail, true, false},
+		{findings.StatusWaived, findings.StatusError, true, false},
+		{findings.StatusPass, "", false, false},
+		{findings.StatusFail, "", false, false},
+		{findings.StatusFail, "", false, false},
+		{findings.StatusFail, "", true, true},
+		{findings.StatusPass, "", false, false},
+		{findings.StatusNotApplicable, "", false, false},
 	}
 	for i, w := range want {
 		f := fs[i]
@@ -76,14 +78,14 @@ func TestWaivers(t *testing.T) {
 		t.Errorf("unused %+v", unused)
 	}
 	// The injected clock decides expiry: the day before, the waiver holds.
-	fs2 := []Finding{{CheckID: "T-VM-SNAP-01", Target: "vc01", Object: ObjectRef{ID: "vm-2", Name: "n"}, Status: StatusFail}}
+	fs2 := []findings.Finding{{CheckID: "T-VM-SNAP-01", Target: "vc01", Object: findings.ObjectRef{ID: "vm-2", Name: "n"}, Status: findings.StatusFail}}
 	w.Apply(fs2, time.Date(2026, 10, 31, 22, 59, 0, 0, time.UTC))
-	if fs2[0].Status != StatusWaived {
+	if fs2[0].Status != findings.StatusWaived {
 		t.Errorf("waiver not live before expiry: %+v", fs2[0])
 	}
-	fs3 := []Finding{{CheckID: "T-VM-SNAP-01", Target: "vc01", Object: ObjectRef{ID: "vm-2", Name: "n"}, Status: StatusFail}}
+	fs3 := []findings.Finding{{CheckID: "T-VM-SNAP-01", Target: "vc01", Object: findings.ObjectRef{ID: "vm-2", Name: "n"}, Status: findings.StatusFail}}
 	w.Apply(fs3, time.Date(2026, 10, 31, 23, 0, 0, 0, time.UTC))
-	if fs3[0].Status != StatusFail || fs3[0].Waiver == nil || !fs3[0].Waiver.Expired {
+	if fs3[0].Status != findings.StatusFail || fs3[0].Waiver == nil || !fs3[0].Waiver.Expired {
 		t.Errorf("waiver live at expiry: %+v", fs3[0])
 	}
 }
@@ -167,15 +169,15 @@ func TestWaiverFirstLiveRuleWins(t *testing.T) {
 		{Check: "X", Object: "vm-*", Justification: "renewed", Expires: now.Add(time.Hour), Line: 7},
 		{Check: "X", Target: "other", Justification: "other target", Expires: now.Add(time.Hour), Line: 13},
 	}}
-	fs := []Finding{
-		{CheckID: "X", Target: "vc", Object: ObjectRef{Kind: "vm", ID: "vm-1", Name: "a"}, Status: StatusError, Message: "absent"},
-		{CheckID: "X", Target: "vc", Object: ObjectRef{Kind: "host", ID: "host-1", Name: "h"}, Status: StatusFail, Message: "m"},
+	fs := []findings.Finding{
+		{CheckID: "X", Target: "vc", Object: findings.ObjectRef{Kind: "vm", ID: "vm-1", Name: "a"}, Status: findings.StatusError, Message: "absent"},
+		{CheckID: "X", Target: "vc", Object: findings.ObjectRef{Kind: "host", ID: "host-1", Name: "h"}, Status: findings.StatusFail, Message: "m"},
 	}
 	unused := ws.Apply(fs, now)
-	if fs[0].Status != StatusWaived || fs[0].ObservedStatus != StatusError || fs[0].Waiver.Justification != "renewed" || fs[0].Message != "absent" {
+	if fs[0].Status != findings.StatusWaived || fs[0].ObservedStatus != findings.StatusError || fs[0].Waiver.Justification != "renewed" || fs[0].Message != "absent" {
 		t.Errorf("live rule: %+v %+v", fs[0], fs[0].Waiver)
 	}
-	if fs[1].Status != StatusFail || fs[1].ObservedStatus != "" || !fs[1].Waiver.Expired ||
+	if fs[1].Status != findings.StatusFail || fs[1].ObservedStatus != "" || !fs[1].Waiver.Expired ||
 		fs[1].Message != "m; waiver expired "+now.Add(-time.Hour).Format(time.RFC3339) {
 		t.Errorf("expired rule: %+v %+v", fs[1], fs[1].Waiver)
 	}
@@ -195,12 +197,12 @@ func TestWaiverFollowsAlias(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	finding := func() []Finding {
-		return []Finding{{CheckID: "T-VM-MIG-01", Target: "vc01", Object: ObjectRef{Kind: "vm", ID: "vm-2", Name: "app"}, Status: StatusFail}}
+	finding := func() []findings.Finding {
+		return []findings.Finding{{CheckID: "T-VM-MIG-01", Target: "vc01", Object: findings.ObjectRef{Kind: "vm", ID: "vm-2", Name: "app"}, Status: findings.StatusFail}}
 	}
 	fs := finding()
 	w.Apply(fs, testNow)
-	if fs[0].Status != StatusFail {
+	if fs[0].Status != findings.StatusFail {
 		t.Fatalf("without the baseline's aliases the waiver matched: %s", fs[0].Status)
 	}
 	b, err := LoadBaseline("testdata/baseline.toml")
@@ -209,7 +211,7 @@ func TestWaiverFollowsAlias(t *testing.T) {
 	}
 	w.FollowAliases(b)
 	fs = finding()
-	if unused := w.Apply(fs, testNow); len(unused) != 0 || fs[0].Status != StatusWaived || fs[0].ObservedStatus != StatusFail {
+	if unused := w.Apply(fs, testNow); len(unused) != 0 || fs[0].Status != findings.StatusWaived || fs[0].ObservedStatus != findings.StatusFail {
 		t.Errorf("alias waiver: status %s, unused %d", fs[0].Status, len(unused))
 	}
 }
@@ -225,8 +227,8 @@ expires = 2099-01-01T00:00:00Z
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs := []Finding{{CheckID: "T-VM-MIG-01", Target: "qemu:///system", Object: ObjectRef{Kind: "vm", ID: "u", Name: "g"}, Status: StatusFail}}
-	if unused := w.Apply(fs, testNow); len(unused) != 0 || fs[0].Status != StatusWaived {
+	fs := []findings.Finding{{CheckID: "T-VM-MIG-01", Target: "qemu:///system", Object: findings.ObjectRef{Kind: "vm", ID: "u", Name: "g"}, Status: findings.StatusFail}}
+	if unused := w.Apply(fs, testNow); len(unused) != 0 || fs[0].Status != findings.StatusWaived {
 		t.Errorf("target \"*\" did not waive a qemu:///system finding: %s, unused %d", fs[0].Status, len(unused))
 	}
 }

@@ -1,5 +1,6 @@
 // Package configs embeds the data hvaudit ships: baselines, advisory data,
-// the STIG rule catalog, the example agent config and the demo estates. It holds no logic.
+// the example agent config and the demo estates (the STIG rule catalog is
+// configs/stig, a package of its own). It holds no logic.
 package configs
 
 import "embed"
@@ -13,12 +14,6 @@ var Baselines embed.FS
 //
 //go:embed advisories
 var Advisories embed.FS
-
-// STIG holds stig/*.json, the STIG rule catalog (report/stig reads it;
-// stig/sources.toml names where each benchmark comes from).
-//
-//go:embed stig/*.json
-var STIG embed.FS
 
 // Demo holds the simulated estates `hvaudit demo` audits.
 //

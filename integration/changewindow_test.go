@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 	"github.com/hvaudit/hvaudit/collectors/libvirt"
 )
@@ -145,11 +145,11 @@ uri = "test://`+node+`"
 		t.Errorf("target name %q", with.Targets[0].Name)
 	}
 	// qemu.conf under host_root says migrate_tls_force = 0.
-	if f := finding(t, with, "KVM-MIG-01", "test-node"); f.Status != checks.StatusFail {
+	if f := finding(t, with, "KVM-MIG-01", "test-node"); f.Status != findings.StatusFail {
 		t.Errorf("with host_root: KVM-MIG-01 %s %s", f.Status, f.Message)
 	}
 	without := readRun(t, snap("--target", "kvm02"))
-	if f := finding(t, without, "KVM-MIG-01", "test-node"); f.Status != checks.StatusError {
+	if f := finding(t, without, "KVM-MIG-01", "test-node"); f.Status != findings.StatusError {
 		t.Errorf("without host_root: KVM-MIG-01 %s %s", f.Status, f.Message)
 	}
 	for _, c := range []struct {

@@ -4,15 +4,17 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 	"github.com/hvaudit/hvaudit/collectors/libvirt"
 	"github.com/hvaudit/hvaudit/configs"
@@ -305,7 +307,7 @@ func TestDemoCommand(t *testing.T) {
 	}
 	errs := map[string]bool{}
 	for _, f := range run.Findings {
-		if f.Status == checks.StatusError {
+		if f.Status == findings.StatusError {
 			errs[f.CheckID+" on "+f.Object.Name] = true
 			if !declared[f.CheckID+" on "+f.Object.Name] {
 				t.Errorf("%s on %s is in error but not a deliberate gap: %s", f.CheckID, f.Object.Name, f.Message)
@@ -327,7 +329,7 @@ func TestDemoCommand(t *testing.T) {
 		t.Errorf("the demo prints %d lines, want fewer than 200", n)
 	}
 	for _, f := range run.Findings {
-		if (f.Status == checks.StatusFail || f.Status == checks.StatusError) && !strings.Contains(r.stdout, "  "+f.CheckID+" ") {
+		if (f.Status == findings.StatusFail || f.Status == findings.StatusError) && !strings.Contains(r.stdout, "  "+f.CheckID+" ") {
 			t.Errorf("the demo output does not name %s (%s on %s)", f.CheckID, f.Status, f.Object.Name)
 		}
 	}
@@ -481,9 +483,77 @@ func TestREADMEThreatTable(t *testing.T) {
 	if table != r.stdout {
 		t.Errorf("README.md's threat table is stale; replace it with the output of\n  hvaudit checks threats --format markdown\ngot:\n%s", r.stdout)
 	}
-	for _, th := range checks.Threats {
+	for _, th := range findings.Threats {
 		if !strings.Contains(table, "`"+th+"`") {
 			t.Errorf("threat %s missing from the README table", th)
+		}
+	}
+}
+
+// TestREADMECheckCounts: the README's per-platform check counts are the
+// baseline files' own.
+func TestREADMECheckCounts(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{"esxi", "kvm", "hyperv"} {
+		data, err := os.ReadFile(filepath.Join("..", "configs", "baselines", part+".toml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := strings.Count(string(data), "\n[[check]]\n")
+		want := fmt.Sprintf("`%s.toml` (%d", part, n)
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("README.md does not say %s… : the file holds %d checks", want, n)
+		}
+	}
+}
+
+// TestREADMESecurityTableNamesRealTests: every test the README's security
+// table cites as proof exists, so the table cannot promise a guard that
+// was renamed or deleted.
+func TestREADMESecurityTableNamesRealTests(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "## Security: attacks and faults tried")
+	if !ok {
+		t.Fatal("README.md has no security section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	names := regexp.MustCompile(`\b(?:Test|Fuzz|Benchmark)[A-Za-z0-9]+`).FindAllString(section, -1)
+	if len(names) < 20 {
+		t.Fatalf("the security table cites %d tests; expected a row per attack", len(names))
+	}
+	defined := map[string]bool{}
+	funcRE := regexp.MustCompile(`(?m)^func ((?:Test|Fuzz|Benchmark)[A-Za-z0-9]+)\(`)
+	err = filepath.WalkDir("..", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if !strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, m := range funcRE.FindAllStringSubmatch(string(data), -1) {
+			defined[m[1]] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if !defined[n] {
+			t.Errorf("README security table cites %s, which no test file defines", n)
 		}
 	}
 }

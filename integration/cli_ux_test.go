@@ -13,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 )
 
@@ -163,9 +164,9 @@ func TestCompletion(t *testing.T) {
 		{[]string{"audit", "--format", ""}, []string{"cklb", "csv", "html", "json", "junit", "oscal", "sarif", "table"}},
 		{[]string{"audit", "--fail-on", ""}, []string{"critical", "high", "medium", "low", "info", "none"}},
 		{[]string{"audit", "--color", ""}, []string{"auto", "always", "never"}},
-		{[]string{"audit", "--area", ""}, checks.Areas},
+		{[]string{"audit", "--area", ""}, findings.Areas},
 		{[]string{"checks", "list", "--platform", ""}, []string{"esxi", "kvm", "hyperv", "any"}},
-		{[]string{"checks", "list", "--threat", ""}, checks.Threats},
+		{[]string{"checks", "list", "--threat", ""}, findings.Threats},
 		{[]string{"report", "--format", ""}, []string{"cklb", "csv", "html", "json", "junit", "oscal", "sarif", "table"}},
 		{[]string{"checks", "show", "ESXI-VM-MIG"}, []string{"ESXI-VM-MIG-01\tvMotion of the VM is encrypted", "ESXI-VM-MIG-02\tFault tolerance logging of the VM is encrypted"}},
 		{[]string{"audit", "--check", "KVM-MIG-0"}, nil},
@@ -235,7 +236,7 @@ func TestTerminalDisplay(t *testing.T) {
 	// and in the log lines alike.
 	script, err := exec.LookPath("script")
 	if err != nil {
-		t.Skip("script(1) not installed: the terminal cases need it")
+		skipUnlessRequired(t, "script(1) not installed (Debian: bsdutils): the terminal cases need it")
 	}
 	onTTY := func(env []string, extra ...string) string {
 		cmd := exec.Command(script, "-qec", strings.Join(append(append([]string{binary}, args...), extra...), " "), "/dev/null")
@@ -275,4 +276,15 @@ func TestChecklistNotesOnStderr(t *testing.T) {
 	if !strings.Contains(string(b), "This host runs release 7.0.3, for which hvaudit's STIG catalog has no benchmark") {
 		t.Error("esx-legacy-01.cklb does not say it is the 8.0 benchmark on a 7.0 host")
 	}
+}
+
+// skipUnlessRequired skips a test whose tool or kernel feature is missing,
+// or fails it when HVAUDIT_REQUIRE_TOOLS is set (CI sets it), so no test
+// silently stops guarding anything on the machine that must run it.
+func skipUnlessRequired(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("HVAUDIT_REQUIRE_TOOLS") != "" {
+		t.Fatalf("%s, and HVAUDIT_REQUIRE_TOOLS is set", why)
+	}
+	t.Skip(why)
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 	"github.com/hvaudit/hvaudit/report"
 )
@@ -29,8 +29,8 @@ func scoreOf(run *report.Run) any {
 }
 
 // statusCounts counts findings by status for one target.
-func statusCounts(run *report.Run) map[checks.Status]int {
-	out := map[checks.Status]int{}
+func statusCounts(run *report.Run) map[findings.Status]int {
+	out := map[findings.Status]int{}
 	for _, f := range run.Findings {
 		out[f.Status]++
 	}
@@ -54,58 +54,58 @@ func TestDemoEstateStatuses(t *testing.T) {
 		t.Fatalf("target not audited: %+v", run.Targets)
 	}
 	// vMotion encryption: disabled fails, required passes.
-	assertStatus(t, run, "ESXI-VM-MIG-01", "web-01", checks.StatusFail)
-	assertStatus(t, run, "ESXI-VM-MIG-01", "db-01", checks.StatusPass)
+	assertStatus(t, run, "ESXI-VM-MIG-01", "web-01", findings.StatusFail)
+	assertStatus(t, run, "ESXI-VM-MIG-01", "db-01", findings.StatusPass)
 	// Patch level: a host below the fixed build of its release line fails; a
 	// current one passes; an end-of-life line fails.
-	assertStatus(t, run, "ESXI-PATCH-01", "esx-prod-02", checks.StatusFail)
-	assertStatus(t, run, "ESXI-PATCH-01", "esx-prod-01", checks.StatusPass)
-	assertStatus(t, run, "ESXI-PATCH-03", "esx-legacy-01", checks.StatusFail)
+	assertStatus(t, run, "ESXI-PATCH-01", "esx-prod-02", findings.StatusFail)
+	assertStatus(t, run, "ESXI-PATCH-01", "esx-prod-01", findings.StatusPass)
+	assertStatus(t, run, "ESXI-PATCH-03", "esx-legacy-01", findings.StatusFail)
 	// Separation: a vmk carrying management and vMotion fails.
-	assertStatus(t, run, "ESXI-NET-01", "esx-prod-02", checks.StatusFail)
-	assertStatus(t, run, "ESXI-NET-01", "esx-prod-01", checks.StatusPass)
+	assertStatus(t, run, "ESXI-NET-01", "esx-prod-02", findings.StatusFail)
+	assertStatus(t, run, "ESXI-NET-01", "esx-prod-01", findings.StatusPass)
 	// A VM attached to the management portgroup fails; one on an NSX
 	// segment of its own passes.
-	assertStatus(t, run, "ESXI-NET-04", "jump-01", checks.StatusFail)
-	assertStatus(t, run, "ESXI-NET-04", "db-01", checks.StatusPass)
-	assertStatus(t, run, "ESXI-NET-04", "web-02", checks.StatusPass)
+	assertStatus(t, run, "ESXI-NET-04", "jump-01", findings.StatusFail)
+	assertStatus(t, run, "ESXI-NET-04", "db-01", findings.StatusPass)
+	assertStatus(t, run, "ESXI-NET-04", "web-02", findings.StatusPass)
 	// The NSX segment is audited; what only NSX Manager knows is an error
 	// that says so.
-	if f := assertStatus(t, run, "ESXI-NET-07", "nsx-web-segment", checks.StatusError); !strings.Contains(f.Message, "NSX Manager") {
+	if f := assertStatus(t, run, "ESXI-NET-07", "nsx-web-segment", findings.StatusError); !strings.Contains(f.Message, "NSX Manager") {
 		t.Errorf("NSX segment security: %q", f.Message)
 	}
 	// An ESXi 7.0 host under an 8.0 vCenter: the result names the API.
-	if f := assertStatus(t, run, "ESXI-INT-01", "esx-legacy-01", checks.StatusError); !strings.Contains(f.Message,
+	if f := assertStatus(t, run, "ESXI-INT-01", "esx-legacy-01", findings.StatusError); !strings.Contains(f.Message,
 		"HostSystem capability.uefiSecureBoot is not available before vSphere API 8.0.3 (the host is at API 7.0.3)") {
 		t.Errorf("secure boot on a 7.0 host: %q", f.Message)
 	}
-	assertStatus(t, run, "ESXI-INT-01", "esx-prod-01", checks.StatusPass)
+	assertStatus(t, run, "ESXI-INT-01", "esx-prod-01", findings.StatusPass)
 	// slpd: running fails, stopped passes, not installed passes.
-	assertStatus(t, run, "ESXI-ACC-04", "esx-prod-02", checks.StatusFail)
-	assertStatus(t, run, "ESXI-ACC-04", "esx-prod-01", checks.StatusPass)
-	assertStatus(t, run, "ESXI-ACC-04", "esx-legacy-01", checks.StatusPass)
+	assertStatus(t, run, "ESXI-ACC-04", "esx-prod-02", findings.StatusFail)
+	assertStatus(t, run, "ESXI-ACC-04", "esx-prod-01", findings.StatusPass)
+	assertStatus(t, run, "ESXI-ACC-04", "esx-legacy-01", findings.StatusPass)
 	// Salts: two VMs cloned with one salt fail; VMs without one pass.
-	assertStatus(t, run, "ESXI-VM-SC-01", "web-01", checks.StatusFail)
-	assertStatus(t, run, "ESXI-VM-SC-01", "web-02", checks.StatusFail)
-	assertStatus(t, run, "ESXI-VM-SC-01", "db-01", checks.StatusPass)
+	assertStatus(t, run, "ESXI-VM-SC-01", "web-01", findings.StatusFail)
+	assertStatus(t, run, "ESXI-VM-SC-01", "web-02", findings.StatusFail)
+	assertStatus(t, run, "ESXI-VM-SC-01", "db-01", findings.StatusPass)
 	// VMware Tools below a VMSA's fixed version fails; a current one passes.
-	assertStatus(t, run, "ESXI-VM-PATCH-01", "web-01", checks.StatusFail)
-	assertStatus(t, run, "ESXI-VM-PATCH-01", "db-01", checks.StatusPass)
+	assertStatus(t, run, "ESXI-VM-PATCH-01", "web-01", findings.StatusFail)
+	assertStatus(t, run, "ESXI-VM-PATCH-01", "db-01", findings.StatusPass)
 	// Templates are considered but not judged on vMotion.
-	assertStatus(t, run, "ESXI-VM-MIG-01", "tmpl-rhel9", checks.StatusNotApplicable)
+	assertStatus(t, run, "ESXI-VM-MIG-01", "tmpl-rhel9", findings.StatusNotApplicable)
 	// Pinned TLS is verified transport.
-	assertStatus(t, run, "HVA-TRANSPORT-01", run.Targets[0].Name, checks.StatusPass)
+	assertStatus(t, run, "HVA-TRANSPORT-01", run.Targets[0].Name, findings.StatusPass)
 
 	// A property the simulator does not return ends as error with the reason.
 	var sawGapError bool
 	for _, f := range run.Findings {
-		if f.Status == checks.StatusError && strings.Contains(f.Message, "not collected") {
+		if f.Status == findings.StatusError && strings.Contains(f.Message, "not collected") {
 			sawGapError = true
 			if f.Message == "" || !strings.Contains(f.Message, ":") {
 				t.Errorf("%s on %s: error without a reason: %q", f.CheckID, f.Object.Name, f.Message)
 			}
 		}
-		if f.Status != checks.StatusNotApplicable && len(f.Evidence) == 0 {
+		if f.Status != findings.StatusNotApplicable && len(f.Evidence) == 0 {
 			t.Errorf("%s on %s (%s) carries no evidence", f.CheckID, f.Object.Name, f.Status)
 		}
 		for _, e := range f.Evidence {
@@ -118,7 +118,7 @@ func TestDemoEstateStatuses(t *testing.T) {
 		t.Error("no finding ended as error for a property the simulator does not return")
 	}
 	// The whole result, pinned: any status that changes shows here.
-	want := map[checks.Status]int{checks.StatusPass: 198, checks.StatusFail: 96, checks.StatusError: 9, checks.StatusNotApplicable: 72}
+	want := map[findings.Status]int{findings.StatusPass: 198, findings.StatusFail: 96, findings.StatusError: 9, findings.StatusNotApplicable: 72}
 	if got := statusCounts(run); !reflect.DeepEqual(got, want) {
 		t.Errorf("status counts %v, want %v", got, want)
 	}
@@ -142,13 +142,13 @@ func TestStandaloneESXiSchemaAndInsecure(t *testing.T) {
 	if run.Targets[0].Status != report.TargetOK {
 		t.Fatalf("standalone target failed: %s", run.Targets[0].Error)
 	}
-	f := assertStatus(t, run, "HVA-TRANSPORT-01", run.Targets[0].Name, checks.StatusFail)
+	f := assertStatus(t, run, "HVA-TRANSPORT-01", run.Targets[0].Name, findings.StatusFail)
 	if f.Area != "audit-transport" {
 		t.Errorf("transport finding in area %q", f.Area)
 	}
 	// Failing findings (the transport among them) and findings in error
 	// (values a standalone host does not return): 3 outranks 1.
-	if r.code != 3 || statusCounts(run)[checks.StatusError] == 0 || statusCounts(run)[checks.StatusFail] == 0 {
+	if r.code != 3 || statusCounts(run)[findings.StatusError] == 0 || statusCounts(run)[findings.StatusFail] == 0 {
 		t.Errorf("exit %d with counts %v, want 3 with failures and errors", r.code, statusCounts(run))
 	}
 }
@@ -180,7 +180,7 @@ func TestTLSVerifiedByDefault(t *testing.T) {
 	if run.Targets[0].Status != report.TargetOK {
 		t.Fatalf("pinned thumbprint: target error %q (exit %d)", run.Targets[0].Error, r.code)
 	}
-	assertStatus(t, run, "HVA-TRANSPORT-01", run.Targets[0].Name, checks.StatusPass)
+	assertStatus(t, run, "HVA-TRANSPORT-01", run.Targets[0].Name, findings.StatusPass)
 
 	wrong := strings.Repeat("AB:", 31) + "AB"
 	r = runHV(t, nil, "audit", "--target", targetURI(sim), "--password-file", pw, "--thumbprint", wrong,

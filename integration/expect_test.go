@@ -5,14 +5,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/report"
 )
 
 // wantExit is the exit code DESIGN.md §5 gives a run, worked out from the
 // report itself: 3 when a target could not be read or an error finding is
 // at or above failOn, else 1 when a fail is, else 0.
-func wantExit(run *report.Run, failOn checks.Severity) int {
+func wantExit(run *report.Run, failOn findings.Severity) int {
 	incomplete, failing := false, false
 	for _, t := range run.Targets {
 		incomplete = incomplete || t.Status != report.TargetOK
@@ -21,8 +21,8 @@ func wantExit(run *report.Run, failOn checks.Severity) int {
 		if f.Severity.Rank() < failOn.Rank() {
 			continue
 		}
-		incomplete = incomplete || f.Status == checks.StatusError
-		failing = failing || f.Status == checks.StatusFail
+		incomplete = incomplete || f.Status == findings.StatusError
+		failing = failing || f.Status == findings.StatusFail
 	}
 	switch {
 	case incomplete:
@@ -35,20 +35,20 @@ func wantExit(run *report.Run, failOn checks.Severity) int {
 
 // severityWeight is DESIGN.md §4's weight, written out here rather than
 // taken from the checks package, so the test recomputes the score itself.
-var severityWeight = map[checks.Severity]int{"critical": 10, "high": 6, "medium": 3, "low": 1, "info": 0}
+var severityWeight = map[findings.Severity]int{"critical": 10, "high": 6, "medium": 3, "low": 1, "info": 0}
 
 // wantScores recomputes a set of findings' score and score without
 // waivers (passed weight over pass + fail + error weight, two decimals).
-func wantScores(fs []checks.Finding) (score, withoutWaivers *float64) {
+func wantScores(fs []findings.Finding) (score, withoutWaivers *float64) {
 	var passed, total, passedAll, totalAll int
 	for _, f := range fs {
 		w := severityWeight[f.Severity]
 		switch f.Status {
-		case checks.StatusPass:
+		case findings.StatusPass:
 			passed, total, passedAll, totalAll = passed+w, total+w, passedAll+w, totalAll+w
-		case checks.StatusFail, checks.StatusError:
+		case findings.StatusFail, findings.StatusError:
 			total, totalAll = total+w, totalAll+w
-		case checks.StatusWaived:
+		case findings.StatusWaived:
 			totalAll += w
 		}
 	}
@@ -77,7 +77,7 @@ func assertScoresExact(t *testing.T, run *report.Run) {
 	if !eq(run.Summary.Score, s) || !eq(run.Summary.ScoreWithoutWaivers, sw) {
 		t.Errorf("score %s (without waivers %s), recomputed %s (%s)", show(run.Summary.Score), show(run.Summary.ScoreWithoutWaivers), show(s), show(sw))
 	}
-	byTarget := map[string][]checks.Finding{}
+	byTarget := map[string][]findings.Finding{}
 	for _, f := range run.Findings {
 		byTarget[f.Target] = append(byTarget[f.Target], f)
 	}

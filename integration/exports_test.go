@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 )
 
@@ -91,17 +91,17 @@ func TestWaiversEndToEnd(t *testing.T) {
 	r := auditDemo(t, sim, out, "--waivers", wf)
 	run := readRun(t, out)
 
-	web := assertStatus(t, run, "ESXI-VM-MIG-01", "web-01", checks.StatusWaived)
-	if web.ObservedStatus != checks.StatusFail || web.Waiver == nil || web.Waiver.Expired ||
+	web := assertStatus(t, run, "ESXI-VM-MIG-01", "web-01", findings.StatusWaived)
+	if web.ObservedStatus != findings.StatusFail || web.Waiver == nil || web.Waiver.Expired ||
 		web.Waiver.Justification != "legacy web tier, replaced next quarter" || web.Waiver.Approver != "ciso@example.com" ||
 		web.Waiver.Expires != "2099-12-31T00:00:00Z" {
 		t.Errorf("web-01 waived finding: observed %q waiver %+v", web.ObservedStatus, web.Waiver)
 	}
-	jump := assertStatus(t, run, "ESXI-NET-04", "jump-01", checks.StatusFail)
+	jump := assertStatus(t, run, "ESXI-NET-04", "jump-01", findings.StatusFail)
 	if jump.Waiver == nil || !jump.Waiver.Expired || !strings.Contains(jump.Message, "waiver expired 2020-01-01T00:00:00Z") {
 		t.Errorf("jump-01 expired waiver: message %q waiver %+v", jump.Message, jump.Waiver)
 	}
-	db := assertStatus(t, run, "ESXI-VM-MIG-01", "db-01", checks.StatusPass)
+	db := assertStatus(t, run, "ESXI-VM-MIG-01", "db-01", findings.StatusPass)
 	if db.Waiver != nil || db.ObservedStatus != "" {
 		t.Errorf("a waiver touched a pass: %+v", db)
 	}
@@ -116,7 +116,7 @@ func TestWaiversEndToEnd(t *testing.T) {
 	}
 	unwaived := slices.Clone(run.Findings)
 	for i := range unwaived {
-		if unwaived[i].Status == checks.StatusWaived {
+		if unwaived[i].Status == findings.StatusWaived {
 			unwaived[i].Status = unwaived[i].ObservedStatus
 		}
 	}
@@ -300,7 +300,7 @@ esxi_vmotion_encryption_allowed = ["required"]
 enabled = false
 `, 0o644)
 	auditDemo(t, sim, after, "--tailoring", tailoring)
-	assertStatus(t, readRun(t, after), "ESXI-VM-MIG-01", "app-01", checks.StatusFail)
+	assertStatus(t, readRun(t, after), "ESXI-VM-MIG-01", "app-01", findings.StatusFail)
 	strict := filepath.Join(dir, "strict.json") // the params change alone
 	auditDemo(t, sim, strict, "--tailoring", writeText(t, dir, "params.toml", "[params]\nesxi_vmotion_encryption_allowed = [\"required\"]\n", 0o644))
 	auditDemo(t, sim, waived, "--waivers", writeText(t, dir, "w.toml", demoWaivers, 0o644))

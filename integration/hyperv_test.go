@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/hyperv"
 	"github.com/hvaudit/hvaudit/collectors/hyperv/winrmtest"
@@ -72,7 +72,7 @@ func checkHypervRun(t *testing.T, name string, run *report.Run) {
 			continue
 		}
 		hv++
-		if f.Status != checks.StatusNotApplicable && len(f.Evidence) == 0 {
+		if f.Status != findings.StatusNotApplicable && len(f.Evidence) == 0 {
 			t.Errorf("%s: %s on %s (%s) carries no evidence", name, f.CheckID, f.Object.Name, f.Status)
 		}
 		for _, e := range f.Evidence {
@@ -82,7 +82,7 @@ func checkHypervRun(t *testing.T, name string, run *report.Run) {
 		}
 		// An error says why: a gap's reason, or a release line the
 		// advisory data does not cover.
-		if f.Status == checks.StatusError && (!strings.Contains(f.Message, "not collected: ") && !strings.Contains(f.Message, "is not in the advisory data") ||
+		if f.Status == findings.StatusError && (!strings.Contains(f.Message, "not collected: ") && !strings.Contains(f.Message, "is not in the advisory data") ||
 			strings.Contains(f.Message, "recorded no reason")) {
 			t.Errorf("%s: %s on %s is error without a gap's reason: %q", name, f.CheckID, f.Object.Name, f.Message)
 		}
@@ -93,7 +93,7 @@ func checkHypervRun(t *testing.T, name string, run *report.Run) {
 }
 
 // evidenceValue returns the observed value of one evidence field of a finding.
-func evidenceValue(t *testing.T, f checks.Finding, field string) any {
+func evidenceValue(t *testing.T, f findings.Finding, field string) any {
 	t.Helper()
 	for _, e := range f.Evidence {
 		if e.Field == field {
@@ -109,12 +109,12 @@ func evidenceValue(t *testing.T, f checks.Finding, field string) any {
 func TestHypervCompliantHost(t *testing.T) {
 	run := auditHypervFixture(t, "compliant")
 	for _, f := range run.Findings {
-		if strings.HasPrefix(f.CheckID, "HV-") && f.Status != checks.StatusPass && f.Status != checks.StatusNotApplicable {
+		if strings.HasPrefix(f.CheckID, "HV-") && f.Status != findings.StatusPass && f.Status != findings.StatusNotApplicable {
 			t.Errorf("%s on %s: %s %s", f.CheckID, f.Object.Name, f.Status, f.Message)
 		}
 	}
 
-	f := assertStatus(t, run, "HV-PATCH-01", "HV01", checks.StatusPass)
+	f := assertStatus(t, run, "HV-PATCH-01", "HV01", findings.StatusPass)
 	if got := evidenceValue(t, f, "host.patch.build"); got != "20348.5622" {
 		t.Errorf("HV-PATCH-01 evidence host.patch.build = %v, want 20348.5622", got)
 	}
@@ -123,41 +123,41 @@ func TestHypervCompliantHost(t *testing.T) {
 	if strings.Contains(f.Message, "not verified") {
 		t.Errorf("HV-PATCH-01 flags verified advisory data as unverified: %q", f.Message)
 	}
-	assertStatus(t, run, "HV-PATCH-02", "HV01", checks.StatusPass)
-	assertStatus(t, run, "HV-PATCH-03", "HV01", checks.StatusPass)
+	assertStatus(t, run, "HV-PATCH-02", "HV01", findings.StatusPass)
+	assertStatus(t, run, "HV-PATCH-03", "HV01", findings.StatusPass)
 
 	// Separation: management vNIC on its own external switch, no VM on it.
-	assertStatus(t, run, "HV-NET-01", "HV01", checks.StatusPass)
-	assertStatus(t, run, "HV-NET-02", "HV01", checks.StatusPass)
+	assertStatus(t, run, "HV-NET-01", "HV01", findings.StatusPass)
+	assertStatus(t, run, "HV-NET-02", "HV01", findings.StatusPass)
 	for _, vm := range []string{"app01", "shielded01"} {
-		assertStatus(t, run, "HV-NET-03", vm, checks.StatusPass)
-		assertStatus(t, run, "HV-ENC-01", vm, checks.StatusPass)
-		assertStatus(t, run, "HV-ENC-02", vm, checks.StatusPass)
-		assertStatus(t, run, "HV-SB-02", vm, checks.StatusPass)
+		assertStatus(t, run, "HV-NET-03", vm, findings.StatusPass)
+		assertStatus(t, run, "HV-ENC-01", vm, findings.StatusPass)
+		assertStatus(t, run, "HV-ENC-02", vm, findings.StatusPass)
+		assertStatus(t, run, "HV-SB-02", vm, findings.StatusPass)
 	}
 	// The management switch carries no VM, so the tagging check is moot.
-	assertStatus(t, run, "HV-NET-04", "External-Mgmt", checks.StatusNotApplicable)
+	assertStatus(t, run, "HV-NET-04", "External-Mgmt", findings.StatusNotApplicable)
 
 	// Live migration: Kerberos, a dedicated network off the management
 	// subnet, SMB with SMB encryption; the SMB server signs.
-	assertStatus(t, run, "HV-MIG-01", "HV01", checks.StatusPass)
-	assertStatus(t, run, "HV-MIG-02", "HV01", checks.StatusPass)
-	f = assertStatus(t, run, "HV-MIG-03", "HV01", checks.StatusPass)
+	assertStatus(t, run, "HV-MIG-01", "HV01", findings.StatusPass)
+	assertStatus(t, run, "HV-MIG-02", "HV01", findings.StatusPass)
+	f = assertStatus(t, run, "HV-MIG-03", "HV01", findings.StatusPass)
 	if got := evidenceValue(t, f, "host.hyperv.migration.transport"); got != "smb" {
 		t.Errorf("HV-MIG-03 transport evidence %v", got)
 	}
-	assertStatus(t, run, "HV-ACC-01", "HV01", checks.StatusPass)
-	assertStatus(t, run, "HV-INT-04", "HV01", checks.StatusPass)
+	assertStatus(t, run, "HV-ACC-01", "HV01", findings.StatusPass)
+	assertStatus(t, run, "HV-INT-04", "HV01", findings.StatusPass)
 	// Shielding requested and in force; a VM not asking for it is not judged.
-	assertStatus(t, run, "HV-ENC-04", "shielded01", checks.StatusPass)
-	assertStatus(t, run, "HV-ENC-04", "app01", checks.StatusNotApplicable)
-	assertStatus(t, run, "HV-INT-01", "HV01", checks.StatusPass)
-	assertStatus(t, run, "HV-INT-05", "HV01", checks.StatusPass)
+	assertStatus(t, run, "HV-ENC-04", "shielded01", findings.StatusPass)
+	assertStatus(t, run, "HV-ENC-04", "app01", findings.StatusNotApplicable)
+	assertStatus(t, run, "HV-INT-01", "HV01", findings.StatusPass)
+	assertStatus(t, run, "HV-INT-05", "HV01", findings.StatusPass)
 	// The shipped Windows Server data is complete only through September
 	// 2026 (configs/advisories/hyperv.toml), over 60 days before the
 	// audit: however well patched the host, the data judging it is stale,
 	// and the finding says so.
-	if f := assertStatus(t, run, "HVA-ADVISORY-01", run.Targets[0].Name, checks.StatusFail); !strings.Contains(f.Message, "advisories.stalest.product = windows-server") {
+	if f := assertStatus(t, run, "HVA-ADVISORY-01", run.Targets[0].Name, findings.StatusFail); !strings.Contains(f.Message, "advisories.stalest.product = windows-server") {
 		t.Errorf("HVA-ADVISORY-01 does not name the stale product: %q", f.Message)
 	}
 
@@ -172,62 +172,62 @@ func TestHypervManagementSharedVLAN(t *testing.T) {
 	run := auditHypervFixture(t, "mgmt-shared-vlan")
 	// The management vNIC shares the switch and VLAN 10 with web01: not the
 	// converged design, whose vNICs have VLANs of their own.
-	f := assertStatus(t, run, "HV-NET-01", "HV02", checks.StatusFail)
+	f := assertStatus(t, run, "HV-NET-01", "HV02", findings.StatusFail)
 	if got := evidenceValue(t, f, "host.hyperv.management_vnics_own_vlan"); got != false {
 		t.Errorf("HV-NET-01 own-VLAN evidence %v", got)
 	}
 	// Compression is not encryption; the SMB server does not require signing.
-	assertStatus(t, run, "HV-MIG-03", "HV02", checks.StatusFail)
-	assertStatus(t, run, "HV-ACC-01", "HV02", checks.StatusFail)
-	f = assertStatus(t, run, "HV-NET-02", "HV02", checks.StatusFail)
+	assertStatus(t, run, "HV-MIG-03", "HV02", findings.StatusFail)
+	assertStatus(t, run, "HV-ACC-01", "HV02", findings.StatusFail)
+	f = assertStatus(t, run, "HV-NET-02", "HV02", findings.StatusFail)
 	if got := evidenceValue(t, f, "host.hyperv.management_os_shares_vm_vlan"); got != true {
 		t.Errorf("HV-NET-02 evidence management_os_shares_vm_vlan = %v", got)
 	}
 	// web01 sits in VLAN 10 and router01 trunks it; db01 is in VLAN 20.
-	assertStatus(t, run, "HV-NET-03", "web01", checks.StatusFail)
-	assertStatus(t, run, "HV-NET-03", "router01", checks.StatusFail)
-	assertStatus(t, run, "HV-NET-03", "db01", checks.StatusPass)
-	assertStatus(t, run, "HV-NET-05", "router01", checks.StatusFail)
-	assertStatus(t, run, "HV-NET-06", "db01", checks.StatusFail)
-	assertStatus(t, run, "HV-NET-04", "ConvergedSwitch", checks.StatusPass)
+	assertStatus(t, run, "HV-NET-03", "web01", findings.StatusFail)
+	assertStatus(t, run, "HV-NET-03", "router01", findings.StatusFail)
+	assertStatus(t, run, "HV-NET-03", "db01", findings.StatusPass)
+	assertStatus(t, run, "HV-NET-05", "router01", findings.StatusFail)
+	assertStatus(t, run, "HV-NET-06", "db01", findings.StatusFail)
+	assertStatus(t, run, "HV-NET-04", "ConvergedSwitch", findings.StatusPass)
 
 	// Windows Server 2019 at 17763.6414 misses the 2026 updates.
-	f = assertStatus(t, run, "HV-PATCH-01", "HV02", checks.StatusFail)
+	f = assertStatus(t, run, "HV-PATCH-01", "HV02", findings.StatusFail)
 	missing, _ := json.Marshal(evidenceValue(t, f, "patch.missing"))
 	if !strings.Contains(string(missing), "KB5094123") {
 		t.Errorf("HV-PATCH-01 patch.missing = %s, want it to name KB5094123", missing)
 	}
-	assertStatus(t, run, "HV-PATCH-02", "HV02", checks.StatusPass)
+	assertStatus(t, run, "HV-PATCH-02", "HV02", findings.StatusPass)
 }
 
 // TestHypervWeakVMs: VMs without vTPM, Secure Boot or state encryption.
 func TestHypervWeakVMs(t *testing.T) {
 	run := auditHypervFixture(t, "weak-vms")
 	// The migration network is the management subnet (10.50.0.0/24).
-	f := assertStatus(t, run, "HV-MIG-02", "HV03", checks.StatusFail)
+	f := assertStatus(t, run, "HV-MIG-02", "HV03", findings.StatusFail)
 	if got := evidenceValue(t, f, "host.hyperv.migration.management_overlap"); got != true {
 		t.Errorf("HV-MIG-02 management overlap evidence %v", got)
 	}
-	assertStatus(t, run, "HV-ENC-01", "notpm01", checks.StatusFail)
-	assertStatus(t, run, "HV-ENC-01", "legacy01", checks.StatusFail)
-	assertStatus(t, run, "HV-ENC-01", "nosb01", checks.StatusPass)
-	assertStatus(t, run, "HV-SB-02", "nosb01", checks.StatusFail)
-	assertStatus(t, run, "HV-SB-02", "legacy01", checks.StatusFail)
-	assertStatus(t, run, "HV-SB-02", "notpm01", checks.StatusPass)
-	assertStatus(t, run, "HV-SB-01", "legacy01", checks.StatusFail)
-	assertStatus(t, run, "HV-ENC-02", "noenc01", checks.StatusFail)
-	assertStatus(t, run, "HV-ENC-02", "nosb01", checks.StatusPass)
+	assertStatus(t, run, "HV-ENC-01", "notpm01", findings.StatusFail)
+	assertStatus(t, run, "HV-ENC-01", "legacy01", findings.StatusFail)
+	assertStatus(t, run, "HV-ENC-01", "nosb01", findings.StatusPass)
+	assertStatus(t, run, "HV-SB-02", "nosb01", findings.StatusFail)
+	assertStatus(t, run, "HV-SB-02", "legacy01", findings.StatusFail)
+	assertStatus(t, run, "HV-SB-02", "notpm01", findings.StatusPass)
+	assertStatus(t, run, "HV-SB-01", "legacy01", findings.StatusFail)
+	assertStatus(t, run, "HV-ENC-02", "noenc01", findings.StatusFail)
+	assertStatus(t, run, "HV-ENC-02", "nosb01", findings.StatusPass)
 	// noenc01 is off: runtime encryption is not judged, its age in that state is.
-	assertStatus(t, run, "HV-ENC-03", "noenc01", checks.StatusNotApplicable)
-	assertStatus(t, run, "HV-SPR-03", "noenc01", checks.StatusFail)
-	assertStatus(t, run, "HV-SC-01", "noenc01", checks.StatusFail)
-	assertStatus(t, run, "HV-ISO-01", "nosb01", checks.StatusFail)
-	assertStatus(t, run, "HV-ISO-02", "notpm01", checks.StatusFail)
-	assertStatus(t, run, "HV-INT-01", "HV03", checks.StatusFail)
-	assertStatus(t, run, "HV-CON-01", "HV03", checks.StatusFail)
+	assertStatus(t, run, "HV-ENC-03", "noenc01", findings.StatusNotApplicable)
+	assertStatus(t, run, "HV-SPR-03", "noenc01", findings.StatusFail)
+	assertStatus(t, run, "HV-SC-01", "noenc01", findings.StatusFail)
+	assertStatus(t, run, "HV-ISO-01", "nosb01", findings.StatusFail)
+	assertStatus(t, run, "HV-ISO-02", "notpm01", findings.StatusFail)
+	assertStatus(t, run, "HV-INT-01", "HV03", findings.StatusFail)
+	assertStatus(t, run, "HV-CON-01", "HV03", findings.StatusFail)
 
 	// Windows Server 2025 below January 2026's 26100.32230.
-	assertStatus(t, run, "HV-PATCH-01", "HV03", checks.StatusFail)
+	assertStatus(t, run, "HV-PATCH-01", "HV03", findings.StatusFail)
 
 	a := run.Summary.ByArea["vm-encryption"]
 	if a.Score == nil || *a.Score >= 100 {
@@ -239,28 +239,28 @@ func TestHypervWeakVMs(t *testing.T) {
 // stale checkpoint, and facts the host did not report (VBS status, HGS).
 func TestHypervCredSSPMigration(t *testing.T) {
 	run := auditHypervFixture(t, "credssp-migration") // exit 3: error findings make the audit incomplete
-	f := assertStatus(t, run, "HV-MIG-01", "HV04", checks.StatusFail)
+	f := assertStatus(t, run, "HV-MIG-01", "HV04", findings.StatusFail)
 	if got := evidenceValue(t, f, "host.hyperv.migration.authentication"); got != "credssp" {
 		t.Errorf("HV-MIG-01 evidence authentication = %v, want credssp", got)
 	}
 	// "Use any network": the 0.0.0.0/0 and ::0/0 rows Set-VMHost records.
-	f = assertStatus(t, run, "HV-MIG-02", "HV04", checks.StatusFail)
+	f = assertStatus(t, run, "HV-MIG-02", "HV04", findings.StatusFail)
 	if got := evidenceValue(t, f, "host.hyperv.migration.any_network"); got != true {
 		t.Errorf("HV-MIG-02 any-network evidence %v", got)
 	}
-	assertStatus(t, run, "HV-SPR-01", "stale01", checks.StatusFail)
-	assertStatus(t, run, "HV-SPR-01", "fresh01", checks.StatusPass)
-	assertStatus(t, run, "HV-SPR-02", "stale01", checks.StatusFail)
-	assertStatus(t, run, "HV-PATCH-03", "HV04", checks.StatusFail)
+	assertStatus(t, run, "HV-SPR-01", "stale01", findings.StatusFail)
+	assertStatus(t, run, "HV-SPR-01", "fresh01", findings.StatusPass)
+	assertStatus(t, run, "HV-SPR-02", "stale01", findings.StatusFail)
+	assertStatus(t, run, "HV-PATCH-03", "HV04", findings.StatusFail)
 
 	// Win32_DeviceGuard came without VirtualizationBasedSecurityStatus and
 	// the HGS namespace does not exist: error, naming the gap, never pass.
-	f = assertStatus(t, run, "HV-INT-01", "HV04", checks.StatusError)
+	f = assertStatus(t, run, "HV-INT-01", "HV04", findings.StatusError)
 	if !strings.Contains(f.Message, "host.hyperv.device_guard.vbs_running was not collected") ||
 		!strings.Contains(f.Message, "Win32_DeviceGuard.VirtualizationBasedSecurityStatus") {
 		t.Errorf("HV-INT-01 error does not give the gap's reason: %q", f.Message)
 	}
-	f = assertStatus(t, run, "HV-INT-05", "HV04", checks.StatusError)
+	f = assertStatus(t, run, "HV-INT-05", "HV04", findings.StatusError)
 	if !strings.Contains(f.Message, "MSFT_HgsClientConfiguration query failed: Invalid namespace") {
 		t.Errorf("HV-INT-05 error does not give the gap's reason: %q", f.Message)
 	}
@@ -385,45 +385,45 @@ func TestHypervWindowsServer2016German(t *testing.T) {
 	// query's (localised) reason, never pass on an empty list.
 	for _, vm := range vms {
 		for _, id := range []string{"HV-NET-03", "HV-NET-05", "HV-NET-06", "HV-NET-07", "HV-NET-08"} {
-			f := assertStatus(t, run, id, vm, checks.StatusError)
+			f := assertStatus(t, run, id, vm, findings.StatusError)
 			if !strings.Contains(f.Message, "Msvm_EthernetPortAllocationSettingData query failed: Zugriff verweigert") {
 				t.Errorf("%s on %s: %q", id, vm, f.Message)
 			}
 		}
 		// Properties Windows Server 2016 does not have: error, saying so.
 		for id, prop := range map[string]string{"HV-SPR-02": "AutomaticSnapshotsEnabled", "HV-SC-02": "HwThreadsPerCore"} {
-			f := assertStatus(t, run, id, vm, checks.StatusError)
+			f := assertStatus(t, run, id, vm, findings.StatusError)
 			if !strings.Contains(f.Message, prop+" does not exist on Windows Server 2016") {
 				t.Errorf("%s on %s: %q", id, vm, f.Message)
 			}
 		}
 	}
-	assertStatus(t, run, "HV-NET-01", "HV05", checks.StatusError)
+	assertStatus(t, run, "HV-NET-01", "HV05", findings.StatusError)
 	// Which VMs use the switch is unknown too: not "no VM, not applicable".
-	assertStatus(t, run, "HV-NET-04", "vSwitch-Extern", checks.StatusError)
+	assertStatus(t, run, "HV-NET-04", "vSwitch-Extern", findings.StatusError)
 	// Never started (the CIM zero date): judged by its creation 200 days
 	// ago; the one created 10 days ago passes; neither is an error.
-	f := assertStatus(t, run, "HV-SPR-03", "tmpl05", checks.StatusFail)
+	f := assertStatus(t, run, "HV-SPR-03", "tmpl05", findings.StatusFail)
 	if got := evidenceValue(t, f, "vm.hyperv.never_changed_state"); got != true {
 		t.Errorf("HV-SPR-03 never-changed evidence %v", got)
 	}
-	assertStatus(t, run, "HV-SPR-03", "new05", checks.StatusPass)
+	assertStatus(t, run, "HV-SPR-03", "new05", findings.StatusPass)
 	// A 100-day-old backup recovery snapshot and a missing one are not
 	// checkpoints: only the 7-day-old checkpoint counts.
-	assertStatus(t, run, "HV-SPR-01", "app05", checks.StatusPass)
+	assertStatus(t, run, "HV-SPR-01", "app05", findings.StatusPass)
 	// The lower-case template id is read; VBS off ({0} arrays) fails.
-	assertStatus(t, run, "HV-SB-02", "app05", checks.StatusPass)
-	assertStatus(t, run, "HV-INT-04", "HV05", checks.StatusFail)
-	assertStatus(t, run, "HV-INT-01", "HV05", checks.StatusFail)
+	assertStatus(t, run, "HV-SB-02", "app05", findings.StatusPass)
+	assertStatus(t, run, "HV-INT-04", "HV05", findings.StatusFail)
+	assertStatus(t, run, "HV-INT-01", "HV05", findings.StatusFail)
 	// Migration is off on this standalone host.
-	assertStatus(t, run, "HV-MIG-02", "HV05", checks.StatusNotApplicable)
+	assertStatus(t, run, "HV-MIG-02", "HV05", findings.StatusNotApplicable)
 	// 14393.8066 is below January 2026's KB5073722 (14393.8783), read in
 	// Microsoft's CVRF document: the 2016 line is covered, so it fails.
-	f = assertStatus(t, run, "HV-PATCH-01", "HV05", checks.StatusFail)
+	f = assertStatus(t, run, "HV-PATCH-01", "HV05", findings.StatusFail)
 	if missing, _ := json.Marshal(evidenceValue(t, f, "patch.missing")); !strings.Contains(string(missing), "KB5073722") {
 		t.Errorf("HV-PATCH-01 patch.missing = %s, want it to name KB5073722", missing)
 	}
-	if run.Summary.Counts != (checks.Counts{Pass: 36, Fail: 11, Error: 25, NotApplicable: 12}) {
+	if run.Summary.Counts != (findings.Counts{Pass: 36, Fail: 11, Error: 25, NotApplicable: 12}) {
 		t.Errorf("counts %+v", run.Summary.Counts)
 	}
 }
@@ -434,20 +434,20 @@ func TestHypervWindowsServer2016German(t *testing.T) {
 func TestHypervConvergedWindowsServer2025(t *testing.T) {
 	run := auditHypervFixture(t, "ws2025-ps7-converged")
 	// Host vNICs on the SET switch with VLANs of their own: not a finding.
-	assertStatus(t, run, "HV-NET-01", "HV21", checks.StatusPass)
-	assertStatus(t, run, "HV-NET-02", "HV21", checks.StatusPass)
-	assertStatus(t, run, "HV-NET-04", "ConvergedSET", checks.StatusPass)
-	f := assertStatus(t, run, "HV-MIG-02", "HV21", checks.StatusFail)
+	assertStatus(t, run, "HV-NET-01", "HV21", findings.StatusPass)
+	assertStatus(t, run, "HV-NET-02", "HV21", findings.StatusPass)
+	assertStatus(t, run, "HV-NET-04", "ConvergedSET", findings.StatusPass)
+	f := assertStatus(t, run, "HV-MIG-02", "HV21", findings.StatusFail)
 	if got := evidenceValue(t, f, "host.hyperv.migration.any_network"); got != true {
 		t.Errorf("HV-MIG-02 any-network evidence %v", got)
 	}
-	assertStatus(t, run, "HV-MIG-03", "HV21", checks.StatusPass)
-	assertStatus(t, run, "HV-ACC-01", "HV21", checks.StatusPass)
+	assertStatus(t, run, "HV-MIG-03", "HV21", findings.StatusPass)
+	assertStatus(t, run, "HV-ACC-01", "HV21", findings.StatusPass)
 	// Secure Boot without DMA protection: what the STIG accepts.
-	assertStatus(t, run, "HV-INT-04", "HV21", checks.StatusPass)
+	assertStatus(t, run, "HV-INT-04", "HV21", findings.StatusPass)
 	// Replica recovery points are not checkpoints.
-	assertStatus(t, run, "HV-SPR-01", "web21", checks.StatusPass)
-	assertStatus(t, run, "HV-SPR-03", "build21", checks.StatusFail)
+	assertStatus(t, run, "HV-SPR-01", "web21", findings.StatusPass)
+	assertStatus(t, run, "HV-SPR-03", "build21", findings.StatusFail)
 	if run.Summary.Counts.Error != 0 {
 		t.Errorf("%d error findings on a fully readable host", run.Summary.Counts.Error)
 	}
@@ -504,17 +504,17 @@ func TestHypervOverWinRMFaults(t *testing.T) {
 		failed := false
 		for _, f := range run.Findings {
 			switch {
-			case f.Status == checks.StatusFail && dated[f.CheckID]:
+			case f.Status == findings.StatusFail && dated[f.CheckID]:
 				failed = true
-			case f.Status == checks.StatusFail, f.Status == checks.StatusError:
+			case f.Status == findings.StatusFail, f.Status == findings.StatusError:
 				t.Errorf("%s on %s: %s %s", f.CheckID, f.Object.Name, f.Status, f.Message)
 			}
 		}
 		if want := map[bool]int{false: 0, true: 1}[failed]; r.code != want {
 			t.Errorf("exit %d, want %d; stderr:\n%s", r.code, want, r.stderr)
 		}
-		assertStatus(t, run, "HV-NET-05", "app01", checks.StatusPass)
-		assertStatus(t, run, "HV-MIG-03", "HV01", checks.StatusPass)
+		assertStatus(t, run, "HV-NET-05", "app01", findings.StatusPass)
+		assertStatus(t, run, "HV-MIG-03", "HV01", findings.StatusPass)
 	})
 	for name, fault := range map[string]struct {
 		set  func(*winrmtest.Server)
@@ -559,13 +559,13 @@ func TestHypervOverWinRMFaults(t *testing.T) {
 		}
 		for _, vm := range []string{"app01", "shielded01"} {
 			for _, id := range []string{"HV-NET-03", "HV-NET-05", "HV-NET-06", "HV-NET-07", "HV-NET-08"} {
-				f := assertStatus(t, run, id, vm, checks.StatusError)
+				f := assertStatus(t, run, id, vm, findings.StatusError)
 				if !strings.Contains(f.Message, "instances are not JSON") {
 					t.Errorf("%s on %s: %q", id, vm, f.Message)
 				}
 			}
 		}
-		assertStatus(t, run, "HV-NET-01", "HV01", checks.StatusError)
-		assertStatus(t, run, "HV-MIG-02", "HV01", checks.StatusPass)
+		assertStatus(t, run, "HV-NET-01", "HV01", findings.StatusError)
+		assertStatus(t, run, "HV-MIG-02", "HV01", findings.StatusPass)
 	})
 }

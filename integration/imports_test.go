@@ -22,6 +22,17 @@ var apiClients = []string{
 	"github.com/masterzen/winrm/...",
 }
 
+// engine is what evaluates checks: CEL, the TOML loaders of baselines,
+// tailoring and waivers, and the data configs embeds. What it produces,
+// checks/findings, is apart from it, so a package that renders or compares
+// findings links none of it.
+var engine = []string{
+	module + "/checks",
+	module + "/configs",
+	"github.com/google/cel-go/...",
+	"github.com/BurntSushi/toml/...",
+}
+
 // platformCollectors are the packages that collect from one platform, and
 // collectors/all, which links them. Only the command links them: the agent
 // reaches a collector through the registry (collectors.ForURI,
@@ -45,36 +56,49 @@ type importRule struct {
 }
 
 var importRules = []importRule{
-	// checks and report read the inventory only, never an API client or
-	// a collector.
+	// checks reads the inventory only, never an API client or a collector.
 	{pkgs: module + "/checks/...", forbidden: apiClients,
 		allowed: []string{module + "/checks/...", module + "/collectors/inventory", module + "/configs/..."}},
-	{pkgs: module + "/report/...", forbidden: apiClients,
-		allowed: []string{module + "/report/...", module + "/checks/...", module + "/collectors/inventory", module + "/configs/..."}},
+	// report renders findings: it reads checks/findings and the inventory,
+	// never the engine (its own STIG catalog is configs/stig).
+	{pkgs: module + "/report/...", forbidden: append(slices.Clip(apiClients), engine...),
+		allowed: []string{module + "/report/...", module + "/checks/findings", module + "/collectors/inventory", module + "/configs/stig"}},
 	// Collectors know nothing of scoring, reporting or the agent.
 	{pkgs: module + "/collectors/...", forbidden: []string{module + "/checks/...", module + "/report/...", module + "/agent/..."}},
 	// The agent imports no platform collector; the command links them.
 	{pkgs: module + "/agent/...", except: []string{module + "/agent/cmd/..."}, forbidden: platformCollectors},
+	// The agent's feature packages (diff, sign, drift, history, metrics,
+	// advisories) stand below it: only what runs an audit (serve, the
+	// demo, the command) imports the agent.
+	{pkgs: module + "/agent/...", except: []string{module + "/agent", module + "/agent/serve", module + "/agent/demo", module + "/agent/cmd/..."},
+		forbidden: []string{module + "/agent"}},
+	// Comparing, signing, recording and exposing runs reads findings, not
+	// the engine.
+	{pkgs: module + "/agent/...", except: []string{module + "/agent", module + "/agent/serve", module + "/agent/demo", module + "/agent/advisories", module + "/agent/cmd/..."},
+		forbidden: engine},
 }
 
+// standardOnly are what several layers share (the inventory and findings
+// models, the selector syntax); they import the standard library only.
+var standardOnly = []string{module + "/collectors/inventory", module + "/checks/findings", module + "/checks/glob"}
+
 // TestImportDirection enforces DESIGN.md §2: checks and report read the
-// inventory only and never an API client or a collector; collectors know
-// nothing of scoring or reporting and nothing of each other; the agent
-// reaches collectors through the registry only; the inventory model is
-// standard library.
+// inventory only and never an API client or a collector; report reads
+// findings and never the engine that produces them; collectors know nothing
+// of scoring or reporting and nothing of each other; the agent reaches
+// collectors through the registry only, and its feature packages do not
+// import it; the shared models (inventory, findings) are standard library.
 func TestImportDirection(t *testing.T) {
+	var got []string
 	for _, r := range importRules {
-		for _, v := range r.violations(listDeps(t, r.pkgs)) {
-			t.Error(v)
-		}
+		got = append(got, r.violations(listDeps(t, r.pkgs))...)
 	}
-	for _, v := range crossPlatformImports(listDeps(t, module+"/collectors/...")) {
+	got = append(got, crossPlatformImports(listDeps(t, module+"/collectors/..."))...)
+	for _, p := range standardOnly {
+		got = append(got, nonStandardImports(listDeps(t, p))...)
+	}
+	for _, v := range got {
 		t.Error(v)
-	}
-	for _, d := range listDeps(t, module+"/collectors/inventory")[module+"/collectors/inventory"] {
-		if strings.Contains(strings.SplitN(d, "/", 2)[0], ".") {
-			t.Errorf("collectors/inventory imports %s; it must use the standard library only", d)
-		}
 	}
 }
 
@@ -90,17 +114,36 @@ func TestImportRulesCatchForbiddenEdges(t *testing.T) {
 		module + "/collectors/libvirt/libvirtdtest": {module + "/collectors/libvirt"},
 		module + "/collectors/all":                  {module + "/collectors/esxi", module + "/collectors/hyperv"},
 		module + "/collectors":                      {module + "/collectors/libvirt"},
+		module + "/report/stig":                     {module + "/configs/stig", module + "/configs", module + "/checks/findings"},
+		module + "/report/html":                     {module + "/checks/findings", "github.com/google/cel-go/cel"},
+		module + "/agent/drift":                     {module + "/agent/diff", module + "/agent"},
+		module + "/agent/history":                   {module + "/agent/drift", module + "/agent/diff", module + "/agent"},
+		module + "/agent/diff":                      {module + "/checks/glob", module + "/checks/findings", module + "/report", module + "/checks"},
+		module + "/agent/advisories":                {module + "/checks", module + "/configs"},
+		module + "/agent/demo":                      {module + "/agent", module + "/collectors/esxi/esxisim"},
+		module + "/checks/findings":                 {"math", "github.com/google/uuid"},
+		module + "/collectors/inventory":            {"time"},
 	}
 	var got []string
 	for _, r := range importRules {
 		got = append(got, r.violations(deps)...)
 	}
 	got = append(got, crossPlatformImports(deps)...)
+	for _, p := range standardOnly {
+		got = append(got, nonStandardImports(map[string][]string{p: deps[p]})...)
+	}
 	want := []string{
 		module + "/agent imports " + module + "/collectors/libvirt",
 		module + "/agent/serve imports " + module + "/collectors/all",
 		module + "/report imports github.com/vmware/govmomi/vim25/types",
 		module + "/report imports " + module + "/agent/drift",
+		module + "/report imports " + module + "/checks",
+		module + "/report/stig imports " + module + "/configs",
+		module + "/report/html imports github.com/google/cel-go/cel",
+		module + "/agent/drift imports " + module + "/agent",
+		module + "/agent/history imports " + module + "/agent",
+		module + "/agent/diff imports " + module + "/checks",
+		module + "/checks/findings imports github.com/google/uuid",
 		module + "/collectors/esxi imports " + module + "/checks",
 		module + "/collectors/esxi imports " + module + "/collectors/hyperv/winrmtest",
 		module + "/collectors imports " + module + "/collectors/libvirt",
@@ -126,6 +169,7 @@ func (r importRule) violations(deps map[string][]string) []string {
 		for _, d := range deps[pkg] {
 			if matchesAny(d, r.forbidden) {
 				out = append(out, pkg+" imports "+d+" (forbidden by DESIGN.md §2)")
+				continue
 			}
 			if r.allowed != nil && strings.HasPrefix(d, module+"/") && !matchesAny(d, r.allowed) {
 				out = append(out, pkg+" imports "+d+"; of this module it may import only "+strings.Join(r.allowed, ", "))
@@ -149,6 +193,20 @@ func crossPlatformImports(deps map[string][]string) []string {
 		for _, d := range deps[pkg] {
 			if other := platformTree(d); other != "" && other != own {
 				out = append(out, pkg+" imports "+d+"; a collector package imports no other platform's")
+			}
+		}
+	}
+	return out
+}
+
+// nonStandardImports lists the dependencies outside the standard library
+// (whose import paths have no dot in their first element).
+func nonStandardImports(deps map[string][]string) []string {
+	var out []string
+	for _, pkg := range sortedKeys(deps) {
+		for _, d := range deps[pkg] {
+			if strings.Contains(strings.SplitN(d, "/", 2)[0], ".") {
+				out = append(out, pkg+" imports "+d+"; it must use the standard library only")
 			}
 		}
 	}

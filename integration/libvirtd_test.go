@@ -19,7 +19,7 @@ import (
 
 	golibvirt "libvirt.org/go/libvirt"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/libvirt/libvirtdtest"
 	"github.com/hvaudit/hvaudit/report"
 )
@@ -148,19 +148,19 @@ func TestLibvirtdRuntimeTruth(t *testing.T) {
 		t.Error("the qemu.conf password reached an output")
 	}
 	f := findingIndex(run)
-	expect := func(check, object string, want checks.Status, msg string) checks.Finding {
+	expect := func(check, object string, want findings.Status, msg string) findings.Finding {
 		t.Helper()
 		got, ok := f[check+"/"+object]
 		if !ok {
 			t.Errorf("%s on %s: no finding", check, object)
-			return checks.Finding{}
+			return findings.Finding{}
 		}
 		if got.Status != want || msg != "" && !strings.Contains(got.Message, msg) {
 			t.Errorf("%s on %s: %s (%s), want %s with %q", check, object, got.Status, got.Message, want, msg)
 		}
 		return got
 	}
-	evidence := func(fd checks.Finding, field string) string {
+	evidence := func(fd findings.Finding, field string) string {
 		for _, e := range fd.Evidence {
 			if e.Field == field {
 				return fmt.Sprint(e.Observed)
@@ -172,7 +172,7 @@ func TestLibvirtdRuntimeTruth(t *testing.T) {
 	// Consoles: VNC on 0.0.0.0 without password or TLS, whatever
 	// qemu.conf says now; the evidence is the QEMU process.
 	for _, c := range []string{"KVM-CON-01", "KVM-CON-02", "KVM-CON-05"} {
-		fd := expect(c, "hva-vnc-open", checks.StatusFail, "")
+		fd := expect(c, "hva-vnc-open", findings.StatusFail, "")
 		if src := evidence(fd, "vm.kvm.graphics.map(g, g.source)"); !strings.Contains(src, "QEMU process") {
 			t.Errorf("%s cites %q, not the QEMU process", c, src)
 		}
@@ -181,11 +181,11 @@ func TestLibvirtdRuntimeTruth(t *testing.T) {
 	// with dump-guest-core=on; a stopped guest's facts are errors, as
 	// qemu.conf changed after the daemon read it.
 	for _, c := range []string{"KVM-ISO-04", "KVM-ISO-05", "KVM-ISO-09"} {
-		fd := expect(c, "hva-vnc-open", checks.StatusFail, "")
+		fd := expect(c, "hva-vnc-open", findings.StatusFail, "")
 		if src := evidence(fd, "vm.kvm.effective_source"); !strings.Contains(src, "QEMU process") {
 			t.Errorf("%s cites %q, not the QEMU process", c, src)
 		}
-		expect(c, "hva-stopped", checks.StatusError, "changed at")
+		expect(c, "hva-stopped", findings.StatusError, "changed at")
 	}
 	// The daemon: --listen with -f, auth_tcp none, a TCP listener.
 	host := ""
@@ -195,47 +195,47 @@ func TestLibvirtdRuntimeTruth(t *testing.T) {
 			_ = v
 		}
 	}
-	acc := expect("KVM-ACC-01", host, checks.StatusFail, "")
+	acc := expect("KVM-ACC-01", host, findings.StatusFail, "")
 	if l := evidence(acc, "host.kvm.daemons.map(d, d.listeners)"); !strings.Contains(l, fmt.Sprintf("127.0.0.1:%d", port)) {
 		t.Errorf("listeners %s, want 127.0.0.1:%d", l, port)
 	}
 	if p := evidence(acc, "host.kvm.daemons.map(d, d.path)"); !strings.Contains(p, conf) {
 		t.Errorf("daemon config %s, want %s", p, conf)
 	}
-	expect("KVM-ACC-02", host, checks.StatusFail, "")
+	expect("KVM-ACC-02", host, findings.StatusFail, "")
 	// Host-wide qemu.conf facts are errors too: the file is not what runs.
-	expect("KVM-CON-03", host, checks.StatusError, "changed at")
+	expect("KVM-CON-03", host, findings.StatusError, "changed at")
 	// Logging: with the kernel's audit off, libvirt's records are lost.
 	log := f["KVM-LOG-01/"+host]
-	if evidence(log, "host.kvm.kernel_audit_enabled") == "false" && log.Status != checks.StatusFail {
+	if evidence(log, "host.kvm.kernel_audit_enabled") == "false" && log.Status != findings.StatusFail {
 		t.Errorf("KVM-LOG-01 with kernel audit off: %s", log.Status)
 	}
 	// Seclabels: on this host (no SELinux, no AppArmor) dynamic, none and
 	// nothing all run with DAC only: one verdict, and not pass.
-	sec := expect("KVM-ISO-03", "hva-sec-dynamic", checks.StatusFail, "")
+	sec := expect("KVM-ISO-03", "hva-sec-dynamic", findings.StatusFail, "")
 	for _, g := range []string{"hva-sec-none", "hva-sec-absent", "hva-vnc-open"} {
 		if got := f["KVM-ISO-03/"+g]; got.Status != sec.Status {
 			t.Errorf("KVM-ISO-03 on %s: %s, on hva-sec-dynamic: %s", g, got.Status, sec.Status)
 		}
 	}
-	expect("KVM-ISO-14", "hva-shmem", checks.StatusFail, "")
-	expect("KVM-ENC-01", "hva-vnc-open", checks.StatusNotApplicable, "")
+	expect("KVM-ISO-14", "hva-shmem", findings.StatusFail, "")
+	expect("KVM-ENC-01", "hva-vnc-open", findings.StatusNotApplicable, "")
 	// A guest started before its QEMU binary was replaced.
-	expect("KVM-PATCH-05", "hva-old-binary", checks.StatusFail, "")
-	expect("KVM-PATCH-05", "hva-vnc-open", checks.StatusPass, "")
+	expect("KVM-PATCH-05", "hva-old-binary", findings.StatusFail, "")
+	expect("KVM-PATCH-05", "hva-vnc-open", findings.StatusPass, "")
 	if ovmf {
 		// libvirt chose the enrolled-keys firmware for the running guest.
-		expect("KVM-ENC-07", "hva-efi-auto", checks.StatusPass, "")
+		expect("KVM-ENC-07", "hva-efi-auto", findings.StatusPass, "")
 		// Secure Boot image with an empty variable store, and secure='yes'
 		// on an image without Secure Boot.
-		expect("KVM-ENC-07", "hva-efi-nokeys", checks.StatusFail, "")
-		expect("KVM-ENC-07", "hva-efi-smm-only", checks.StatusFail, "")
+		expect("KVM-ENC-07", "hva-efi-nokeys", findings.StatusFail, "")
+		expect("KVM-ENC-07", "hva-efi-smm-only", findings.StatusFail, "")
 	}
 }
 
 // findingIndex maps "CHECK/object name" to the finding.
-func findingIndex(run *report.Run) map[string]checks.Finding {
-	out := map[string]checks.Finding{}
+func findingIndex(run *report.Run) map[string]findings.Finding {
+	out := map[string]findings.Finding{}
 	for _, f := range run.Findings {
 		out[f.CheckID+"/"+f.Object.Name] = f
 	}

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	_ "github.com/hvaudit/hvaudit/collectors/all" // the tests that audit in-process link the collectors as the command does
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 	"github.com/hvaudit/hvaudit/configs"
@@ -119,7 +119,7 @@ func readRun(t *testing.T, path string) *report.Run {
 }
 
 // finding returns the finding of a check on a named object.
-func finding(t *testing.T, run *report.Run, checkID, objectName string) checks.Finding {
+func finding(t *testing.T, run *report.Run, checkID, objectName string) findings.Finding {
 	t.Helper()
 	var names []string
 	for _, f := range run.Findings {
@@ -131,10 +131,10 @@ func finding(t *testing.T, run *report.Run, checkID, objectName string) checks.F
 		}
 	}
 	t.Fatalf("no %s finding for %q (objects with that check: %s)", checkID, objectName, strings.Join(names, ", "))
-	return checks.Finding{}
+	return findings.Finding{}
 }
 
-func assertStatus(t *testing.T, run *report.Run, checkID, object string, want checks.Status) checks.Finding {
+func assertStatus(t *testing.T, run *report.Run, checkID, object string, want findings.Status) findings.Finding {
 	t.Helper()
 	f := finding(t, run, checkID, object)
 	if f.Status != want {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 	"github.com/hvaudit/hvaudit/report"
 )
@@ -49,7 +49,7 @@ func auditSim(t *testing.T, sim *esxisim.Sim, extra ...string) (int, *report.Run
 	return r.code, readRun(t, out)
 }
 
-func assertMessage(t *testing.T, f checks.Finding, want string) {
+func assertMessage(t *testing.T, f findings.Finding, want string) {
 	t.Helper()
 	if !strings.Contains(f.Message, want) {
 		t.Errorf("%s on %s: message %q, want it to contain %q", f.CheckID, f.Object.Name, f.Message, want)
@@ -63,34 +63,34 @@ func TestVMCLikeEstateStatuses(t *testing.T) {
 		t.Fatalf("exit %d, target %+v; want 3 and the target read", code, run.Targets[0])
 	}
 	// NSX VMs share management only on vmk0's segment.
-	for vm, want := range map[string]checks.Status{"vdi-001": checks.StatusPass, "vdi-002": checks.StatusPass, "app-001": checks.StatusPass, "rogue-001": checks.StatusFail} {
+	for vm, want := range map[string]findings.Status{"vdi-001": findings.StatusPass, "vdi-002": findings.StatusPass, "app-001": findings.StatusPass, "rogue-001": findings.StatusFail} {
 		assertStatus(t, run, "ESXI-NET-04", vm, want)
 	}
 	// Per-VM salts pass; a shared salt and the salt 0 fail.
-	for vm, want := range map[string]checks.Status{"vdi-001": checks.StatusPass, "vdi-002": checks.StatusPass, "rogue-001": checks.StatusPass,
-		"app-001": checks.StatusFail, "app-002": checks.StatusFail, "app-003": checks.StatusFail} {
+	for vm, want := range map[string]findings.Status{"vdi-001": findings.StatusPass, "vdi-002": findings.StatusPass, "rogue-001": findings.StatusPass,
+		"app-001": findings.StatusFail, "app-002": findings.StatusFail, "app-003": findings.StatusFail} {
 		assertStatus(t, run, "ESXI-VM-SC-01", vm, want)
 	}
 	// Outbound-only rulesets open to all do not fail a host whose inbound
 	// services are restricted; the open host fails on inbound ones only.
-	assertStatus(t, run, "ESXI-ACC-14", "esx-01.sddc.example.net", checks.StatusPass)
-	open := assertStatus(t, run, "ESXI-ACC-14", "esx-03.sddc.example.net", checks.StatusFail)
+	assertStatus(t, run, "ESXI-ACC-14", "esx-01.sddc.example.net", findings.StatusPass)
+	open := assertStatus(t, run, "ESXI-ACC-14", "esx-03.sddc.example.net", findings.StatusFail)
 	assertMessage(t, open, "sshServer")
 	if strings.Contains(open.Message, "vpxHeartbeats") {
 		t.Errorf("an outbound-only ruleset counted as open: %s", open.Message)
 	}
 	// No slpd on these hosts: not running.
-	assertStatus(t, run, "ESXI-ACC-04", "esx-02.sddc.example.net", checks.StatusPass)
+	assertStatus(t, run, "ESXI-ACC-04", "esx-02.sddc.example.net", findings.StatusPass)
 	// xsd:int and xsd:long options compare alike.
-	assertStatus(t, run, "ESXI-ACC-09", "esx-01.sddc.example.net", checks.StatusPass)
-	assertStatus(t, run, "ESXI-ACC-09", "esx-03.sddc.example.net", checks.StatusFail)
+	assertStatus(t, run, "ESXI-ACC-09", "esx-01.sddc.example.net", findings.StatusPass)
+	assertStatus(t, run, "ESXI-ACC-09", "esx-03.sddc.example.net", findings.StatusFail)
 	// Older API: named, and judged as the benchmark for that release says.
-	assertMessage(t, assertStatus(t, run, "ESXI-INT-01", "esx-02.sddc.example.net", checks.StatusError),
+	assertMessage(t, assertStatus(t, run, "ESXI-INT-01", "esx-02.sddc.example.net", findings.StatusError),
 		"HostSystem capability.uefiSecureBoot: not available before vSphere API 8.0.3 (the server is at API 7.0.1.1)")
-	assertMessage(t, assertStatus(t, run, "ESXI-VM-MIG-02", "vdi-001", checks.StatusNotApplicable),
+	assertMessage(t, assertStatus(t, run, "ESXI-VM-MIG-02", "vdi-001", findings.StatusNotApplicable),
 		"does not apply: VirtualMachine config.ftEncryptionMode: not available before vSphere API 7.0.2 (the server is at API 7.0.1.1)")
 	// The segments are audited; NSX Manager's part is an error saying so.
-	assertMessage(t, assertStatus(t, run, "ESXI-NET-06", "cgw-apps", checks.StatusError), "NSX Manager")
+	assertMessage(t, assertStatus(t, run, "ESXI-NET-06", "cgw-apps", findings.StatusError), "NSX Manager")
 }
 
 // TestLegacyEstateStatuses: vCenter 7.0.1 with a 6.7 host, a not-responding
@@ -103,8 +103,8 @@ func TestLegacyEstateStatuses(t *testing.T) {
 	// Judged by switch and VLAN: another name on the management vSwitch and
 	// VLAN, guest tagging there, and a distributed trunk carrying the
 	// management VLAN all fail; other VLANs pass.
-	for vm, want := range map[string]checks.Status{"jump-67": checks.StatusFail, "sniffer-67": checks.StatusFail, "nested-esx-01": checks.StatusFail,
-		"web-67": checks.StatusPass, "app-701": checks.StatusPass, "app-stale": checks.StatusPass} {
+	for vm, want := range map[string]findings.Status{"jump-67": findings.StatusFail, "sniffer-67": findings.StatusFail, "nested-esx-01": findings.StatusFail,
+		"web-67": findings.StatusPass, "app-701": findings.StatusPass, "app-stale": findings.StatusPass} {
 		assertStatus(t, run, "ESXI-NET-04", vm, want)
 	}
 	// The uplink port group of a VmwareDistributedVirtualSwitch is not a VM
@@ -116,10 +116,10 @@ func TestLegacyEstateStatuses(t *testing.T) {
 		}
 	}
 	for _, id := range []string{"ESXI-NET-05", "ESXI-NET-06", "ESXI-NET-07", "ESXI-NET-09"} {
-		assertStatus(t, run, id, uplink, checks.StatusNotApplicable)
+		assertStatus(t, run, id, uplink, findings.StatusNotApplicable)
 	}
 	// A trunk fails NET-09 and its evidence says which VLANs it passes.
-	trunk := assertStatus(t, run, "ESXI-NET-09", "dvpg-nested-trunk", checks.StatusFail)
+	trunk := assertStatus(t, run, "ESXI-NET-09", "dvpg-nested-trunk", findings.StatusFail)
 	assertMessage(t, trunk, "passes VLANs 0-4094")
 	// A not-responding host: every finding of its own is an error with the
 	// reason, none passes; its VM is judged as usual.
@@ -129,17 +129,17 @@ func TestLegacyEstateStatuses(t *testing.T) {
 			continue
 		}
 		staleFindings++
-		if f.Status != checks.StatusError || !strings.Contains(f.Message, "the host is notResponding") {
+		if f.Status != findings.StatusError || !strings.Contains(f.Message, "the host is notResponding") {
 			t.Errorf("%s on the not-responding host: %s %q", f.CheckID, f.Status, f.Message)
 		}
 	}
 	if staleFindings == 0 {
 		t.Error("no findings for the not-responding host")
 	}
-	assertStatus(t, run, "ESXI-VM-MIG-01", "app-stale", checks.StatusFail)
-	assertStatus(t, run, "ESXI-ACC-01", "esx701-01.lab.example.net", checks.StatusPass)
-	assertMessage(t, assertStatus(t, run, "ESXI-INT-01", "esx67-01.lab.example.net", checks.StatusError), "not available before vSphere API 8.0.3")
-	assertMessage(t, assertStatus(t, run, "ESXI-VM-MIG-02", "jump-67", checks.StatusNotApplicable), "not available before vSphere API 7.0.2")
+	assertStatus(t, run, "ESXI-VM-MIG-01", "app-stale", findings.StatusFail)
+	assertStatus(t, run, "ESXI-ACC-01", "esx701-01.lab.example.net", findings.StatusPass)
+	assertMessage(t, assertStatus(t, run, "ESXI-INT-01", "esx67-01.lab.example.net", findings.StatusError), "not available before vSphere API 8.0.3")
+	assertMessage(t, assertStatus(t, run, "ESXI-VM-MIG-02", "jump-67", findings.StatusNotApplicable), "not available before vSphere API 7.0.2")
 }
 
 // TestNoPermissionOnOnePropertyAudit: the checks that read the denied
@@ -151,11 +151,11 @@ func TestNoPermissionOnOnePropertyAudit(t *testing.T) {
 		t.Fatalf("exit %d, target %+v", code, run.Targets[0])
 	}
 	for _, id := range []string{"ESXI-ACC-02", "ESXI-ACC-03", "ESXI-ACC-04", "ESXI-TIME-01"} {
-		assertMessage(t, assertStatus(t, run, id, "esx701-01.lab.example.net", checks.StatusError), "NoPermission (the audit account lacks privilege Host.Config.Settings)")
+		assertMessage(t, assertStatus(t, run, id, "esx701-01.lab.example.net", findings.StatusError), "NoPermission (the audit account lacks privilege Host.Config.Settings)")
 	}
-	assertStatus(t, run, "ESXI-ACC-01", "esx701-01.lab.example.net", checks.StatusPass)
-	assertStatus(t, run, "ESXI-ACC-14", "esx701-01.lab.example.net", checks.StatusPass)
-	assertStatus(t, run, "ESXI-NET-04", "jump-67", checks.StatusFail)
+	assertStatus(t, run, "ESXI-ACC-01", "esx701-01.lab.example.net", findings.StatusPass)
+	assertStatus(t, run, "ESXI-ACC-14", "esx701-01.lab.example.net", findings.StatusPass)
+	assertStatus(t, run, "ESXI-NET-04", "jump-67", findings.StatusFail)
 }
 
 // TestCAFileFlag: --ca-file verifies against that CA; a CA that did not
@@ -168,7 +168,7 @@ func TestCAFileFlag(t *testing.T) {
 	if run.Targets[0].Status != report.TargetOK {
 		t.Fatalf("the server's CA: exit %d, target %+v", code, run.Targets[0])
 	}
-	assertStatus(t, run, "HVA-TRANSPORT-01", run.Targets[0].Name, checks.StatusPass)
+	assertStatus(t, run, "HVA-TRANSPORT-01", run.Targets[0].Name, findings.StatusPass)
 
 	code, run = auditSim(t, sim, "--ca-file", writeText(t, dir, "other.pem", string(otherCAPEM(t)), 0o600))
 	if code != 3 || run.Targets[0].Status != report.TargetError || !strings.Contains(run.Targets[0].Error, "is not trusted") || len(run.Findings) != 0 {

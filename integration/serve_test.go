@@ -21,7 +21,7 @@ import (
 
 	"github.com/hvaudit/hvaudit/agent/drift"
 	"github.com/hvaudit/hvaudit/agent/history"
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 	"github.com/hvaudit/hvaudit/report"
 )
@@ -151,8 +151,8 @@ func TestServeSchedulesHistoryDriftMetrics(t *testing.T) {
 		counts[string(f.Status)+"/"+string(f.Severity)]++
 	}
 	series := 0
-	for _, st := range []checks.Status{checks.StatusPass, checks.StatusFail, checks.StatusError, checks.StatusNotApplicable, checks.StatusWaived} {
-		for _, sev := range []checks.Severity{checks.SeverityCritical, checks.SeverityHigh, checks.SeverityMedium, checks.SeverityLow, checks.SeverityInfo} {
+	for _, st := range []findings.Status{findings.StatusPass, findings.StatusFail, findings.StatusError, findings.StatusNotApplicable, findings.StatusWaived} {
+		for _, sev := range []findings.Severity{findings.SeverityCritical, findings.SeverityHigh, findings.SeverityMedium, findings.SeverityLow, findings.SeverityInfo} {
 			assertSample(t, fams, "hvaudit_findings", map[string]string{"target": "vc01", "status": string(st), "severity": string(sev)},
 				float64(counts[string(st)+"/"+string(sev)]))
 			series++

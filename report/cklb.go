@@ -12,7 +12,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"github.com/hvaudit/hvaudit/report/stig"
 )
@@ -189,13 +189,13 @@ func ChecklistNotes(run *Run) ([]string, error) {
 }
 
 // cklbStatus maps one finding to a checklist status.
-func cklbStatus(s checks.Status) string {
+func cklbStatus(s findings.Status) string {
 	switch s {
-	case checks.StatusPass:
+	case findings.StatusPass:
 		return cklbNotAFinding
-	case checks.StatusFail, checks.StatusWaived:
+	case findings.StatusFail, findings.StatusWaived:
 		return cklbOpen
-	case checks.StatusNotApplicable:
+	case findings.StatusNotApplicable:
 		return cklbNotApplicable
 	}
 	return cklbNotReviewed
@@ -211,7 +211,7 @@ type asset struct {
 	name     string
 	bench    *stig.Benchmark
 	// byRule holds the findings filed under each rule (by rule_version).
-	byRule map[string][]checks.Finding
+	byRule map[string][]findings.Finding
 	// notes are said in the checklist's comments.
 	notes []string
 	// hostName is the checklist's target_data.host_name: the name, told
@@ -310,7 +310,7 @@ func buildChecklists(r *Run, cat *stig.Catalog) ([]checklist, []string) {
 			notes = append(notes, clean(assetWords[kind]+" "+name+" of target "+t.Name+" "+note, false))
 		}
 		if b != nil {
-			a := &asset{target: t, kind: kind, id: id, name: name, bench: b, byRule: map[string][]checks.Finding{}}
+			a := &asset{target: t, kind: kind, id: id, name: name, bench: b, byRule: map[string][]findings.Finding{}}
 			if note != "" {
 				a.note("This " + strings.ToLower(assetWords[kind]) + " " + note)
 			}
@@ -462,7 +462,7 @@ func checklistHostNames(list []*asset) []string {
 // assetFor is the asset of benchmark b a finding belongs to, nil when the
 // rule does not concern the finding's object (an ESXi switch rule on a
 // distributed port group, a vCenter rule on a standard one).
-func assetFor(assets map[assetKey]*asset, f checks.Finding, b *stig.Benchmark) *asset {
+func assetFor(assets map[assetKey]*asset, f findings.Finding, b *stig.Benchmark) *asset {
 	var k assetKey
 	switch {
 	case b.Asset.Kind == f.Object.Kind:

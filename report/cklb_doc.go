@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"github.com/hvaudit/hvaudit/report/stig"
 )
@@ -169,7 +169,7 @@ func (c cklbContext) rule(a *asset, sr *stig.Rule, docID, stigUUID string, autom
 		details = append(details, cklbDetail(f))
 		if w := f.Waiver; w != nil {
 			what := "Waiver"
-			if f.Status != checks.StatusWaived {
+			if f.Status != findings.StatusWaived {
 				what = "Expired waiver (the finding stays open)"
 			}
 			comments = append(comments, clean(what+" for "+f.CheckID+" on "+objectLabel(f.Object)+": "+waiverText(w), true))
@@ -183,10 +183,10 @@ func (c cklbContext) rule(a *asset, sr *stig.Rule, docID, stigUUID string, autom
 }
 
 // cklbDetail is one finding's part of finding_details.
-func cklbDetail(f checks.Finding) string {
+func cklbDetail(f findings.Finding) string {
 	var b strings.Builder
 	status := strings.ToUpper(string(f.Status))
-	if f.Status == checks.StatusWaived && f.ObservedStatus != "" {
+	if f.Status == findings.StatusWaived && f.ObservedStatus != "" {
 		status += " (observed " + string(f.ObservedStatus) + ")"
 	}
 	b.WriteString("[" + status + "] " + f.CheckID + " (" + f.Title + ") on " + objectLabel(f.Object))

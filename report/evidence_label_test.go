@@ -3,7 +3,7 @@ package report
 import (
 	"testing"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 func TestEvidenceLabelAndKey(t *testing.T) {
@@ -35,26 +35,26 @@ func TestEvidenceLabelAndKey(t *testing.T) {
 }
 
 func TestMessageBeyondEvidence(t *testing.T) {
-	ev := []checks.Evidence{
+	ev := []findings.Evidence{
 		{Field: "vm.nics.map(n, n.network)", Observed: []any{"Management", "VM Network"}},
 		{Field: "vm.template", Observed: false},
 	}
 	for _, c := range []struct {
 		msg, want string
-		ev        []checks.Evidence
+		ev        []findings.Evidence
 	}{
 		// The engine's restatement goes; a note after it stays.
 		{`observed vm.nics.map(n, n.network) = ["Management","VM Network"], vm.template = false`, "", ev},
 		{`observed vm.nics.map(n, n.network) = ["Management","VM Network"], vm.template = false (advisory data not verified against the vendor text: VMSA-1)`,
 			"(advisory data not verified against the vendor text: VMSA-1)", ev},
-		{`observed patch.build = 24022510`, "", []checks.Evidence{{Field: "patch.build", Observed: "24022510"}}},
-		{`observed x = null`, "", []checks.Evidence{{Field: "x"}}},
+		{`observed patch.build = 24022510`, "", []findings.Evidence{{Field: "patch.build", Observed: "24022510"}}},
+		{`observed x = null`, "", []findings.Evidence{{Field: "x"}}},
 		// Anything else is the message itself.
 		{`observed vm.template = true`, `observed vm.template = true`, ev},
 		{`vm.migration was not collected: denied`, `vm.migration was not collected: denied`, ev},
 		{`observed a = 1`, `observed a = 1`, nil},
 	} {
-		if got := messageBeyondEvidence(checks.Finding{Message: c.msg, Evidence: c.ev}); got != c.want {
+		if got := messageBeyondEvidence(findings.Finding{Message: c.msg, Evidence: c.ev}); got != c.want {
 			t.Errorf("messageBeyondEvidence(%q) = %q, want %q", c.msg, got, c.want)
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 )
 
@@ -49,21 +49,21 @@ func sampleRun() *Run {
 		}
 		return string(b)
 	}
-	refs := checks.Refs{STIG: []string{"ESXI-80-000000"}, NIST80053: []string{"CM-6"}}
+	refs := findings.Refs{STIG: []string{"ESXI-80-000000"}, NIST80053: []string{"CM-6"}}
 
-	findings := []checks.Finding{
+	fs := []findings.Finding{
 		{
 			CheckID: "VC-TGT-NTP-01", Title: "vCenter synchronises time with NTP", Area: "time",
-			Severity: checks.SeverityInfo, Status: checks.StatusNotApplicable, Target: "vc01",
-			Object:   checks.ObjectRef{Kind: "target", ID: "vc01", Name: "vc01"},
-			Evidence: []checks.Evidence{}, Expected: "NTP servers are configured",
+			Severity: findings.SeverityInfo, Status: findings.StatusNotApplicable, Target: "vc01",
+			Object:   findings.ObjectRef{Kind: "target", ID: "vc01", Name: "vc01"},
+			Evidence: []findings.Evidence{}, Expected: "NTP servers are configured",
 			Message: "applies only to standalone appliances", Refs: refs, Remediation: "Configure NTP.",
 		},
 		{
 			CheckID: "ESXI-VM-ENC-01", Title: "VM home and disks are encrypted", Area: "vm-encryption",
-			Severity: checks.SeverityMedium, Status: checks.StatusPass, Target: "esx01.lab",
-			Object: checks.ObjectRef{Kind: "vm", ID: "4210a3c1-0001", Name: "web01"},
-			Evidence: []checks.Evidence{
+			Severity: findings.SeverityMedium, Status: findings.StatusPass, Target: "esx01.lab",
+			Object: findings.ObjectRef{Kind: "vm", ID: "4210a3c1-0001", Name: "web01"},
+			Evidence: []findings.Evidence{
 				{Field: "vm.encryption.all_disks", Observed: true, Source: "config.keyId"},
 			},
 			Expected: "every disk and the VM home are encrypted", Message: "all 2 disks are encrypted",
@@ -72,23 +72,23 @@ func sampleRun() *Run {
 		{
 			CheckID: "ESXI-HOST-ACC-01", Title: "The SSH service is stopped and disabled", Area: "host-access",
 			Threats:  []string{"management-plane-exposure", "privilege-elevation"},
-			Severity: checks.SeverityCritical, Status: checks.StatusFail, Target: "esx01.lab",
-			Object: checks.ObjectRef{Kind: "host", ID: "host-21", Name: "esx01.lab"},
-			Evidence: []checks.Evidence{
+			Severity: findings.SeverityCritical, Status: findings.StatusFail, Target: "esx01.lab",
+			Object: findings.ObjectRef{Kind: "host", ID: "host-21", Name: "esx01.lab"},
+			Evidence: []findings.Evidence{
 				{Field: "host.services.ssh.running", Observed: true, Source: `HostServiceSystem.serviceInfo.service["TSM-SSH"].running`},
 				{Field: "host.services.ssh.policy", Observed: "on", Source: `HostServiceSystem.serviceInfo.service["TSM-SSH"].policy`},
 			},
 			Expected: "running is false and the policy is off",
 			Message:  "SSH is running and starts with the host",
-			Refs:     checks.Refs{STIG: []string{"ESXI-80-000193"}, SCG: []string{"esxi-8.shell-ssh-disable"}, NIST80053: []string{"CM-7"}},
+			Refs:     findings.Refs{STIG: []string{"ESXI-80-000193"}, SCG: []string{"esxi-8.shell-ssh-disable"}, NIST80053: []string{"CM-7"}},
 			Remediation: "Stop the TSM-SSH service and set its startup policy to \"Start and stop manually\".\n" +
 				"In PowerCLI: Get-VMHost | Get-VMHostService | Where-Object {$_.Key -eq 'TSM-SSH'} | Set-VMHostService -Policy Off; then stop it.",
 		},
 		{
 			CheckID: "ESXI-HOST-PATCH-01", Title: "The host runs a build with every security fix", Area: "patch",
-			Severity: checks.SeverityHigh, Status: checks.StatusError, Target: "esx01.lab",
-			Object: checks.ObjectRef{Kind: "host", ID: "host-21", Name: "esx01.lab"},
-			Evidence: []checks.Evidence{
+			Severity: findings.SeverityHigh, Status: findings.StatusError, Target: "esx01.lab",
+			Object: findings.ObjectRef{Kind: "host", ID: "host-21", Name: "esx01.lab"},
+			Evidence: []findings.Evidence{
 				{Field: "host.patch.release_line", Observed: nil, Source: "config.product.build"},
 			},
 			Expected: "build >= the advisory's fixed build for the release line",
@@ -97,37 +97,37 @@ func sampleRun() *Run {
 		},
 		{
 			CheckID: "ESXI-HOST-LOG-01", Title: "Logs are sent to a remote syslog server", Area: "logging",
-			Severity: checks.SeverityMedium, Status: checks.StatusFail, Target: "esx01.lab",
-			Object: checks.ObjectRef{Kind: "host", ID: "host-21", Name: "esx01.lab"},
-			Evidence: []checks.Evidence{
+			Severity: findings.SeverityMedium, Status: findings.StatusFail, Target: "esx01.lab",
+			Object: findings.ObjectRef{Kind: "host", ID: "host-21", Name: "esx01.lab"},
+			Evidence: []findings.Evidence{
 				{Field: "host.logging.remote_hosts", Observed: []any{}, Source: "Syslog.global.logHost"},
 			},
 			Expected: "at least one remote log host", Message: "no remote log host is configured",
 			Refs: refs, Remediation: "Set Syslog.global.logHost to the site's collector.",
-			Waiver: &checks.Waiver{CheckID: "ESXI-HOST-LOG-01", Target: "esx01.lab", Justification: "Collector is being replaced",
+			Waiver: &findings.Waiver{CheckID: "ESXI-HOST-LOG-01", Target: "esx01.lab", Justification: "Collector is being replaced",
 				Approver: "CISO office", Expires: "2026-01-31", Expired: true},
 		},
 		{
 			CheckID: "ESXI-VM-MIG-01", Title: "vMotion of the VM is encrypted", Area: "migration-encryption",
 			Threats:  []string{"live-migration-interception"},
-			Severity: checks.SeverityHigh, Status: checks.StatusWaived, ObservedStatus: checks.StatusFail, Target: "esx01.lab",
-			Object: checks.ObjectRef{Kind: "vm", ID: "4210a3c1-0001", Name: "web01"},
-			Evidence: []checks.Evidence{
+			Severity: findings.SeverityHigh, Status: findings.StatusWaived, ObservedStatus: findings.StatusFail, Target: "esx01.lab",
+			Object: findings.ObjectRef{Kind: "vm", ID: "4210a3c1-0001", Name: "web01"},
+			Evidence: []findings.Evidence{
 				{Field: "vm.migration.encryption", Observed: "disabled", Source: "config.migrateEncryption"},
 			},
 			Expected:    "migrateEncryption is one of {required, opportunistic}",
 			Message:     "vMotion encryption is disabled",
-			Refs:        checks.Refs{STIG: []string{"VMCH-80-000203"}, SCG: []string{"vm-8.vmotion-encrypted"}, NIST80053: []string{"SC-8"}},
+			Refs:        findings.Refs{STIG: []string{"VMCH-80-000203"}, SCG: []string{"vm-8.vmotion-encrypted"}, NIST80053: []string{"SC-8"}},
 			Remediation: "Set the VM's encrypted vMotion option to Required.",
-			Waiver: &checks.Waiver{CheckID: "ESXI-VM-MIG-01", Object: "web01",
+			Waiver: &findings.Waiver{CheckID: "ESXI-VM-MIG-01", Object: "web01",
 				Justification: "Legacy appliance; the vendor does not support encrypted vMotion until 9.2, planned for Q3.",
 				Approver:      "J. Rivera (risk board)", Expires: "2026-09-30"},
 		},
 		{
 			CheckID: "ESXI-VM-ENC-01", Title: "VM home and disks are encrypted", Area: "vm-encryption",
-			Severity: checks.SeverityMedium, Status: checks.StatusFail, Target: "esx01.lab",
-			Object: checks.ObjectRef{Kind: "vm", ID: "4210a3c1-0002", Name: "db01"},
-			Evidence: []checks.Evidence{
+			Severity: findings.SeverityMedium, Status: findings.StatusFail, Target: "esx01.lab",
+			Object: findings.ObjectRef{Kind: "vm", ID: "4210a3c1-0002", Name: "db01"},
+			Evidence: []findings.Evidence{
 				{Field: "vm.encryption.all_disks", Observed: false, Source: "config.hardware.device[VirtualDisk].backing.keyId"},
 				{Field: "vm.encryption.unencrypted_disks", Observed: []any{"[ds-prod-01] db01/db01.vmdk", "[ds-prod-01] db01/db01_1.vmdk"},
 					Source: "config.hardware.device[VirtualDisk].backing.fileName where backing.keyId is unset"},
@@ -138,9 +138,9 @@ func sampleRun() *Run {
 		},
 		{
 			CheckID: "ESXI-VM-CON-01", Title: "The VM's VNC console is disabled", Area: "console",
-			Severity: checks.SeverityLow, Status: checks.StatusFail, Target: "esx01.lab",
-			Object: checks.ObjectRef{Kind: "vm", ID: "4210a3c1-0003", Name: "evil\x1b]0;pwned\x07vm"},
-			Evidence: []checks.Evidence{
+			Severity: findings.SeverityLow, Status: findings.StatusFail, Target: "esx01.lab",
+			Object: findings.ObjectRef{Kind: "vm", ID: "4210a3c1-0003", Name: "evil\x1b]0;pwned\x07vm"},
+			Evidence: []findings.Evidence{
 				{Field: "vm.console.vnc_enabled", Observed: true, Source: `config.extraConfig["RemoteDisplay.vnc.enabled"]`},
 			},
 			Expected: "RemoteDisplay.vnc.enabled is false or unset", Message: "VNC is enabled on port 5901",
@@ -148,16 +148,16 @@ func sampleRun() *Run {
 		},
 		{
 			CheckID: "ESXI-VM-TOOLS-01", Title: "VMware Tools is current", Area: "isolation",
-			Severity: checks.SeverityInfo, Status: checks.StatusNotApplicable, Target: "esx01.lab",
-			Object:   checks.ObjectRef{Kind: "vm", ID: "4210a3c1-0004", Name: "tmpl-base"},
-			Evidence: []checks.Evidence{}, Expected: "tools status is current",
+			Severity: findings.SeverityInfo, Status: findings.StatusNotApplicable, Target: "esx01.lab",
+			Object:   findings.ObjectRef{Kind: "vm", ID: "4210a3c1-0004", Name: "tmpl-base"},
+			Evidence: []findings.Evidence{}, Expected: "tools status is current",
 			Message: "templates are not checked", Refs: refs, Remediation: "Upgrade VMware Tools.",
 		},
 		{
 			CheckID: "ESXI-NET-MGMT-01", Title: "Management traffic is on a dedicated port group", Area: "management-network",
-			Severity: checks.SeverityHigh, Status: checks.StatusPass, Target: "esx01.lab",
-			Object: checks.ObjectRef{Kind: "network", ID: "network-13", Name: "Management Network"},
-			Evidence: []checks.Evidence{
+			Severity: findings.SeverityHigh, Status: findings.StatusPass, Target: "esx01.lab",
+			Object: findings.ObjectRef{Kind: "network", ID: "network-13", Name: "Management Network"},
+			Evidence: []findings.Evidence{
 				{Field: "network.vmkernel_services", Observed: map[string]any{"vmk0": []any{"management"}}, Source: "config.network.vnic[].spec"},
 			},
 			Expected: "only VMkernel management interfaces", Message: "only vmk0 (management)",
@@ -165,9 +165,9 @@ func sampleRun() *Run {
 		},
 		{
 			CheckID: "ESXI-TGT-TLS-01", Title: "hvaudit verified the target's TLS certificate", Area: "audit-transport",
-			Severity: checks.SeverityCritical, Status: checks.StatusFail, Target: "esx01.lab",
-			Object: checks.ObjectRef{Kind: "target", ID: "esx01.lab", Name: "esx01.lab"},
-			Evidence: []checks.Evidence{
+			Severity: findings.SeverityCritical, Status: findings.StatusFail, Target: "esx01.lab",
+			Object: findings.ObjectRef{Kind: "target", ID: "esx01.lab", Name: "esx01.lab"},
+			Evidence: []findings.Evidence{
 				{Field: "target.tls.verified", Observed: false, Source: "hvaudit --insecure"},
 			},
 			Expected: "the certificate is verified (--ca-file or --thumbprint)",
@@ -176,15 +176,15 @@ func sampleRun() *Run {
 		},
 		{
 			CheckID: "VC-TGT-LOG-01", Title: "vCenter events are kept for at least 30 days", Area: "logging",
-			Severity: checks.SeverityLow, Status: checks.StatusWaived, ObservedStatus: checks.StatusError, Target: "vc01",
-			Object: checks.ObjectRef{Kind: "target", ID: "vc01", Name: "vc01"},
-			Evidence: []checks.Evidence{
+			Severity: findings.SeverityLow, Status: findings.StatusWaived, ObservedStatus: findings.StatusError, Target: "vc01",
+			Object: findings.ObjectRef{Kind: "target", ID: "vc01", Name: "vc01"},
+			Evidence: []findings.Evidence{
 				{Field: "target.logging.event_max_age_days", Observed: nil, Source: `OptionManager.setting["event.maxAge"]`},
 			},
 			Expected: ">= params.event_retention_days (30)",
 			Message:  "target.logging.event_max_age_days is absent: OptionManager not readable with this role",
 			Refs:     refs, Remediation: "Set event.maxAge to 30 or more.",
-			Waiver: &checks.Waiver{CheckID: "VC-TGT-LOG-01", Target: "vc01", Justification: "Retention is enforced by the SIEM.",
+			Waiver: &findings.Waiver{CheckID: "VC-TGT-LOG-01", Target: "vc01", Justification: "Retention is enforced by the SIEM.",
 				Expires: "2026-12-31"},
 		},
 	}
@@ -221,47 +221,47 @@ func sampleRun() *Run {
 				Collector: CollectorInfo{DurationMS: 2210, Calls: 7},
 			},
 		},
-		Findings: findings,
+		Findings: fs,
 	}
-	run.Summary = summarize(findings, []string{"kvm01"})
+	run.Summary = summarize(fs, []string{"kvm01"})
 	return run
 }
 
 // summarize scores findings the way DESIGN.md §4 defines, so the fixture's
 // summary is consistent with its findings. Scoring proper is the checks
 // package's job; this is only the fixture's arithmetic.
-func summarize(fs []checks.Finding, failedTargets []string) checks.Summary {
+func summarize(fs []findings.Finding, failedTargets []string) findings.Summary {
 	type acc struct {
 		passed, total, passedNW, totalNW int
-		counts                           checks.Counts
+		counts                           findings.Counts
 	}
-	add := func(a *acc, f checks.Finding) {
+	add := func(a *acc, f findings.Finding) {
 		w := f.Severity.Weight()
-		tally := func(st checks.Status, passed, total *int) {
+		tally := func(st findings.Status, passed, total *int) {
 			switch st {
-			case checks.StatusPass:
+			case findings.StatusPass:
 				*passed += w
 				*total += w
-			case checks.StatusFail, checks.StatusError:
+			case findings.StatusFail, findings.StatusError:
 				*total += w
 			}
 		}
 		tally(f.Status, &a.passed, &a.total)
 		observed := f.Status
-		if f.Status == checks.StatusWaived {
+		if f.Status == findings.StatusWaived {
 			observed = f.ObservedStatus
 		}
 		tally(observed, &a.passedNW, &a.totalNW)
 		switch f.Status {
-		case checks.StatusPass:
+		case findings.StatusPass:
 			a.counts.Pass++
-		case checks.StatusFail:
+		case findings.StatusFail:
 			a.counts.Fail++
-		case checks.StatusError:
+		case findings.StatusError:
 			a.counts.Error++
-		case checks.StatusNotApplicable:
+		case findings.StatusNotApplicable:
 			a.counts.NotApplicable++
-		case checks.StatusWaived:
+		case findings.StatusWaived:
 			a.counts.Waived++
 		}
 	}
@@ -271,12 +271,12 @@ func summarize(fs []checks.Finding, failedTargets []string) checks.Summary {
 		}
 		return ptr(float64(passed) * 100 / float64(total))
 	}
-	toScore := func(a *acc) checks.Score {
-		return checks.Score{Score: score(a.passed, a.total), ScoreWithoutWaivers: score(a.passedNW, a.totalNW), Counts: a.counts}
+	toScore := func(a *acc) findings.Score {
+		return findings.Score{Score: score(a.passed, a.total), ScoreWithoutWaivers: score(a.passedNW, a.totalNW), Counts: a.counts}
 	}
 	all := &acc{}
 	by := map[string]map[string]*acc{"target": {}, "area": {}, "severity": {}, "threat": {}}
-	for _, th := range checks.Threats {
+	for _, th := range findings.Threats {
 		by["threat"][th] = &acc{}
 	}
 	for _, f := range fs {
@@ -291,14 +291,14 @@ func summarize(fs []checks.Finding, failedTargets []string) checks.Summary {
 			add(by["threat"][th], f)
 		}
 	}
-	out := func(kind string) map[string]checks.Score {
-		m := map[string]checks.Score{}
+	out := func(kind string) map[string]findings.Score {
+		m := map[string]findings.Score{}
 		for k, a := range by[kind] {
 			m[k] = toScore(a)
 		}
 		return m
 	}
-	s := checks.Summary{
+	s := findings.Summary{
 		Score: score(all.passed, all.total), ScoreWithoutWaivers: score(all.passedNW, all.totalNW),
 		Complete: len(failedTargets) == 0 && all.counts.Error == 0,
 		Counts:   all.counts, ByTarget: out("target"), ByArea: out("area"), BySeverity: out("severity"),

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 // renameTarget gives a target a hostile name everywhere the run names it.
@@ -39,7 +39,7 @@ func TestCSVNeutralisesFormulaStarts(t *testing.T) {
 	f.Message = "\r=HYPERLINK(\"http://evil.example\")"
 	f.Title = "@SUM(A1:A9)"
 	f.Expected = "+1"
-	f.Evidence = []checks.Evidence{{Field: "x", Observed: "-1.5"}}
+	f.Evidence = []findings.Evidence{{Field: "x", Observed: "-1.5"}}
 	_, rows := readCSV(t, writeFormat(t, "csv", Options{}, run))
 	var row map[string]string
 	for _, r := range rows {

@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 // htmlWriter writes one self-contained HTML file for people: the run, the
@@ -70,7 +70,7 @@ type htmlPage struct {
 	Complete       bool
 	Incomplete     string
 	Score, ScoreNW htmlScore
-	Counts         checks.Counts
+	Counts         findings.Counts
 	TargetCount    string
 	Targets        []htmlTarget
 	// BySeverity, ByFramework and ByPlatform are the rollups; each
@@ -96,13 +96,13 @@ type htmlTarget struct {
 	Name, URI, Platform, Product, Status, Error string
 	OK                                          bool
 	Score, ScoreNW                              htmlScore
-	Counts                                      checks.Counts
+	Counts                                      findings.Counts
 }
 
 type htmlArea struct {
 	Name           string
 	Score, ScoreNW htmlScore
-	Counts         checks.Counts
+	Counts         findings.Counts
 }
 
 // htmlFramework is one framework's rollup: the findings of the checks
@@ -250,16 +250,19 @@ func buildHTML(r *Run) *htmlPage {
 	// What needs action first: status group, then severity, then the
 	// report's own order (the input is already sorted that way).
 	fs := slices.Clone(r.Findings)
-	slices.SortStableFunc(fs, func(a, b checks.Finding) int {
+	slices.SortStableFunc(fs, func(a, b findings.Finding) int {
 		if d := statusRank(a.Status) - statusRank(b.Status); d != 0 {
 			return d
 		}
 		return b.Severity.Rank() - a.Severity.Rank()
 	})
-	statusCount := map[checks.Status]int{}
+	var statusCount findings.Counts
+	unknownCount := map[findings.Status]int{}
 	areas := map[string]bool{}
 	for i, f := range fs {
-		statusCount[f.Status]++
+		if !statusCount.Add(f.Status) {
+			unknownCount[f.Status]++
+		}
 		areas[f.Area] = true
 		p.Findings = append(p.Findings, htmlFindingOf(i, f, platformOf[f.Target]))
 	}
@@ -268,36 +271,34 @@ func buildHTML(r *Run) *htmlPage {
 	// findings are a click away. Counts come from the findings listed, so
 	// they match the rows whoever built the summary.
 	for _, s := range []struct {
-		st      checks.Status
+		st      findings.Status
 		checked bool
 	}{
-		{checks.StatusFail, true}, {checks.StatusError, true}, {checks.StatusWaived, true},
-		{checks.StatusPass, false}, {checks.StatusNotApplicable, false},
+		{findings.StatusFail, true}, {findings.StatusError, true}, {findings.StatusWaived, true},
+		{findings.StatusPass, false}, {findings.StatusNotApplicable, false},
 	} {
-		p.Statuses = append(p.Statuses, htmlStatusOption{Value: string(s.st), Label: statusText(s.st), Count: statusCount[s.st], Checked: s.checked})
+		p.Statuses = append(p.Statuses, htmlStatusOption{Value: string(s.st), Label: statusText(s.st), Count: statusCount.Of(s.st), Checked: s.checked})
 	}
 	// A status this page does not know still gets a box, or its findings
 	// could never be shown.
 	var unknown []string
-	for st := range statusCount {
-		if statusRank(st) == len(statusOrder) {
-			unknown = append(unknown, string(st))
-		}
+	for st := range unknownCount {
+		unknown = append(unknown, string(st))
 	}
 	slices.Sort(unknown)
 	for _, st := range unknown {
-		p.Statuses = append(p.Statuses, htmlStatusOption{Value: clean(st, false), Label: clean(st, false), Count: statusCount[checks.Status(st)], Checked: true})
+		p.Statuses = append(p.Statuses, htmlStatusOption{Value: clean(st, false), Label: clean(st, false), Count: unknownCount[findings.Status(st)], Checked: true})
 	}
-	for _, sev := range []checks.Severity{checks.SeverityCritical, checks.SeverityHigh, checks.SeverityMedium, checks.SeverityLow} {
+	for _, sev := range []findings.Severity{findings.SeverityCritical, findings.SeverityHigh, findings.SeverityMedium, findings.SeverityLow} {
 		label := string(sev) + " and above"
-		if sev == checks.SeverityCritical {
+		if sev == findings.SeverityCritical {
 			label = string(sev)
 		}
 		p.Severities = append(p.Severities, htmlSeverityOption{Rank: sev.Rank(), Label: label})
 	}
-	areaList := make(map[string]checks.Score, len(areas))
+	areaList := make(map[string]findings.Score, len(areas))
 	for a := range areas {
-		areaList[a] = checks.Score{}
+		areaList[a] = findings.Score{}
 	}
 	for _, a := range areaOrder(areaList) {
 		p.AreaNames = append(p.AreaNames, clean(a, false))
@@ -305,14 +306,14 @@ func buildHTML(r *Run) *htmlPage {
 	return p
 }
 
-func statusText(s checks.Status) string {
-	if s == checks.StatusNotApplicable {
+func statusText(s findings.Status) string {
+	if s == findings.StatusNotApplicable {
 		return "n/a"
 	}
 	return string(s)
 }
 
-func htmlFindingOf(i int, f checks.Finding, platform string) htmlFinding {
+func htmlFindingOf(i int, f findings.Finding, platform string) htmlFinding {
 	name := orDefault(f.Object.Name, f.Object.ID)
 	hf := htmlFinding{
 		Anchor:         "f" + strconv.Itoa(i+1),
@@ -354,7 +355,7 @@ func htmlFindingOf(i int, f checks.Finding, platform string) htmlFinding {
 	}
 	// A failing finding's message only restates its evidence: say it in
 	// words instead, the values shortened (the detail has them whole).
-	if f.Status == checks.StatusFail && len(observed) > 0 && messageBeyondEvidence(f) != f.Message {
+	if f.Status == findings.StatusFail && len(observed) > 0 && messageBeyondEvidence(f) != f.Message {
 		hf.Observed = strings.Join(observed, "; ")
 	}
 	if w := f.Waiver; w != nil {
@@ -417,29 +418,29 @@ func platformLabel(p string) string {
 // order the CSV's columns use.
 var frameworks = []struct {
 	name string
-	ids  func(checks.Refs) []string
+	ids  func(findings.Refs) []string
 }{
-	{"STIG", func(r checks.Refs) []string { return r.STIG }},
-	{"SCG", func(r checks.Refs) []string { return r.SCG }},
-	{"CIS", func(r checks.Refs) []string { return r.CIS }},
-	{"NIST 800-53", func(r checks.Refs) []string { return r.NIST80053 }},
+	{"STIG", func(r findings.Refs) []string { return r.STIG }},
+	{"SCG", func(r findings.Refs) []string { return r.SCG }},
+	{"CIS", func(r findings.Refs) []string { return r.CIS }},
+	{"NIST 800-53", func(r findings.Refs) []string { return r.NIST80053 }},
 }
 
 // overall is a summary's own score as a Score.
-func overall(s checks.Summary) checks.Score {
-	return checks.Score{Score: s.Score, ScoreWithoutWaivers: s.ScoreWithoutWaivers, Counts: s.Counts}
+func overall(s findings.Summary) findings.Score {
+	return findings.Score{Score: s.Score, ScoreWithoutWaivers: s.ScoreWithoutWaivers, Counts: s.Counts}
 }
 
-func htmlAreaOf(name string, s checks.Score) htmlArea {
+func htmlAreaOf(name string, s findings.Score) htmlArea {
 	return htmlArea{Name: name, Score: htmlScoreOf(s.Score), ScoreNW: htmlScoreOf(s.ScoreWithoutWaivers), Counts: s.Counts}
 }
 
 // rollups scores the findings by severity (the summary's own), by
 // framework (the findings of checks citing it) and by platform, each
-// platform with its areas. Scores use the summary's rules (checks.Summarize).
-func rollups(fs []checks.Finding, bySeverity map[string]checks.Score, platformOf map[string]string) ([]htmlArea, []htmlFramework, []htmlPlatform) {
+// platform with its areas. Scores use the summary's rules (findings.Summarize).
+func rollups(fs []findings.Finding, bySeverity map[string]findings.Score, platformOf map[string]string) ([]htmlArea, []htmlFramework, []htmlPlatform) {
 	var sev []htmlArea
-	for _, s := range []checks.Severity{checks.SeverityCritical, checks.SeverityHigh, checks.SeverityMedium, checks.SeverityLow, checks.SeverityInfo} {
+	for _, s := range []findings.Severity{findings.SeverityCritical, findings.SeverityHigh, findings.SeverityMedium, findings.SeverityLow, findings.SeverityInfo} {
 		if sc, ok := bySeverity[string(s)]; ok {
 			sev = append(sev, htmlAreaOf(string(s), sc))
 		}
@@ -447,7 +448,7 @@ func rollups(fs []checks.Finding, bySeverity map[string]checks.Score, platformOf
 
 	var fw []htmlFramework
 	for _, x := range frameworks {
-		var subset []checks.Finding
+		var subset []findings.Finding
 		ids := map[string]bool{}
 		for _, f := range fs {
 			if refs := x.ids(f.Refs); len(refs) > 0 {
@@ -457,10 +458,10 @@ func rollups(fs []checks.Finding, bySeverity map[string]checks.Score, platformOf
 				}
 			}
 		}
-		fw = append(fw, htmlFramework{htmlArea: htmlAreaOf(x.name, overall(checks.Summarize(subset, nil))), IDs: len(ids)})
+		fw = append(fw, htmlFramework{htmlArea: htmlAreaOf(x.name, overall(findings.Summarize(subset, nil))), IDs: len(ids)})
 	}
 
-	byPlatform := map[string][]checks.Finding{}
+	byPlatform := map[string][]findings.Finding{}
 	for _, f := range fs {
 		p := orDefault(platformOf[f.Target], "other")
 		byPlatform[p] = append(byPlatform[p], f)
@@ -486,7 +487,7 @@ func rollups(fs []checks.Finding, bySeverity map[string]checks.Score, platformOf
 	})
 	var pls []htmlPlatform
 	for _, p := range names {
-		s := checks.Summarize(byPlatform[p], nil)
+		s := findings.Summarize(byPlatform[p], nil)
 		pl := htmlPlatform{htmlArea: htmlAreaOf(clean(p, false), overall(s)), Label: platformLabel(p)}
 		for _, a := range areaOrder(s.ByArea) {
 			pl.Areas = append(pl.Areas, htmlAreaOf(clean(a, false), s.ByArea[a]))

@@ -3,6 +3,7 @@ package report
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"regexp"
 	"strings"
@@ -11,7 +12,7 @@ import (
 
 	"golang.org/x/net/html"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 // htmlTags parses a page as a browser's tokenizer would and returns its
@@ -123,7 +124,7 @@ func TestHTMLEscaping(t *testing.T) {
 			f.Message = `"><img src=x onerror=alert(2)>`
 			f.Evidence[0].Observed = `</td></tr></tbody></table>` + evil
 			f.Refs.Docs = []string{"javascript:alert(3)"}
-			f.Waiver = &checks.Waiver{Justification: evil, Expires: "2027-01-01T00:00:00Z"}
+			f.Waiver = &findings.Waiver{Justification: evil, Expires: "2027-01-01T00:00:00Z"}
 		}
 	}
 	run.Targets[0].Product = evil
@@ -205,23 +206,23 @@ func TestHTMLListsUnusedWaivers(t *testing.T) {
 // rollupRun has an ESXi and a KVM target whose findings share an area, so
 // a rollup that mixed platforms would show.
 func rollupRun() *Run {
-	f := func(target, check, area string, sev checks.Severity, st checks.Status, refs checks.Refs) checks.Finding {
+	f := func(target, check, area string, sev findings.Severity, st findings.Status, refs findings.Refs) findings.Finding {
 		msg := ""
-		if st == checks.StatusFail {
+		if st == findings.StatusFail {
 			msg = `observed host.options["Net.BMCNetworkEnable"] = 1`
 		}
-		return checks.Finding{CheckID: check, Title: check, Area: area, Severity: sev, Status: st, Target: target, Message: msg,
-			Object:   checks.ObjectRef{Kind: "host", ID: target + "-h", Name: target + "-h"},
-			Evidence: []checks.Evidence{{Field: `host.options["Net.BMCNetworkEnable"]`, Observed: int64(1), Source: "HostSystem config.option"}},
+		return findings.Finding{CheckID: check, Title: check, Area: area, Severity: sev, Status: st, Target: target, Message: msg,
+			Object:   findings.ObjectRef{Kind: "host", ID: target + "-h", Name: target + "-h"},
+			Evidence: []findings.Evidence{{Field: `host.options["Net.BMCNetworkEnable"]`, Observed: int64(1), Source: "HostSystem config.option"}},
 			Refs:     refs, Expected: "0", Remediation: "r"}
 	}
-	stig := checks.Refs{STIG: []string{"ESXI-80-000250"}, NIST80053: []string{"SC-7"}}
-	cis := checks.Refs{CIS: []string{"1.1"}, NIST80053: []string{"SC-7", "AC-3"}}
-	fs := []checks.Finding{
-		f("esx", "E-1", "host-access", checks.SeverityHigh, checks.StatusPass, stig),
-		f("esx", "E-2", "host-access", checks.SeverityHigh, checks.StatusFail, stig),
-		f("esx", "E-3", "logging", checks.SeverityLow, checks.StatusError, checks.Refs{SCG: []string{"esxi-8.logs"}}),
-		f("kvm", "K-1", "host-access", checks.SeverityMedium, checks.StatusPass, cis),
+	stig := findings.Refs{STIG: []string{"ESXI-80-000250"}, NIST80053: []string{"SC-7"}}
+	cis := findings.Refs{CIS: []string{"1.1"}, NIST80053: []string{"SC-7", "AC-3"}}
+	fs := []findings.Finding{
+		f("esx", "E-1", "host-access", findings.SeverityHigh, findings.StatusPass, stig),
+		f("esx", "E-2", "host-access", findings.SeverityHigh, findings.StatusFail, stig),
+		f("esx", "E-3", "logging", findings.SeverityLow, findings.StatusError, findings.Refs{SCG: []string{"esxi-8.logs"}}),
+		f("kvm", "K-1", "host-access", findings.SeverityMedium, findings.StatusPass, cis),
 	}
 	return &Run{Schema: Schema, Targets: []TargetResult{
 		{Name: "esx", Platform: "esxi", Status: TargetOK}, {Name: "kvm", Platform: "kvm", Status: TargetOK},
@@ -315,6 +316,34 @@ func TestHTMLEvidenceInWords(t *testing.T) {
 	for _, rule := range []string{".scroll { overflow-x: auto; max-width: 100%;", "overflow-wrap: anywhere;"} {
 		if !strings.Contains(htmlCSS, rule) {
 			t.Errorf("the style sheet lacks %q", rule)
+		}
+	}
+}
+
+// Every status gets a filter box with the number of its rows, one this page
+// does not know (a report from a newer hvaudit) included, checked, or its
+// findings could never be shown.
+func TestHTMLStatusBoxesCountRows(t *testing.T) {
+	run := sampleRun()
+	extra := run.Findings[0]
+	extra.Status = "skipped"
+	run.Findings = append(run.Findings, extra, extra)
+	out := string(writeFormat(t, "html", Options{}, run))
+	for _, box := range []struct {
+		value, label string
+		checked      bool
+		n            int
+	}{
+		{"fail", "fail", true, 5}, {"error", "error", true, 1}, {"waived", "waived", true, 2},
+		{"pass", "pass", false, 2}, {"not_applicable", "n/a", false, 2}, {"skipped", "skipped", true, 2},
+	} {
+		checked := ""
+		if box.checked {
+			checked = " checked"
+		}
+		s := fmt.Sprintf(`name="status" value="%s"%s> <span class="pill st-%s">%s</span> (%d)`, box.value, checked, box.value, box.label, box.n)
+		if !strings.Contains(out, s) {
+			t.Errorf("page lacks %s", s)
 		}
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 )
 
@@ -173,7 +173,7 @@ func prepare(run *Run) (*Run, error) {
 		return nil, err
 	}
 	order := sortedOrder(run.Findings)
-	r.Findings = make([]checks.Finding, len(order))
+	r.Findings = make([]findings.Finding, len(order))
 	for i, k := range order {
 		if r.Findings[i], err = canonicalFinding(run.Findings[k]); err != nil {
 			return nil, err
@@ -206,32 +206,32 @@ func prepareEnvelope(run *Run) (*Run, error) {
 			r.Targets[i].Gaps = []inventory.Gap{}
 		}
 	}
-	r.Findings = []checks.Finding{}
+	r.Findings = []findings.Finding{}
 
 	if r.Summary.ByTarget == nil {
-		r.Summary.ByTarget = map[string]checks.Score{}
+		r.Summary.ByTarget = map[string]findings.Score{}
 	}
 	if r.Summary.ByArea == nil {
-		r.Summary.ByArea = map[string]checks.Score{}
+		r.Summary.ByArea = map[string]findings.Score{}
 	}
 	if r.Summary.BySeverity == nil {
-		r.Summary.BySeverity = map[string]checks.Score{}
+		r.Summary.BySeverity = map[string]findings.Score{}
 	}
 	if r.Summary.ByThreat == nil {
 		// A report written before threats existed has none to list.
-		r.Summary.ByThreat = map[string]checks.Score{}
+		r.Summary.ByThreat = map[string]findings.Score{}
 	}
 	return &r, nil
 }
 
 // canonicalFinding is f as writers render it: evidence never null, and
 // each observed value in its canonical form, on a copy of the evidence.
-func canonicalFinding(f checks.Finding) (checks.Finding, error) {
+func canonicalFinding(f findings.Finding) (findings.Finding, error) {
 	if f.Evidence == nil {
-		f.Evidence = []checks.Evidence{}
+		f.Evidence = []findings.Evidence{}
 		return f, nil
 	}
-	ev := make([]checks.Evidence, len(f.Evidence))
+	ev := make([]findings.Evidence, len(f.Evidence))
 	copy(ev, f.Evidence)
 	for j := range ev {
 		o, err := canonicalObserved(ev[j].Observed)
@@ -272,7 +272,7 @@ func canonicalObserved(v any) (any, error) {
 // signatures break on any other order. Object id breaks the remaining ties
 // (two VMs may share a name in different datacenters) so the order is total.
 // Sorting indexes leaves the findings where they are: no copy of them.
-func sortedOrder(fs []checks.Finding) []int {
+func sortedOrder(fs []findings.Finding) []int {
 	order := make([]int, len(fs))
 	for i := range order {
 		order[i] = i
@@ -281,7 +281,7 @@ func sortedOrder(fs []checks.Finding) []int {
 	return order
 }
 
-func compareFindings(a, b *checks.Finding) int {
+func compareFindings(a, b *findings.Finding) int {
 	if c := strings.Compare(a.Target, b.Target); c != 0 {
 		return c
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 // wholeDocument is the report as one json.Encoder call writes it: what
@@ -65,7 +65,7 @@ func TestJSONStreamStopsAtAnUnencodableFinding(t *testing.T) {
 		g.Object.Name = fmt.Sprintf("vm-%04d", i)
 		if i == 700 {
 			g.CheckID = "BROKEN-1"
-			g.Evidence = []checks.Evidence{{Field: "x", Observed: []float64{math.NaN()}}}
+			g.Evidence = []findings.Evidence{{Field: "x", Observed: []float64{math.NaN()}}}
 		}
 		run.Findings = append(run.Findings, g)
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 func writeFormat(t *testing.T, format string, opts Options, run *Run) []byte {
@@ -90,8 +90,8 @@ func TestJSONEmptyRun(t *testing.T) {
 		Advisories: AdvisoriesInfo{AsOf: "2026-01-01"},
 	}}
 	run.Targets = []TargetResult{{Name: "t", URI: "test:///default", Platform: "kvm", Status: TargetError, Error: "boom"}}
-	run.Findings = []checks.Finding{{CheckID: "X-1", Area: "patch", Severity: checks.SeverityLow, Status: checks.StatusPass,
-		Target: "t", Object: checks.ObjectRef{Kind: "host", ID: "h", Name: "h"}}}
+	run.Findings = []findings.Finding{{CheckID: "X-1", Area: "patch", Severity: findings.SeverityLow, Status: findings.StatusPass,
+		Target: "t", Object: findings.ObjectRef{Kind: "host", ID: "h", Name: "h"}}}
 	out := writeFormat(t, "json", Options{}, run)
 	// Only scores may be null here (nothing was scored).
 	for _, m := range regexp.MustCompile(`"(\w+)": null`).FindAllSubmatch(out, -1) {
@@ -177,10 +177,10 @@ func TestJSONRoundTripStructEvidence(t *testing.T) {
 		Policy  string `json:"policy"`
 	}
 	run := sampleRun()
-	run.Findings[0].Evidence = append([]checks.Evidence{}, run.Findings[0].Evidence...)
-	run.Findings[0].Evidence = append(run.Findings[0].Evidence, checks.Evidence{
+	run.Findings[0].Evidence = append([]findings.Evidence{}, run.Findings[0].Evidence...)
+	run.Findings[0].Evidence = append(run.Findings[0].Evidence, findings.Evidence{
 		Field: `host.services["TSM-SSH"]`, Observed: service{Key: "TSM-SSH", Running: true, Policy: "on"}, Source: "HostSystem config.service",
-	}, checks.Evidence{Field: "host.patch.build", Observed: int64(24784735), Source: "HostSystem summary.config.product.build"})
+	}, findings.Evidence{Field: "host.patch.build", Observed: int64(24784735), Source: "HostSystem summary.config.product.build"})
 	first := writeFormat(t, "json", Options{}, run)
 	if !regexp.MustCompile(`"key": "TSM-SSH",\s*"policy": "on",\s*"running": true`).Match(first) {
 		t.Errorf("struct evidence not canonical:\n%s", first)

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 // junitWriter writes JUnit XML for CI systems: a <testsuite> per target, a
@@ -88,7 +88,7 @@ func (junitWriter) Write(w io.Writer, run *Run) error {
 	if err != nil {
 		return err
 	}
-	byTarget := map[string][]checks.Finding{}
+	byTarget := map[string][]findings.Finding{}
 	for _, f := range r.Findings {
 		byTarget[f.Target] = append(byTarget[f.Target], f)
 	}
@@ -143,7 +143,7 @@ func (junitWriter) Write(w io.Writer, run *Run) error {
 	return err
 }
 
-func junitSuite(name string, t *TargetResult, fs []checks.Finding) junitTestsuite {
+func junitSuite(name string, t *TargetResult, fs []findings.Finding) junitTestsuite {
 	s := junitTestsuite{Name: clean(name, false), Time: "0"}
 	if t != nil {
 		s.Time = junitSeconds(t.Collector.DurationMS)
@@ -184,14 +184,14 @@ func junitSuite(name string, t *TargetResult, fs []checks.Finding) junitTestsuit
 	return s
 }
 
-func junitCase(f checks.Finding) junitTestcase {
+func junitCase(f findings.Finding) junitTestcase {
 	c := junitTestcase{Classname: clean(f.CheckID, false), Name: junitObjectName(f.Object), Time: "0"}
 	switch f.Status {
-	case checks.StatusFail:
+	case findings.StatusFail:
 		c.Failure = &junitProblem{Message: clean(f.Message, false), Type: clean(string(f.Severity), false), Text: junitDetails(f)}
-	case checks.StatusError:
+	case findings.StatusError:
 		c.Error = &junitProblem{Message: clean(f.Message, false), Type: clean(string(f.Severity), false), Text: junitDetails(f)}
-	case checks.StatusWaived:
+	case findings.StatusWaived:
 		msg := "waived"
 		if f.ObservedStatus != "" {
 			msg += " (observed " + clean(string(f.ObservedStatus), false) + ")"
@@ -200,9 +200,9 @@ func junitCase(f checks.Finding) junitTestcase {
 			msg += ": " + waiverText(f.Waiver)
 		}
 		c.Skipped = &junitSkipped{Message: msg}
-	case checks.StatusNotApplicable:
+	case findings.StatusNotApplicable:
 		c.Skipped = &junitSkipped{Message: "not applicable: " + clean(orDefault(f.Message, "the check does not apply"), false)}
-	case checks.StatusPass:
+	case findings.StatusPass:
 	default:
 		// A status this writer does not know is not a pass.
 		c.Error = &junitProblem{Message: "unknown status " + strconv.Quote(string(f.Status)), Type: "status", Text: junitDetails(f)}
@@ -213,7 +213,7 @@ func junitCase(f checks.Finding) junitTestcase {
 // junitObjectName names the test case after the object: kind and name, and
 // the id too when it differs (two VMs may share a name), so names are unique
 // within a suite.
-func junitObjectName(o checks.ObjectRef) string {
+func junitObjectName(o findings.ObjectRef) string {
 	name := objectLabel(o)
 	if o.ID != "" && o.ID != o.Name {
 		name += " [" + clean(o.ID, false) + "]"
@@ -223,7 +223,7 @@ func junitObjectName(o checks.ObjectRef) string {
 
 // junitDetails is the body of a failure or error: what a CI log reader
 // needs to act without opening another report.
-func junitDetails(f checks.Finding) string {
+func junitDetails(f findings.Finding) string {
 	var b strings.Builder
 	line := func(label, text string) {
 		if text != "" {
@@ -268,7 +268,7 @@ func xmlChars(s string) string {
 }
 
 // refsText lists a finding's framework ids: "stig ESXI-80-000193; nist80053 CM-7".
-func refsText(r checks.Refs) string {
+func refsText(r findings.Refs) string {
 	var parts []string
 	for _, x := range []struct {
 		name string

@@ -13,7 +13,7 @@ import (
 	oscal "github.com/defenseunicorns/go-oscal/src/types/oscal-1-1-3"
 	"github.com/google/uuid"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 // oscalWriter writes an OSCAL Assessment Results document (OSCAL 1.1.3,
@@ -159,7 +159,7 @@ func oscalResources(r *Run) []oscal.Resource {
 
 // checkStatus sums up a check's findings as an OSCAL objective status; ok
 // is false when the check applied to nothing.
-func checkStatus(c checks.Counts, waivedError bool) (oscal.ObjectiveStatus, bool) {
+func checkStatus(c findings.Counts, waivedError bool) (oscal.ObjectiveStatus, bool) {
 	switch {
 	case c.Fail > 0:
 		return oscal.ObjectiveStatus{State: "not-satisfied", Reason: "fail"}, true
@@ -179,7 +179,7 @@ func checkStatus(c checks.Counts, waivedError bool) (oscal.ObjectiveStatus, bool
 	return oscal.ObjectiveStatus{}, false
 }
 
-func checkSummary(c checks.Counts) string {
+func checkSummary(c findings.Counts) string {
 	var parts []string
 	for _, x := range []struct {
 		n    int
@@ -211,12 +211,12 @@ func scoreProp(s *float64) string {
 	return formatScore(s)
 }
 
-func observationRemarks(f checks.Finding) string {
+func observationRemarks(f findings.Finding) string {
 	var parts []string
 	if f.Expected != "" {
 		parts = append(parts, "Expected: "+f.Expected)
 	}
-	if f.Status != checks.StatusPass && f.Status != checks.StatusNotApplicable && f.Remediation != "" {
+	if f.Status != findings.StatusPass && f.Status != findings.StatusNotApplicable && f.Remediation != "" {
 		parts = append(parts, "Remediation: "+f.Remediation)
 	}
 	if f.Waiver != nil {
@@ -227,7 +227,7 @@ func observationRemarks(f checks.Finding) string {
 
 // waiverRisk records a waiver as an accepted risk (or, once expired, an
 // open one).
-func waiverRisk(f checks.Finding, obsUUID string) oscal.Risk {
+func waiverRisk(f findings.Finding, obsUUID string) oscal.Risk {
 	w := f.Waiver
 	risk := oscal.Risk{
 		UUID:                stableUUID("risk", f.Target, f.CheckID, f.Object.ID),
@@ -259,7 +259,7 @@ func parseWaiverExpiry(s string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func findingProps(f checks.Finding) *[]oscal.Property {
+func findingProps(f findings.Finding) *[]oscal.Property {
 	kv := []string{
 		"check-id", f.CheckID,
 		"result", string(f.Status),
@@ -274,7 +274,7 @@ func findingProps(f checks.Finding) *[]oscal.Property {
 }
 
 // refPairs lists framework ids as name/value pairs for propsOf, one per id.
-func refPairs(r checks.Refs) []string {
+func refPairs(r findings.Refs) []string {
 	var kv []string
 	for _, x := range []struct {
 		name string

@@ -8,7 +8,7 @@ import (
 
 	oscal "github.com/defenseunicorns/go-oscal/src/types/oscal-1-1-3"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 // oscalBuilder gathers the parts of the one OSCAL result a run makes.
@@ -32,10 +32,10 @@ type oscalBuilder struct {
 
 // checkAcc is what the findings of one check add up to.
 type checkAcc struct {
-	first        checks.Finding
+	first        findings.Finding
 	observations []oscal.RelatedObservation
 	risks        []oscal.AssociatedRisk
-	counts       checks.Counts
+	counts       findings.Counts
 	waivedError  bool
 }
 
@@ -105,7 +105,7 @@ func (b *oscalBuilder) unauditedTargets() {
 
 // observe adds a finding's observation, counts it for its check, notes
 // the controls the check maps to, and adds the risk its waiver accepts.
-func (b *oscalBuilder) observe(f checks.Finding) {
+func (b *oscalBuilder) observe(f findings.Finding) {
 	r := b.run
 	subject := b.item(f.Target, f.Object.Kind, f.Object.ID, f.Object.Name)
 	obsUUID := stableUUID("observation", f.Target, f.CheckID, f.Object.ID)
@@ -149,7 +149,7 @@ func (b *oscalBuilder) observe(f checks.Finding) {
 			b.controls[id] = true
 		}
 	}
-	if f.Waiver != nil && (f.Status == checks.StatusWaived || f.Waiver.Expired) {
+	if f.Waiver != nil && (f.Status == findings.StatusWaived || f.Waiver.Expired) {
 		risk := waiverRisk(f, obsUUID)
 		b.risks = append(b.risks, risk)
 		acc.risks = append(acc.risks, oscal.AssociatedRisk{RiskUuid: risk.UUID})
@@ -157,24 +157,12 @@ func (b *oscalBuilder) observe(f checks.Finding) {
 }
 
 // count tallies a finding's status for its check.
-func (acc *checkAcc) count(f checks.Finding) {
-	switch f.Status {
-	case checks.StatusPass:
-		acc.counts.Pass++
-	case checks.StatusFail:
-		acc.counts.Fail++
-	case checks.StatusError:
-		acc.counts.Error++
-	case checks.StatusNotApplicable:
-		acc.counts.NotApplicable++
-	case checks.StatusWaived:
-		acc.counts.Waived++
-		if f.ObservedStatus == checks.StatusError {
-			acc.waivedError = true
-		}
-	default:
-		// An unknown status is not a pass.
-		acc.counts.Error++
+func (acc *checkAcc) count(f findings.Finding) {
+	if !acc.counts.Add(f.Status) {
+		acc.counts.Error++ // an unknown status is not a pass
+	}
+	if f.Status == findings.StatusWaived && f.ObservedStatus == findings.StatusError {
+		acc.waivedError = true
 	}
 }
 
@@ -182,7 +170,7 @@ func (acc *checkAcc) count(f checks.Finding) {
 // check id.
 func (b *oscalBuilder) findings() []oscal.Finding {
 	ids := slices.Sorted(slices.Values(b.checkIDs))
-	var findings []oscal.Finding
+	var out []oscal.Finding
 	for _, id := range ids {
 		acc := b.byCheck[id]
 		status, ok := checkStatus(acc.counts, acc.waivedError)
@@ -211,9 +199,9 @@ func (b *oscalBuilder) findings() []oscal.Finding {
 		if len(acc.risks) > 0 {
 			finding.RelatedRisks = &acc.risks
 		}
-		findings = append(findings, finding)
+		out = append(out, finding)
 	}
-	return findings
+	return out
 }
 
 // reviewedControls lists the NIST SP 800-53 controls the checks map to, or
@@ -269,8 +257,8 @@ func (b *oscalBuilder) result(end time.Time) oscal.Result {
 	if len(b.observations) > 0 {
 		result.Observations = &b.observations
 	}
-	if findings := b.findings(); len(findings) > 0 {
-		result.Findings = &findings
+	if fs := b.findings(); len(fs) > 0 {
+		result.Findings = &fs
 	}
 	if len(b.risks) > 0 {
 		result.Risks = &b.risks

@@ -11,7 +11,7 @@ import (
 	"github.com/defenseunicorns/go-oscal/src/pkg/validation"
 	oscal "github.com/defenseunicorns/go-oscal/src/types/oscal-1-1-3"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 // validateOSCAL validates a document with go-oscal, which embeds NIST's
@@ -192,8 +192,8 @@ func TestOSCALStableIDs(t *testing.T) {
 	for i := range rerun.Findings {
 		f := &rerun.Findings[i]
 		f.Message = "rerun: " + f.Message
-		if f.Status == checks.StatusFail {
-			f.Status = checks.StatusPass
+		if f.Status == findings.StatusFail {
+			f.Status = findings.StatusPass
 		}
 	}
 	second := parseOSCAL(t, writeFormat(t, "oscal", Options{}, rerun))
@@ -263,4 +263,28 @@ func TestOSCALEdgeCasesValid(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+}
+
+// A status outside the contract (a report written by a newer hvaudit, or
+// edited) never makes a check satisfied: beside a pass it counts as an
+// error.
+func TestOSCALUnknownStatusIsNotAPass(t *testing.T) {
+	run := sampleRun()
+	for _, f := range run.Findings {
+		if f.CheckID == "ESXI-NET-MGMT-01" {
+			f.Status, f.Object.ID = "skipped", f.Object.ID+"-other"
+			run.Findings = append(run.Findings, f)
+			break
+		}
+	}
+	res := parseOSCAL(t, writeFormat(t, "oscal", Options{}, run)).Results[0]
+	for _, f := range *res.Findings {
+		if f.Target.TargetId == "ESXI-NET-MGMT-01" {
+			if st := f.Target.Status; st.State != "not-satisfied" || st.Reason != "other" {
+				t.Errorf("ESXI-NET-MGMT-01 with a pass and an unknown status = %s/%s, want not-satisfied/other", st.State, st.Reason)
+			}
+			return
+		}
+	}
+	t.Error("no finding for ESXI-NET-MGMT-01")
 }

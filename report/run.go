@@ -5,7 +5,7 @@ package report
 import (
 	"time"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 )
 
@@ -14,12 +14,12 @@ const Schema = "hvaudit/report/v1"
 
 // Run is one audit's complete result.
 type Run struct {
-	Schema   string           `json:"schema"`
-	Tool     Tool             `json:"tool"`
-	Run      RunInfo          `json:"run"`
-	Targets  []TargetResult   `json:"targets"`
-	Findings []checks.Finding `json:"findings"`
-	Summary  checks.Summary   `json:"summary"`
+	Schema   string             `json:"schema"`
+	Tool     Tool               `json:"tool"`
+	Run      RunInfo            `json:"run"`
+	Targets  []TargetResult     `json:"targets"`
+	Findings []findings.Finding `json:"findings"`
+	Summary  findings.Summary   `json:"summary"`
 }
 
 // Tool names hvaudit and its version.

@@ -14,7 +14,7 @@ import (
 
 	sarif "github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 // sarifWriter writes SARIF 2.1.0 (OASIS) for code-scanning dashboards and
@@ -79,7 +79,7 @@ func buildSARIF(r *Run) *sarif.Report {
 	}
 
 	// Rules first, sorted by check id, so result.ruleIndex is stable.
-	first := map[string]checks.Finding{}
+	first := map[string]findings.Finding{}
 	var ids []string
 	for _, f := range r.Findings {
 		if _, ok := first[f.CheckID]; !ok {
@@ -139,7 +139,7 @@ func buildSARIF(r *Run) *sarif.Report {
 	return doc
 }
 
-func sarifRule(f checks.Finding) *sarif.ReportingDescriptor {
+func sarifRule(f findings.Finding) *sarif.ReportingDescriptor {
 	rule := sarif.NewRule(f.CheckID).
 		WithShortDescription(sarif.NewMultiformatMessageString().WithText(clean(orDefault(f.Title, f.CheckID), false)))
 	if f.Expected != "" {
@@ -180,16 +180,16 @@ func sarifRule(f checks.Finding) *sarif.ReportingDescriptor {
 
 // sarifResult turns a finding into a result, or nil for the statuses that
 // are not results (pass, not_applicable).
-func sarifResult(f checks.Finding, ruleIndex int) *sarif.Result {
+func sarifResult(f findings.Finding, ruleIndex int) *sarif.Result {
 	decided := f.Status
-	if f.Status == checks.StatusWaived {
+	if f.Status == findings.StatusWaived {
 		decided = f.ObservedStatus
 	}
 	res := sarif.NewRuleResult(f.CheckID).WithRuleIndex(ruleIndex)
 	switch {
-	case f.Status == checks.StatusFail, f.Status == checks.StatusWaived && decided != checks.StatusError:
+	case f.Status == findings.StatusFail, f.Status == findings.StatusWaived && decided != findings.StatusError:
 		res.WithKind("fail").WithLevel(sarifLevel(f.Severity))
-	case f.Status == checks.StatusError, f.Status == checks.StatusWaived:
+	case f.Status == findings.StatusError, f.Status == findings.StatusWaived:
 		res.WithKind("open").WithLevel("none")
 	default:
 		return nil
@@ -197,7 +197,7 @@ func sarifResult(f checks.Finding, ruleIndex int) *sarif.Result {
 
 	obj := objectLabel(f.Object)
 	text := orDefault(f.Message, f.Title)
-	if f.Status == checks.StatusError || decided == checks.StatusError {
+	if f.Status == findings.StatusError || decided == findings.StatusError {
 		text = "could not be checked: " + text
 	}
 	subject := obj
@@ -236,7 +236,7 @@ func sarifResult(f checks.Finding, ruleIndex int) *sarif.Result {
 	}
 	res.WithProperties(props)
 
-	if f.Status == checks.StatusWaived && f.Waiver != nil {
+	if f.Status == findings.StatusWaived && f.Waiver != nil {
 		sup := sarif.NewSuppression().WithKind("external").WithStatus("accepted").
 			WithJustification(waiverText(f.Waiver))
 		res.AddSuppression(sup)
@@ -245,11 +245,11 @@ func sarifResult(f checks.Finding, ruleIndex int) *sarif.Result {
 }
 
 // sarifLevel is the SARIF level of a failing check of a severity.
-func sarifLevel(s checks.Severity) string {
+func sarifLevel(s findings.Severity) string {
 	switch s {
-	case checks.SeverityCritical, checks.SeverityHigh:
+	case findings.SeverityCritical, findings.SeverityHigh:
 		return "error"
-	case checks.SeverityMedium, checks.SeverityLow:
+	case findings.SeverityMedium, findings.SeverityLow:
 		return "warning"
 	}
 	return "note"
@@ -258,15 +258,15 @@ func sarifLevel(s checks.Severity) string {
 // sarifSecuritySeverity is GitHub code scanning's numeric severity (its
 // bands: critical > 9.0, high 7.0-8.9, medium 4.0-6.9, low 0.1-3.9).
 // Info has none.
-func sarifSecuritySeverity(s checks.Severity) string {
+func sarifSecuritySeverity(s findings.Severity) string {
 	switch s {
-	case checks.SeverityCritical:
+	case findings.SeverityCritical:
 		return "9.5"
-	case checks.SeverityHigh:
+	case findings.SeverityHigh:
 		return "8.0"
-	case checks.SeverityMedium:
+	case findings.SeverityMedium:
 		return "5.5"
-	case checks.SeverityLow:
+	case findings.SeverityLow:
 		return "3.0"
 	}
 	return ""
@@ -275,7 +275,7 @@ func sarifSecuritySeverity(s checks.Severity) string {
 // findingFingerprint identifies a finding across runs by the keys `diff`
 // matches on (DESIGN.md §3): target, check id and object. It is
 // independent of status, message and time.
-func findingFingerprint(f checks.Finding) string {
+func findingFingerprint(f findings.Finding) string {
 	h := sha256.New()
 	for _, s := range []string{f.Target, f.CheckID, f.Object.Kind, f.Object.ID} {
 		h.Write([]byte(s))

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 )
 
@@ -54,10 +54,10 @@ func TestSchemaEnumsMatchGo(t *testing.T) {
 		def  string
 		want []string
 	}{
-		{"status", sorted(string(checks.StatusPass), string(checks.StatusFail), string(checks.StatusError), string(checks.StatusNotApplicable), string(checks.StatusWaived))},
-		{"observed_status", sorted(string(checks.StatusPass), string(checks.StatusFail), string(checks.StatusError), string(checks.StatusNotApplicable))},
-		{"severity", sorted(string(checks.SeverityCritical), string(checks.SeverityHigh), string(checks.SeverityMedium), string(checks.SeverityLow), string(checks.SeverityInfo))},
-		{"area", sorted(checks.Areas...)},
+		{"status", sorted(string(findings.StatusPass), string(findings.StatusFail), string(findings.StatusError), string(findings.StatusNotApplicable), string(findings.StatusWaived))},
+		{"observed_status", sorted(string(findings.StatusPass), string(findings.StatusFail), string(findings.StatusError), string(findings.StatusNotApplicable))},
+		{"severity", sorted(string(findings.SeverityCritical), string(findings.SeverityHigh), string(findings.SeverityMedium), string(findings.SeverityLow), string(findings.SeverityInfo))},
+		{"area", sorted(findings.Areas...)},
 		{"object_kind", sorted(inventory.KindTarget, inventory.KindHost, inventory.KindVM, inventory.KindNetwork)},
 	}
 	for _, c := range checksFor {
@@ -74,7 +74,7 @@ func TestSchemaAcceptsSampleRuns(t *testing.T) {
 	// A complete run with every target collected and nothing waived.
 	run := sampleRun()
 	run.Targets = slices.DeleteFunc(run.Targets, func(tr TargetResult) bool { return tr.Status != TargetOK })
-	run.Findings = slices.DeleteFunc(run.Findings, func(f checks.Finding) bool { return f.Status == checks.StatusError })
+	run.Findings = slices.DeleteFunc(run.Findings, func(f findings.Finding) bool { return f.Status == findings.StatusError })
 	run.Run.TailoringSHA256, run.Run.WaiversSHA256 = "", ""
 	run.Summary = summarize(run.Findings, nil)
 	if err := ValidateJSON(writeFormat(t, "json", Options{}, run)); err != nil {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 // tableWriter renders a Run for people at a terminal. It is the default
@@ -218,27 +218,27 @@ func shortSum(sum string) string {
 
 // severityColumns are the failing-count columns, worst first.
 var severityColumns = []struct {
-	sev    checks.Severity
+	sev    findings.Severity
 	header string
-}{{checks.SeverityCritical, "CRIT"}, {checks.SeverityHigh, "HIGH"}, {checks.SeverityMedium, "MED"}, {checks.SeverityLow, "LOW"}}
+}{{findings.SeverityCritical, "CRIT"}, {findings.SeverityHigh, "HIGH"}, {findings.SeverityMedium, "MED"}, {findings.SeverityLow, "LOW"}}
 
 // failTally counts findings for the score tables: failing ones by
 // severity, errors, and passes.
 type failTally struct {
-	bySev map[checks.Severity]int
+	bySev map[findings.Severity]int
 	errs  int
 	pass  int
 }
 
-func tallyOf(fs []checks.Finding) failTally {
-	t := failTally{bySev: map[checks.Severity]int{}}
+func tallyOf(fs []findings.Finding) failTally {
+	t := failTally{bySev: map[findings.Severity]int{}}
 	for _, f := range fs {
 		switch f.Status {
-		case checks.StatusFail:
+		case findings.StatusFail:
 			t.bySev[f.Severity]++
-		case checks.StatusError:
+		case findings.StatusError:
 			t.errs++
-		case checks.StatusPass:
+		case findings.StatusPass:
 			t.pass++
 		}
 	}
@@ -314,11 +314,11 @@ func (p *painter) areas(r *Run) {
 		if len(fs) == 0 {
 			continue
 		}
-		byArea := map[string][]checks.Finding{}
+		byArea := map[string][]findings.Finding{}
 		for _, f := range fs {
 			byArea[f.Area] = append(byArea[f.Area], f)
 		}
-		scores := checks.Summarize(fs, nil).ByArea
+		scores := findings.Summarize(fs, nil).ByArea
 		for i, area := range areaOrder(scores) {
 			name := cell{}
 			if i == 0 {
@@ -364,16 +364,16 @@ func (p *painter) threats(r *Run) {
 }
 
 // threatOrder lists the vocabulary's threats in its order, then any others.
-func threatOrder(by map[string]checks.Score) []string {
+func threatOrder(by map[string]findings.Score) []string {
 	var out []string
-	for _, t := range checks.Threats {
+	for _, t := range findings.Threats {
 		if _, ok := by[t]; ok {
 			out = append(out, t)
 		}
 	}
 	var extra []string
 	for t := range by {
-		if !slices.Contains(checks.Threats, t) {
+		if !slices.Contains(findings.Threats, t) {
 			extra = append(extra, t)
 		}
 	}
@@ -384,16 +384,16 @@ func threatOrder(by map[string]checks.Score) []string {
 // areaOrder lists the areas present in the contract's order (the order of
 // DESIGN.md §4, which groups related areas), then any others sorted, so an
 // area added to a baseline before it is added to the list still shows.
-func areaOrder(by map[string]checks.Score) []string {
+func areaOrder(by map[string]findings.Score) []string {
 	var out []string
-	for _, a := range checks.Areas {
+	for _, a := range findings.Areas {
 		if _, ok := by[a]; ok {
 			out = append(out, a)
 		}
 	}
 	var extra []string
 	for a := range by {
-		if !slices.Contains(checks.Areas, a) {
+		if !slices.Contains(findings.Areas, a) {
 			extra = append(extra, a)
 		}
 	}
@@ -402,8 +402,8 @@ func areaOrder(by map[string]checks.Score) []string {
 }
 
 // findingsByTarget groups the run's findings by target name.
-func findingsByTarget(r *Run) map[string][]checks.Finding {
-	out := map[string][]checks.Finding{}
+func findingsByTarget(r *Run) map[string][]findings.Finding {
+	out := map[string][]findings.Finding{}
 	for _, f := range r.Findings {
 		out[f.Target] = append(out[f.Target], f)
 	}
@@ -414,54 +414,54 @@ func findingsByTarget(r *Run) map[string][]checks.Finding {
 
 // statusOrder puts what needs action first: fail, then error (could not
 // tell), then waived (accepted, but still a risk), then the rest.
-var statusOrder = map[checks.Status]int{
-	checks.StatusFail:          0,
-	checks.StatusError:         1,
-	checks.StatusWaived:        2,
-	checks.StatusPass:          3,
-	checks.StatusNotApplicable: 4,
+var statusOrder = map[findings.Status]int{
+	findings.StatusFail:          0,
+	findings.StatusError:         1,
+	findings.StatusWaived:        2,
+	findings.StatusPass:          3,
+	findings.StatusNotApplicable: 4,
 }
 
-func statusRank(s checks.Status) int {
+func statusRank(s findings.Status) int {
 	if r, ok := statusOrder[s]; ok {
 		return r
 	}
 	return len(statusOrder)
 }
 
-var statusStyle = map[checks.Status]string{
-	checks.StatusFail:          styleBoldRed,
-	checks.StatusError:         styleMagenta,
-	checks.StatusWaived:        styleCyan,
-	checks.StatusPass:          styleGreen,
-	checks.StatusNotApplicable: styleDim,
+var statusStyle = map[findings.Status]string{
+	findings.StatusFail:          styleBoldRed,
+	findings.StatusError:         styleMagenta,
+	findings.StatusWaived:        styleCyan,
+	findings.StatusPass:          styleGreen,
+	findings.StatusNotApplicable: styleDim,
 }
 
-var severityStyle = map[checks.Severity]string{
-	checks.SeverityCritical: styleBoldRed,
-	checks.SeverityHigh:     styleRed,
-	checks.SeverityMedium:   styleYellow,
-	checks.SeverityLow:      styleBlue,
-	checks.SeverityInfo:     styleDim,
+var severityStyle = map[findings.Severity]string{
+	findings.SeverityCritical: styleBoldRed,
+	findings.SeverityHigh:     styleRed,
+	findings.SeverityMedium:   styleYellow,
+	findings.SeverityLow:      styleBlue,
+	findings.SeverityInfo:     styleDim,
 }
 
 // checkGroup is one check's findings of one status on one target: one line
 // of the report.
 type checkGroup struct {
-	status   checks.Status
-	severity checks.Severity
+	status   findings.Status
+	severity findings.Severity
 	id       string
 	title    string
-	findings []checks.Finding
+	findings []findings.Finding
 }
 
 // groupChecks groups a target's fail, error and waived findings by status
 // and check, worst first: status, then severity, then check id.
-func groupChecks(fs []checks.Finding) []*checkGroup {
+func groupChecks(fs []findings.Finding) []*checkGroup {
 	byKey := map[string]*checkGroup{}
 	var out []*checkGroup
 	for _, f := range fs {
-		if f.Status != checks.StatusFail && f.Status != checks.StatusError && f.Status != checks.StatusWaived {
+		if f.Status != findings.StatusFail && f.Status != findings.StatusError && f.Status != findings.StatusWaived {
 			continue
 		}
 		k := string(f.Status) + "\x00" + f.CheckID
@@ -526,7 +526,7 @@ func (p *painter) checks(r *Run) {
 	}
 }
 
-func (p *painter) targetChecks(r *Run, name string, tr *TargetResult, fs []checks.Finding) {
+func (p *painter) targetChecks(r *Run, name string, tr *TargetResult, fs []findings.Finding) {
 	title, plain := p.paint(styleBold, truncate(clean(name, false), p.width/2)), truncate(clean(name, false), p.width/2)
 	if tr != nil && tr.Platform != "" {
 		platform := "(" + truncate(clean(tr.Platform, false), 20) + ")"
@@ -586,15 +586,15 @@ const (
 	severityWidth = 8
 )
 
-func statusLabel(s checks.Status) string {
-	if s == checks.StatusNotApplicable {
+func statusLabel(s findings.Status) string {
+	if s == findings.StatusNotApplicable {
 		return "N/A"
 	}
 	return strings.ToUpper(clean(string(s), false))
 }
 
 // groupObjects names a group's objects in order, each once.
-func groupObjects(fs []checks.Finding) []string {
+func groupObjects(fs []findings.Finding) []string {
 	var out []string
 	for _, f := range fs {
 		n := clean(orDefault(f.Object.Name, f.Object.ID), false)
@@ -666,7 +666,7 @@ func (p *painter) groupDetails(g *checkGroup) {
 		if f.Object.Host != "" && f.Object.Kind != "host" {
 			obj += " (host " + clean(f.Object.Host, false) + ")"
 		}
-		if f.Status == checks.StatusWaived && f.ObservedStatus != "" {
+		if f.Status == findings.StatusWaived && f.ObservedStatus != "" {
 			obj += " (observed " + clean(string(f.ObservedStatus), false) + ")"
 		}
 		p.println(strings.Repeat(" ", detailIndent-2), p.paint(styleBold, obj))
@@ -685,7 +685,7 @@ func (p *painter) groupDetails(g *checkGroup) {
 
 // objectLabel names a finding's object: its kind and name, or its id when
 // it has no name.
-func objectLabel(o checks.ObjectRef) string {
+func objectLabel(o findings.ObjectRef) string {
 	name := o.Name
 	if name == "" {
 		name = o.ID
@@ -696,7 +696,7 @@ func objectLabel(o checks.ObjectRef) string {
 // evidence prints each value as "label = value", the label in words (the
 // field's path, in full, is in the JSON report), and its source dimmed on
 // the next line.
-func (p *painter) evidence(ev []checks.Evidence) {
+func (p *painter) evidence(ev []findings.Evidence) {
 	label := "observed"
 	for _, e := range ev {
 		p.field(detailIndent, fieldLabel, label, clean(evidenceLabel(e.Field), false)+" = "+observedText(e.Observed), styleNone)
@@ -726,7 +726,7 @@ func observedText(v any) string {
 	return string(NeutralizeJSON([]byte(strings.TrimSuffix(b.String(), "\n"))))
 }
 
-func waiverText(w *checks.Waiver) string {
+func waiverText(w *findings.Waiver) string {
 	var b strings.Builder
 	if w.Expired {
 		b.WriteString("EXPIRED " + clean(w.Expires, false))
@@ -748,7 +748,7 @@ func waiverText(w *checks.Waiver) string {
 func (p *painter) nextSteps(r *Run) {
 	var worst *checkGroup
 	for _, g := range groupChecks(r.Findings) {
-		if g.status == checks.StatusFail {
+		if g.status == findings.StatusFail {
 			worst = g
 			break
 		}
@@ -808,9 +808,9 @@ func (p *painter) summary(r *Run) {
 func (p *painter) summaryLine(r *Run, alone bool) {
 	s := r.Summary
 	c := s.Counts
-	bySev := map[checks.Severity]int{}
+	bySev := map[findings.Severity]int{}
 	for _, f := range r.Findings {
-		if f.Status == checks.StatusFail {
+		if f.Status == findings.StatusFail {
 			bySev[f.Severity]++
 		}
 	}
@@ -822,7 +822,7 @@ func (p *painter) summaryLine(r *Run, alone bool) {
 	for _, sc := range severityColumns {
 		sevs = append(sevs, strconv.Itoa(bySev[sc.sev])+" "+string(sc.sev))
 	}
-	if n := bySev[checks.SeverityInfo]; n > 0 {
+	if n := bySev[findings.SeverityInfo]; n > 0 {
 		sevs = append(sevs, strconv.Itoa(n)+" info")
 	}
 	ps = append(ps, piece{" ", "(" + strings.Join(sevs, ", ") + ")", styleNone},
@@ -899,26 +899,11 @@ func incompleteReason(r *Run) string {
 
 // findingCounts tallies findings by status for display.
 type findingCounts struct {
-	checks.Counts
+	findings.Counts
 }
 
-func countFindings(fs []checks.Finding) findingCounts {
-	var c findingCounts
-	for _, f := range fs {
-		switch f.Status {
-		case checks.StatusPass:
-			c.Pass++
-		case checks.StatusFail:
-			c.Fail++
-		case checks.StatusError:
-			c.Error++
-		case checks.StatusNotApplicable:
-			c.NotApplicable++
-		case checks.StatusWaived:
-			c.Waived++
-		}
-	}
-	return c
+func countFindings(fs []findings.Finding) findingCounts {
+	return findingCounts{findings.Count(fs)}
 }
 
 // String lists the non-zero counts, failing ones first.

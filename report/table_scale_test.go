@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 // --quiet is one line, whatever the width: the failing counts by severity,
@@ -38,8 +38,8 @@ func TestTableNeverWrapsInsideAToken(t *testing.T) {
 		cves = append(cves, fmt.Sprintf("CVE-2025-%05d", 22200+i))
 	}
 	for i := range run.Findings {
-		if run.Findings[i].CheckID == "ESXI-VM-ENC-01" && run.Findings[i].Status == checks.StatusFail {
-			run.Findings[i].Evidence = append(run.Findings[i].Evidence, checks.Evidence{Field: "patch.missing_cves", Observed: cves, Source: "hvaudit advisory data"})
+		if run.Findings[i].CheckID == "ESXI-VM-ENC-01" && run.Findings[i].Status == findings.StatusFail {
+			run.Findings[i].Evidence = append(run.Findings[i].Evidence, findings.Evidence{Field: "patch.missing_cves", Observed: cves, Source: "hvaudit advisory data"})
 		}
 	}
 	for _, width := range []int{60, 80, 100} {
@@ -112,14 +112,14 @@ func TestCheckLineRest(t *testing.T) {
 func TestTableScalesWithChecksNotFindings(t *testing.T) {
 	run := sampleRun()
 	run.Targets = run.Targets[:1]
-	var fs []checks.Finding
+	var fs []findings.Finding
 	for vm := range 5000 {
 		for c := range 10 {
-			fs = append(fs, checks.Finding{
-				CheckID: fmt.Sprintf("ESXI-VM-X-%02d", c), Title: "a check", Area: "isolation", Severity: checks.SeverityMedium,
-				Status: checks.StatusFail, Target: run.Targets[0].Name,
-				Object:   checks.ObjectRef{Kind: "vm", ID: fmt.Sprintf("vm-%d", vm), Name: fmt.Sprintf("vm-%04d", vm)},
-				Evidence: []checks.Evidence{{Field: "vm.x", Observed: true, Source: "s"}},
+			fs = append(fs, findings.Finding{
+				CheckID: fmt.Sprintf("ESXI-VM-X-%02d", c), Title: "a check", Area: "isolation", Severity: findings.SeverityMedium,
+				Status: findings.StatusFail, Target: run.Targets[0].Name,
+				Object:   findings.ObjectRef{Kind: "vm", ID: fmt.Sprintf("vm-%d", vm), Name: fmt.Sprintf("vm-%04d", vm)},
+				Evidence: []findings.Evidence{{Field: "vm.x", Observed: true, Source: "s"}},
 			})
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 func TestTableGolden(t *testing.T) {
@@ -102,8 +102,8 @@ func TestTableOrdersFailingFirst(t *testing.T) {
 func TestTableCompleteRun(t *testing.T) {
 	run := sampleRun()
 	run.Targets = slices.DeleteFunc(run.Targets, func(tr TargetResult) bool { return tr.Status != TargetOK })
-	run.Findings = slices.DeleteFunc(run.Findings, func(f checks.Finding) bool {
-		return f.Status == checks.StatusError || f.Status == checks.StatusWaived
+	run.Findings = slices.DeleteFunc(run.Findings, func(f findings.Finding) bool {
+		return f.Status == findings.StatusError || f.Status == findings.StatusWaived
 	})
 	run.Summary = summarize(run.Findings, nil)
 	out := string(writeFormat(t, "table", Options{}, run))
@@ -134,7 +134,7 @@ func TestTableIncompleteRun(t *testing.T) {
 }
 
 func TestTableEmptyRun(t *testing.T) {
-	out := string(writeFormat(t, "table", Options{}, &Run{Summary: checks.Summary{Complete: true}}))
+	out := string(writeFormat(t, "table", Options{}, &Run{Summary: findings.Summary{Complete: true}}))
 	for _, want := range []string{"TARGETS  score, and failing findings by severity\n  none", "FAILING CHECKS  one line per check; --verbose adds evidence and remediation\n  none", "score none (nothing scored)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("empty run output lacks %q:\n%s", want, out)

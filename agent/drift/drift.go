@@ -2,7 +2,7 @@
 // tells someone: one event per new failure or regression, and a signed
 // webhook POST.
 //
-// Two runs are compared with `hvaudit diff`'s logic (agent.DiffRuns): a
+// Two runs are compared with `hvaudit diff`'s logic (agent/diff): a
 // finding is matched on (target, check id, object id) and classed on its
 // observed status, so adding or removing a waiver is not drift. What is
 // drift is a new_failure or a regressed finding that no live waiver covers
@@ -12,8 +12,8 @@ package drift
 import (
 	"time"
 
-	"github.com/hvaudit/hvaudit/agent"
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/agent/diff"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/report"
 )
 
@@ -35,19 +35,19 @@ type Object struct {
 
 // Event is one finding that got worse between two runs of a target.
 type Event struct {
-	Target        string          `json:"target"`
-	RunID         string          `json:"run_id"`
-	PreviousRunID string          `json:"previous_run_id"`
-	At            time.Time       `json:"at"` // the newer run's start
-	CheckID       string          `json:"check_id"`
-	Title         string          `json:"title"`
-	Area          string          `json:"area"`
-	Severity      checks.Severity `json:"severity"`
-	Object        Object          `json:"object"`
-	Class         agent.DiffClass `json:"class"`      // new_failure or regressed
-	OldStatus     string          `json:"old_status"` // observed status before; "absent" when the finding is new
-	NewStatus     string          `json:"new_status"`
-	Cause         string          `json:"cause"`
+	Target        string            `json:"target"`
+	RunID         string            `json:"run_id"`
+	PreviousRunID string            `json:"previous_run_id"`
+	At            time.Time         `json:"at"` // the newer run's start
+	CheckID       string            `json:"check_id"`
+	Title         string            `json:"title"`
+	Area          string            `json:"area"`
+	Severity      findings.Severity `json:"severity"`
+	Object        Object            `json:"object"`
+	Class         diff.Class        `json:"class"`      // new_failure or regressed
+	OldStatus     string            `json:"old_status"` // observed status before; "absent" when the finding is new
+	NewStatus     string            `json:"new_status"`
+	Cause         string            `json:"cause"`
 }
 
 // Detect compares the previous run of a target with the current one.
@@ -57,16 +57,16 @@ func Detect(prev, cur *report.Run, aliases map[string]string) []Event {
 	if prev == nil || cur == nil {
 		return nil
 	}
-	d := agent.DiffRuns(prev, cur, aliases)
+	d := diff.Runs(prev, cur, aliases)
 	baselineChanged := prev.Run.Baseline.SHA256 != cur.Run.Baseline.SHA256 ||
 		prev.Run.TailoringSHA256 != cur.Run.TailoringSHA256
 	advisoriesChanged := prev.Run.Advisories.SHA256 != cur.Run.Advisories.SHA256
 	var events []Event
 	for _, f := range d.Findings {
-		if f.Class != agent.DiffNewFailure && f.Class != agent.DiffRegressed {
+		if f.Class != diff.NewFailure && f.Class != diff.Regressed {
 			continue
 		}
-		if f.New == nil || f.New.Status == checks.StatusWaived {
+		if f.New == nil || f.New.Status == findings.StatusWaived {
 			continue
 		}
 		e := Event{
@@ -88,11 +88,11 @@ func Detect(prev, cur *report.Run, aliases map[string]string) []Event {
 
 // observed is the status diff compares: observed_status for a waived
 // finding, "absent" when the run has no such finding.
-func observed(s *agent.DiffSide) string {
+func observed(s *diff.Side) string {
 	switch {
 	case s == nil:
 		return "absent"
-	case s.Status == checks.StatusWaived && s.ObservedStatus != "":
+	case s.Status == findings.StatusWaived && s.ObservedStatus != "":
 		return string(s.ObservedStatus)
 	}
 	return string(s.Status)

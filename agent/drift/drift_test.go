@@ -14,14 +14,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/report"
 )
 
 // run builds a one-target run; findings are "check/object=status", with
 // "waived:fail" for a waived finding observed as fail.
 func run(id, baselineSHA, advSHA string, specs ...string) *report.Run {
-	var fs []checks.Finding
+	var fs []findings.Finding
 	for _, s := range specs {
 		key, st, _ := strings.Cut(s, "=")
 		check, obj, _ := strings.Cut(key, "/")
@@ -29,17 +29,17 @@ func run(id, baselineSHA, advSHA string, specs ...string) *report.Run {
 		if strings.HasPrefix(check, "PATCH") {
 			area = "patch"
 		}
-		f := checks.Finding{CheckID: check, Title: check + " title", Area: area, Severity: checks.SeverityHigh,
-			Status: checks.Status(st), Target: "vc01", Object: checks.ObjectRef{Kind: "vm", ID: "id-" + obj, Name: obj}}
+		f := findings.Finding{CheckID: check, Title: check + " title", Area: area, Severity: findings.SeverityHigh,
+			Status: findings.Status(st), Target: "vc01", Object: findings.ObjectRef{Kind: "vm", ID: "id-" + obj, Name: obj}}
 		if obs, ok := strings.CutPrefix(st, "waived:"); ok {
-			f.Status, f.ObservedStatus = checks.StatusWaived, checks.Status(obs)
+			f.Status, f.ObservedStatus = findings.StatusWaived, findings.Status(obs)
 		}
 		fs = append(fs, f)
 	}
 	return &report.Run{Schema: report.Schema,
 		Run: report.RunInfo{ID: id, Started: time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC),
 			Baseline: report.BaselineInfo{SHA256: baselineSHA}, Advisories: report.AdvisoriesInfo{SHA256: advSHA}},
-		Targets: []report.TargetResult{{Name: "vc01", Status: report.TargetOK}}, Findings: fs, Summary: checks.Summarize(fs, nil)}
+		Targets: []report.TargetResult{{Name: "vc01", Status: report.TargetOK}}, Findings: fs, Summary: findings.Summarize(fs, nil)}
 }
 
 func describe(events []Event) string {
@@ -87,7 +87,7 @@ func TestDetect(t *testing.T) {
 				t.Errorf("events:\n got %s\nwant %s", describe(got), c.want)
 			}
 			for _, e := range got {
-				if e.RunID != "r2" || e.PreviousRunID != "r1" || e.Target != "vc01" || e.Object.ID != "id-"+e.Object.Name || e.Severity != checks.SeverityHigh {
+				if e.RunID != "r2" || e.PreviousRunID != "r1" || e.Target != "vc01" || e.Object.ID != "id-"+e.Object.Name || e.Severity != findings.SeverityHigh {
 					t.Errorf("event fields: %+v", e)
 				}
 			}

@@ -20,9 +20,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hvaudit/hvaudit/agent"
+	"github.com/hvaudit/hvaudit/agent/diff"
 	"github.com/hvaudit/hvaudit/agent/drift"
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/report"
 )
 
@@ -38,7 +38,7 @@ type Run struct {
 	Error               string              `json:"error,omitempty"`
 	Score               *float64            `json:"score"`
 	ScoreWithoutWaivers *float64            `json:"score_without_waivers"`
-	Counts              checks.Counts       `json:"counts"`
+	Counts              findings.Counts     `json:"counts"`
 	NewFailures         int                 `json:"new_failures"` // drift events recorded with this run
 	Baseline            report.BaselineInfo `json:"baseline"`
 	TailoringSHA256     string              `json:"tailoring_sha256,omitempty"`
@@ -118,8 +118,8 @@ func (s *Store) Save(ctx context.Context, part *report.Run, agentName string, ev
 		return err
 	}
 	sc := part.Summary.ByTarget[t.Name]
-	if sc.Score == nil && sc.Counts == (checks.Counts{}) {
-		sc = checks.Score{Score: part.Summary.Score, ScoreWithoutWaivers: part.Summary.ScoreWithoutWaivers, Counts: part.Summary.Counts}
+	if sc.Score == nil && sc.Counts == (findings.Counts{}) {
+		sc = findings.Score{Score: part.Summary.Score, ScoreWithoutWaivers: part.Summary.ScoreWithoutWaivers, Counts: part.Summary.Counts}
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -368,7 +368,7 @@ func (s *Store) Events(ctx context.Context, q Query) ([]drift.Event, error) {
 			&e.Object.Kind, &e.Object.ID, &e.Object.Name, &class, &e.OldStatus, &e.NewStatus, &e.Cause); err != nil {
 			return nil, s.errorf("listing drift events: %w", err)
 		}
-		e.At, e.Severity, e.Class = time.UnixMilli(at).UTC(), checks.Severity(sev), agent.DiffClass(class)
+		e.At, e.Severity, e.Class = time.UnixMilli(at).UTC(), findings.Severity(sev), diff.Class(class)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

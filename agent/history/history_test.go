@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hvaudit/hvaudit/agent"
+	"github.com/hvaudit/hvaudit/agent/diff"
 	"github.com/hvaudit/hvaudit/agent/drift"
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/report"
 )
 
@@ -21,17 +21,17 @@ var t0 = time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC)
 
 // part builds one target's run with VM findings given as "id=status".
 func part(id, target string, started time.Time, statuses ...string) *report.Run {
-	var fs []checks.Finding
+	var fs []findings.Finding
 	for _, s := range statuses {
 		obj, st, _ := strings.Cut(s, "=")
-		fs = append(fs, checks.Finding{
-			CheckID: "ESXI-VM-MIG-01", Title: "vMotion encrypted", Area: "migration-encryption", Severity: checks.SeverityMedium,
-			Status: checks.Status(st), Target: target, Object: checks.ObjectRef{Kind: "vm", ID: "uuid-" + obj, Name: obj},
-			Evidence: []checks.Evidence{}, Expected: "required", Remediation: "enable it",
+		fs = append(fs, findings.Finding{
+			CheckID: "ESXI-VM-MIG-01", Title: "vMotion encrypted", Area: "migration-encryption", Severity: findings.SeverityMedium,
+			Status: findings.Status(st), Target: target, Object: findings.ObjectRef{Kind: "vm", ID: "uuid-" + obj, Name: obj},
+			Evidence: []findings.Evidence{}, Expected: "required", Remediation: "enable it",
 		})
 	}
 	if fs == nil {
-		fs = []checks.Finding{}
+		fs = []findings.Finding{}
 	}
 	return &report.Run{
 		Schema: report.Schema, Tool: report.Tool{Name: "hvaudit", Version: "test"},
@@ -39,7 +39,7 @@ func part(id, target string, started time.Time, statuses ...string) *report.Run 
 			Baseline:   report.BaselineInfo{ID: "default", Version: "1", SHA256: strings.Repeat("b", 64)},
 			Advisories: report.AdvisoriesInfo{AsOf: "2026-11-01", SHA256: strings.Repeat("a", 64)}},
 		Targets:  []report.TargetResult{{Name: target, URI: "vsphere://" + target, Platform: "esxi", Status: report.TargetOK, CollectedAt: &started}},
-		Findings: fs, Summary: checks.Summarize(fs, nil),
+		Findings: fs, Summary: findings.Summarize(fs, nil),
 	}
 }
 
@@ -141,7 +141,7 @@ func TestSaveListShow(t *testing.T) {
 			}
 			e := events[0]
 			if e.CheckID != "ESXI-VM-MIG-01" || e.Object.Name != "web-01" || e.Object.ID != "uuid-web-01" || e.OldStatus != "pass" ||
-				e.NewStatus != "fail" || e.Class != agent.DiffNewFailure || e.Cause != drift.CauseEstate || e.PreviousRunID != r1.Run.ID || !e.At.Equal(r2.Run.Started) {
+				e.NewStatus != "fail" || e.Class != diff.NewFailure || e.Cause != drift.CauseEstate || e.PreviousRunID != r1.Run.ID || !e.At.Equal(r2.Run.Started) {
 				t.Errorf("stored event: %+v", e)
 			}
 			if n, _ := s.DriftCount(ctx, "vc01"); n != 1 {

@@ -10,15 +10,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/report"
 )
 
 // Statuses and severities every target's hvaudit_findings series covers,
 // zeros included, so "no critical failure" is a 0 and not a missing series.
 var (
-	statuses   = []checks.Status{checks.StatusPass, checks.StatusFail, checks.StatusError, checks.StatusNotApplicable, checks.StatusWaived}
-	severities = []checks.Severity{checks.SeverityCritical, checks.SeverityHigh, checks.SeverityMedium, checks.SeverityLow, checks.SeverityInfo}
+	statuses   = []findings.Status{findings.StatusPass, findings.StatusFail, findings.StatusError, findings.StatusNotApplicable, findings.StatusWaived}
+	severities = []findings.Severity{findings.SeverityCritical, findings.SeverityHigh, findings.SeverityMedium, findings.SeverityLow, findings.SeverityInfo}
 )
 
 // Set is one registry of hvaudit's series.
@@ -96,15 +96,18 @@ func (s *Set) observeTarget(run *report.Run, t report.TargetResult) {
 	} else {
 		s.score.DeleteLabelValues(name)
 	}
-	counts := map[string]int{}
+	bySeverity := map[findings.Severity]*findings.Counts{}
+	for _, sev := range severities {
+		bySeverity[sev] = &findings.Counts{}
+	}
 	for _, f := range run.Findings {
-		if f.Target == name {
-			counts[string(f.Status)+"\x00"+string(f.Severity)]++
+		if c := bySeverity[f.Severity]; c != nil && f.Target == name {
+			c.Add(f.Status)
 		}
 	}
 	for _, st := range statuses {
 		for _, sev := range severities {
-			s.findings.WithLabelValues(name, string(st), string(sev)).Set(float64(counts[string(st)+"\x00"+string(sev)]))
+			s.findings.WithLabelValues(name, string(st), string(sev)).Set(float64(bySeverity[sev].Of(st)))
 		}
 	}
 }

@@ -9,29 +9,29 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/report"
 )
 
-func part(status string, fs ...checks.Finding) *report.Run {
+func part(status string, fs ...findings.Finding) *report.Run {
 	start := time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC)
 	var failed []string
 	if status == report.TargetError {
 		failed = []string{"vc01"}
 	}
 	return &report.Run{Run: report.RunInfo{Started: start, Finished: start.Add(2500 * time.Millisecond)},
-		Targets: []report.TargetResult{{Name: "vc01", Status: status}}, Findings: fs, Summary: checks.Summarize(fs, failed)}
+		Targets: []report.TargetResult{{Name: "vc01", Status: status}}, Findings: fs, Summary: findings.Summarize(fs, failed)}
 }
 
-func f(status checks.Status, sev checks.Severity) checks.Finding {
-	return checks.Finding{CheckID: "C", Target: "vc01", Status: status, Severity: sev, Object: checks.ObjectRef{ID: string(status) + string(sev)}}
+func f(status findings.Status, sev findings.Severity) findings.Finding {
+	return findings.Finding{CheckID: "C", Target: "vc01", Status: status, Severity: sev, Object: findings.ObjectRef{ID: string(status) + string(sev)}}
 }
 
 // TestObserve: a readable target's run sets every series, zeros included;
 // an unreadable one keeps no score or counts (a 0 would read as "fine").
 func TestObserve(t *testing.T) {
 	s := New(false)
-	s.Observe(part(report.TargetOK, f(checks.StatusPass, checks.SeverityHigh), f(checks.StatusFail, checks.SeverityHigh), f(checks.StatusFail, checks.SeverityLow)))
+	s.Observe(part(report.TargetOK, f(findings.StatusPass, findings.SeverityHigh), f(findings.StatusFail, findings.SeverityHigh), f(findings.StatusFail, findings.SeverityLow)))
 	s.AddDrift("vc01", 2)
 	want := `
 # HELP hvaudit_score Score of the target's last audit, 0-100 (severity-weighted pass over pass+fail+error); absent when nothing was scored.

@@ -14,7 +14,7 @@ import (
 
 	"github.com/hvaudit/hvaudit/agent/drift"
 	"github.com/hvaudit/hvaudit/agent/history"
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 // The trend page: each target's score over time as inline SVG, and its
@@ -229,7 +229,7 @@ func (d *Daemon) openDrift(ctx context.Context, target string) ([]drift.Event, e
 	}
 	failing := map[string]bool{}
 	for _, f := range rep.Findings {
-		if f.Status == checks.StatusFail || f.Status == checks.StatusError {
+		if f.Status == findings.StatusFail || f.Status == findings.StatusError {
 			failing[f.CheckID+"\x00"+f.Object.ID] = true
 		}
 	}

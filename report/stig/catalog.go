@@ -16,7 +16,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/hvaudit/hvaudit/configs"
+	stigdata "github.com/hvaudit/hvaudit/configs/stig"
 )
 
 // Benchmark is one STIG release, as DISA publishes it.
@@ -236,7 +236,7 @@ var (
 // Builtin is the catalog shipped in configs/stig, read once.
 func Builtin() (*Catalog, error) {
 	builtinOnce.Do(func() {
-		builtin, builtinErr = Read(configs.STIG, "stig")
+		builtin, builtinErr = Read(stigdata.Catalog, ".")
 	})
 	return builtin, builtinErr
 }

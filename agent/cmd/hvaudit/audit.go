@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hvaudit/hvaudit/agent"
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/report"
 )
@@ -129,7 +129,7 @@ existing file keeps its mode when it is 0640 or stricter.`,
 	registerDisplay(cmd, &f.display)
 	mustComplete(cmd, "format", completeValues(report.Formats()))
 	mustComplete(cmd, "fail-on", completeValues(agent.FailOnValues))
-	mustComplete(cmd, "area", completeValues(checks.Areas))
+	mustComplete(cmd, "area", completeValues(findings.Areas))
 	mustComplete(cmd, "check", checkIDCompletion)
 	mustComplete(cmd, "log-level", completeValues([]string{"trace", "debug", "info", "warn", "error"}))
 	mustComplete(cmd, "log-format", completeValues([]string{"console", "json"}))
@@ -162,7 +162,7 @@ func runAudit(cmd *cobra.Command, f *auditFlags) error {
 	if err := f.display.Check(); err != nil {
 		return usageError(err)
 	}
-	if err := oneOfEach("area", f.scope.Areas, checks.Areas); err != nil {
+	if err := oneOfEach("area", f.scope.Areas, findings.Areas); err != nil {
 		return err
 	}
 	outs, err := outputsFrom(f, cfg)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/report/stig"
 )
 
@@ -40,8 +41,8 @@ func newChecksCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, err := range []error{
 				oneOf("platform", platform, checks.Platforms, platformSynonyms),
-				oneOf("area", area, checks.Areas, nil),
-				oneOf("threat", threat, checks.Threats, nil),
+				oneOf("area", area, findings.Areas, nil),
+				oneOf("threat", threat, findings.Threats, nil),
 				oneOf("format", format, listFormats, nil),
 			} {
 				if err != nil {
@@ -87,8 +88,8 @@ func newChecksCmd() *cobra.Command {
 	list.Flags().StringVar(&threat, "threat", "", "threat the check guards against, e.g. vm-escape")
 	list.Flags().StringVar(&format, "format", "table", "table or json")
 	mustComplete(list, "platform", completeValues(checks.Platforms))
-	mustComplete(list, "area", completeValues(checks.Areas))
-	mustComplete(list, "threat", completeValues(checks.Threats))
+	mustComplete(list, "area", completeValues(findings.Areas))
+	mustComplete(list, "threat", completeValues(findings.Threats))
 	mustComplete(list, "format", completeValues(listFormats))
 
 	show := &cobra.Command{
@@ -202,9 +203,9 @@ it on each platform: where a cell is empty or short, coverage is thin.
 					Description string              `json:"description"`
 					Checks      map[string][]string `json:"checks"`
 				}
-				rows := make([]row, 0, len(checks.Threats))
-				for _, th := range checks.Threats {
-					rows = append(rows, row{th, checks.ThreatDescriptions[th], cov[th]})
+				rows := make([]row, 0, len(findings.Threats))
+				for _, th := range findings.Threats {
+					rows = append(rows, row{th, findings.ThreatDescriptions[th], cov[th]})
 				}
 				enc := json.NewEncoder(w)
 				enc.SetIndent("", "  ")
@@ -212,8 +213,8 @@ it on each platform: where a cell is empty or short, coverage is thin.
 			case "markdown":
 				fmt.Fprintln(w, "| threat | what it means | ESXi/vCenter | KVM/QEMU | Hyper-V |")
 				fmt.Fprintln(w, "|---|---|---|---|---|")
-				for _, th := range checks.Threats {
-					fmt.Fprintf(w, "| `%s` | %s |", th, checks.ThreatDescriptions[th])
+				for _, th := range findings.Threats {
+					fmt.Fprintf(w, "| `%s` | %s |", th, findings.ThreatDescriptions[th])
 					for _, p := range platforms {
 						fmt.Fprintf(w, " %s |", coverageCell(cov[th][p]))
 					}
@@ -223,8 +224,8 @@ it on each platform: where a cell is empty or short, coverage is thin.
 			case "table", "":
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "THREAT\tESXI\tKVM\tHYPERV\tWHAT IT MEANS")
-				for _, th := range checks.Threats {
-					fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", th, len(cov[th]["esxi"]), len(cov[th]["kvm"]), len(cov[th]["hyperv"]), checks.ThreatDescriptions[th])
+				for _, th := range findings.Threats {
+					fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", th, len(cov[th]["esxi"]), len(cov[th]["kvm"]), len(cov[th]["hyperv"]), findings.ThreatDescriptions[th])
 				}
 				return tw.Flush()
 			default:

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hvaudit/hvaudit/agent"
+	"github.com/hvaudit/hvaudit/agent/demo"
 )
 
 func newDemoCmd() *cobra.Command {
@@ -25,7 +26,7 @@ read its estate; 4 when a report could not be written.`,
 			if err != nil {
 				return usageError(err)
 			}
-			err = agent.Demo(cmd.Context(), agent.DemoOptions{Dir: dir, Out: cmd.OutOrStdout(), Log: log})
+			err = demo.Run(cmd.Context(), demo.Options{Dir: dir, Out: cmd.OutOrStdout(), Log: log})
 			var oe *agent.OutputError
 			var ce *agent.ConfigError
 			switch {

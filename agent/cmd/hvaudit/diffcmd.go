@@ -6,7 +6,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hvaudit/hvaudit/agent"
+	"github.com/hvaudit/hvaudit/agent/diff"
 	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 )
 
 func newDiffCmd() *cobra.Command {
@@ -50,7 +52,7 @@ target newly in error); 2 usage error or unreadable input.`,
 			if err := oneOf("format", format, listFormats, nil); err != nil {
 				return err
 			}
-			var gateAt checks.Severity
+			var gateAt findings.Severity
 			if failOn != "" {
 				sev, err := agent.ParseSeverity(failOn)
 				if err != nil {
@@ -72,15 +74,15 @@ target newly in error); 2 usage error or unreadable input.`,
 			if err != nil {
 				return usageError(err)
 			}
-			d := agent.DiffRuns(old, cur, b.AliasMap())
+			d := diff.Runs(old, cur, b.AliasMap())
 			d.Old.File, d.New.File = args[0], args[1]
 			if gateAt != "" {
 				d.GateFrom(gateAt)
 			}
 			if format == "json" {
-				err = agent.WriteDiffJSON(cmd.OutOrStdout(), d)
+				err = diff.WriteJSON(cmd.OutOrStdout(), d)
 			} else {
-				err = agent.WriteDiffTable(cmd.OutOrStdout(), d)
+				err = diff.WriteTable(cmd.OutOrStdout(), d)
 			}
 			if err != nil {
 				return usageError(err)

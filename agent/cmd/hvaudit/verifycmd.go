@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hvaudit/hvaudit/agent"
+	"github.com/hvaudit/hvaudit/agent/sign"
 )
 
 // signing is a loaded --sign key; a nil *signing signs nothing.
@@ -29,7 +30,7 @@ func (s *signing) sign(cmd *cobra.Command, files []string) error {
 	if s == nil {
 		return nil
 	}
-	sigs, err := agent.SignOutputs(files, s.key)
+	sigs, err := sign.Files(files, s.key)
 	if err != nil {
 		return &agent.ExitError{Code: agent.ExitOutput, Err: fmt.Errorf("%v; signed: %d of %d report files", err, len(sigs), len(files))}
 	}
@@ -59,17 +60,17 @@ input (missing file or signature, not a key, not a signature).`,
 			if pubkey == "" {
 				return usageError(errors.New("verify needs --pubkey FILE (a PEM \"PUBLIC KEY\")"))
 			}
-			pub, err := agent.LoadPublicKey(pubkey)
+			pub, err := sign.LoadPublicKey(pubkey)
 			if err != nil {
 				return usageError(err)
 			}
-			if err := agent.VerifyFile(args[0], sigFile, pub); err != nil {
-				if errors.Is(err, agent.ErrSignatureMismatch) {
+			if err := sign.Verify(args[0], sigFile, pub); err != nil {
+				if errors.Is(err, sign.ErrMismatch) {
 					return &agent.ExitError{Code: 1, Err: err}
 				}
 				return usageError(err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: signature OK (Ed25519 key %s)\n", args[0], agent.Fingerprint(pub))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: signature OK (Ed25519 key %s)\n", args[0], sign.Fingerprint(pub))
 			return nil
 		},
 	}
@@ -93,15 +94,15 @@ overwritten. The same keys come from openssl:
 			if prefix == "" {
 				return usageError(errors.New("keygen needs --out PREFIX"))
 			}
-			keyPath, pubPath, err := agent.GenerateKeyPair(prefix)
+			keyPath, pubPath, err := sign.GenerateKeyPair(prefix)
 			if err != nil {
 				return usageError(err)
 			}
-			pub, err := agent.LoadPublicKey(pubPath)
+			pub, err := sign.LoadPublicKey(pubPath)
 			if err != nil {
 				return usageError(err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "private key: %s (keep it secret; mode 0600)\npublic key:  %s (%s)\n", keyPath, pubPath, agent.Fingerprint(pub))
+			fmt.Fprintf(cmd.OutOrStdout(), "private key: %s (keep it secret; mode 0600)\npublic key:  %s (%s)\n", keyPath, pubPath, sign.Fingerprint(pub))
 			return nil
 		},
 	}

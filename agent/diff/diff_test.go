@@ -1,36 +1,33 @@
-package agent
+package diff
 
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/report"
 )
 
 // fnd builds a finding of a VM check; status "waived:fail" is a waived
 // finding observed as fail.
-func fnd(target, check, id, status string) checks.Finding {
-	f := checks.Finding{
-		CheckID: check, Title: check + " title", Area: "isolation", Severity: checks.SeverityHigh,
-		Target: target, Object: checks.ObjectRef{Kind: "vm", ID: id, Name: "name-" + id},
-		Status: checks.Status(status), Message: "msg " + status,
+func fnd(target, check, id, status string) findings.Finding {
+	f := findings.Finding{
+		CheckID: check, Title: check + " title", Area: "isolation", Severity: findings.SeverityHigh,
+		Target: target, Object: findings.ObjectRef{Kind: "vm", ID: id, Name: "name-" + id},
+		Status: findings.Status(status), Message: "msg " + status,
 	}
 	if obs, ok := strings.CutPrefix(status, "waived:"); ok {
-		f.Status, f.ObservedStatus = checks.StatusWaived, checks.Status(obs)
-		f.Waiver = &checks.Waiver{CheckID: check, Justification: "accepted", Expires: "2030-01-01T00:00:00Z"}
+		f.Status, f.ObservedStatus = findings.StatusWaived, findings.Status(obs)
+		f.Waiver = &findings.Waiver{CheckID: check, Justification: "accepted", Expires: "2030-01-01T00:00:00Z"}
 	}
 	return f
 }
 
-func mkRun(id string, targets []report.TargetResult, fs ...checks.Finding) *report.Run {
+func mkRun(id string, targets []report.TargetResult, fs ...findings.Finding) *report.Run {
 	var failed []string
 	for _, t := range targets {
 		if t.Status == report.TargetError {
@@ -41,7 +38,7 @@ func mkRun(id string, targets []report.TargetResult, fs ...checks.Finding) *repo
 		Schema: report.Schema, Tool: report.Tool{Name: "hvaudit", Version: "test"},
 		Run: report.RunInfo{ID: id, Started: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC),
 			Baseline: report.BaselineInfo{ID: "b", Version: "1", SHA256: strings.Repeat("a", 64)}},
-		Targets: targets, Findings: fs, Summary: checks.Summarize(fs, failed),
+		Targets: targets, Findings: fs, Summary: findings.Summarize(fs, failed),
 	}
 }
 
@@ -53,55 +50,55 @@ func errTarget(name string) report.TargetResult {
 	return report.TargetResult{Name: name, Platform: "esxi", Status: report.TargetError, Error: "connection refused"}
 }
 
-// TestDiffClasses walks every cell of the classification table on DiffClass,
+// TestDiffClasses walks every cell of the classification table on Class,
 // with waived findings compared on their observed status.
 func TestDiffClasses(t *testing.T) {
 	cases := []struct {
 		old, new string // "" = absent
-		want     DiffClass
+		want     Class
 		gate     bool
 	}{
-		{"", "not_applicable", DiffAppeared, false},
-		{"", "pass", DiffAppeared, false},
-		{"", "fail", DiffNewFailure, true},
-		{"", "error", DiffNewFailure, true},
-		{"not_applicable", "", DiffDisappeared, false},
-		{"fail", "", DiffDisappeared, false},
-		{"not_applicable", "not_applicable", DiffUnchanged, false},
-		{"not_applicable", "pass", DiffChanged, false},
-		{"not_applicable", "fail", DiffNewFailure, true},
-		{"not_applicable", "error", DiffNewFailure, true},
-		{"pass", "not_applicable", DiffChanged, false},
-		{"pass", "pass", DiffUnchanged, false},
-		{"pass", "fail", DiffNewFailure, true},
-		{"pass", "error", DiffNewFailure, true},
-		{"fail", "not_applicable", DiffChanged, false},
-		{"fail", "pass", DiffFixed, false},
-		{"fail", "fail", DiffUnchanged, false},
-		{"fail", "error", DiffRegressed, false},
-		{"error", "not_applicable", DiffChanged, false},
-		{"error", "pass", DiffFixed, false},
-		{"error", "fail", DiffImproved, false},
-		{"error", "error", DiffUnchanged, false},
+		{"", "not_applicable", Appeared, false},
+		{"", "pass", Appeared, false},
+		{"", "fail", NewFailure, true},
+		{"", "error", NewFailure, true},
+		{"not_applicable", "", Disappeared, false},
+		{"fail", "", Disappeared, false},
+		{"not_applicable", "not_applicable", Unchanged, false},
+		{"not_applicable", "pass", Changed, false},
+		{"not_applicable", "fail", NewFailure, true},
+		{"not_applicable", "error", NewFailure, true},
+		{"pass", "not_applicable", Changed, false},
+		{"pass", "pass", Unchanged, false},
+		{"pass", "fail", NewFailure, true},
+		{"pass", "error", NewFailure, true},
+		{"fail", "not_applicable", Changed, false},
+		{"fail", "pass", Fixed, false},
+		{"fail", "fail", Unchanged, false},
+		{"fail", "error", Regressed, false},
+		{"error", "not_applicable", Changed, false},
+		{"error", "pass", Fixed, false},
+		{"error", "fail", Improved, false},
+		{"error", "error", Unchanged, false},
 		// Waivers: observed status decides the class; a waived new failure
 		// is listed but does not gate.
-		{"fail", "waived:fail", DiffUnchanged, false},
-		{"waived:fail", "fail", DiffUnchanged, false}, // waiver lapsed or removed
-		{"waived:fail", "pass", DiffFixed, false},
-		{"waived:fail", "waived:error", DiffRegressed, false},
-		{"pass", "waived:fail", DiffNewFailure, false},
-		{"", "waived:error", DiffNewFailure, false},
-		{"waived:error", "", DiffDisappeared, false},
+		{"fail", "waived:fail", Unchanged, false},
+		{"waived:fail", "fail", Unchanged, false}, // waiver lapsed or removed
+		{"waived:fail", "pass", Fixed, false},
+		{"waived:fail", "waived:error", Regressed, false},
+		{"pass", "waived:fail", NewFailure, false},
+		{"", "waived:error", NewFailure, false},
+		{"waived:error", "", Disappeared, false},
 	}
 	for _, c := range cases {
-		var of, nf []checks.Finding
+		var of, nf []findings.Finding
 		if c.old != "" {
 			of = append(of, fnd("vc01", "C-1", "vm-1", c.old))
 		}
 		if c.new != "" {
 			nf = append(nf, fnd("vc01", "C-1", "vm-1", c.new))
 		}
-		d := DiffRuns(mkRun("o", []report.TargetResult{okTarget("vc01")}, of...), mkRun("n", []report.TargetResult{okTarget("vc01")}, nf...), nil)
+		d := Runs(mkRun("o", []report.TargetResult{okTarget("vc01")}, of...), mkRun("n", []report.TargetResult{okTarget("vc01")}, nf...), nil)
 		if len(d.Findings) != 1 {
 			t.Fatalf("%s → %s: %d entries", c.old, c.new, len(d.Findings))
 		}
@@ -112,7 +109,7 @@ func TestDiffClasses(t *testing.T) {
 		if (got.Old == nil) != (c.old == "") || (got.New == nil) != (c.new == "") {
 			t.Errorf("%s → %s: sides %+v %+v", c.old, c.new, got.Old, got.New)
 		}
-		if strings.HasPrefix(c.new, "waived:") && (got.New.Status != checks.StatusWaived || got.New.ObservedStatus == "" || got.New.Waiver == nil) {
+		if strings.HasPrefix(c.new, "waived:") && (got.New.Status != findings.StatusWaived || got.New.ObservedStatus == "" || got.New.Waiver == nil) {
 			t.Errorf("%s → %s: waived side lost its status or waiver: %+v", c.old, c.new, got.New)
 		}
 	}
@@ -140,13 +137,13 @@ func TestDiffRuns(t *testing.T) {
 		fnd("vc05", "C-1", "vm-5", "pass"),
 	)
 	cur.Run.Baseline.Version = "2"
-	d := DiffRuns(old, cur, nil)
+	d := Runs(old, cur, nil)
 
 	if d.Schema != "hvaudit/diff/v1" || d.Old.ID != "run-old" || d.New.ID != "run-new" || !d.BaselineChanged {
 		t.Errorf("header %+v %+v changed=%v", d.Old, d.New, d.BaselineChanged)
 	}
 	// vc02's finding is not a "disappeared" row: vc02 is one target line.
-	want := DiffCounts{NewFailure: 2, Regressed: 1, Fixed: 1, Appeared: 3, Disappeared: 3}
+	want := Counts{NewFailure: 2, Regressed: 1, Fixed: 1, Appeared: 3, Disappeared: 3}
 	if d.Counts != want {
 		t.Errorf("counts %+v, want %+v", d.Counts, want)
 	}
@@ -197,14 +194,14 @@ func TestDiffRuns(t *testing.T) {
 	}
 
 	var js bytes.Buffer
-	if err := WriteDiffJSON(&js, d); err != nil {
+	if err := WriteJSON(&js, d); err != nil {
 		t.Fatal(err)
 	}
 	var back map[string]any
 	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
 		t.Fatal(err)
 	}
-	if back["schema"] != DiffSchema || back["gating"] != float64(3) {
+	if back["schema"] != Schema || back["gating"] != float64(3) {
 		t.Errorf("json head: schema %v gating %v", back["schema"], back["gating"])
 	}
 	if c := back["counts"].(map[string]any); c["new_failure"] != float64(2) || c["unchanged"] != float64(0) {
@@ -215,7 +212,7 @@ func TestDiffRuns(t *testing.T) {
 	}
 
 	var tb bytes.Buffer
-	if err := WriteDiffTable(&tb, d); err != nil {
+	if err := WriteTable(&tb, d); err != nil {
 		t.Fatal(err)
 	}
 	out := tb.String()
@@ -240,18 +237,18 @@ func TestDiffRuns(t *testing.T) {
 func TestDiffSameRunAndWaiverOnly(t *testing.T) {
 	tg := []report.TargetResult{okTarget("vc01")}
 	a := mkRun("a", tg, fnd("vc01", "C-1", "vm-1", "fail"), fnd("vc01", "C-2", "vm-1", "pass"), fnd("vc01", "C-3", "vm-1", "error"))
-	d := DiffRuns(a, a, nil)
-	if d.NewlyFailing() || d.Counts != (DiffCounts{Unchanged: 3}) || *d.Score.Delta != 0 {
+	d := Runs(a, a, nil)
+	if d.NewlyFailing() || d.Counts != (Counts{Unchanged: 3}) || *d.Score.Delta != 0 {
 		t.Errorf("self diff %+v score %+v", d.Counts, d.Score)
 	}
 	var tb bytes.Buffer
-	_ = WriteDiffTable(&tb, d)
+	_ = WriteTable(&tb, d)
 	if !strings.Contains(tb.String(), "nothing newly failing") || !strings.Contains(tb.String(), "±0.00") {
 		t.Errorf("self diff table:\n%s", tb.String())
 	}
 	b := mkRun("b", tg, fnd("vc01", "C-1", "vm-1", "waived:fail"), fnd("vc01", "C-2", "vm-1", "pass"), fnd("vc01", "C-3", "vm-1", "waived:error"))
-	d = DiffRuns(a, b, nil)
-	if d.NewlyFailing() || d.Counts != (DiffCounts{Unchanged: 3}) {
+	d = Runs(a, b, nil)
+	if d.NewlyFailing() || d.Counts != (Counts{Unchanged: 3}) {
 		t.Errorf("waiver-only diff %+v", d.Counts)
 	}
 	// The score moves (waived findings leave the denominator); the score
@@ -267,38 +264,10 @@ func TestDiffDuplicateKeysPairInOrder(t *testing.T) {
 	tg := []report.TargetResult{okTarget("vc01")}
 	a := mkRun("a", tg, fnd("vc01", "C-1", "vm-1", "fail"), fnd("vc01", "C-1", "vm-1", "pass"))
 	b := mkRun("b", tg, fnd("vc01", "C-1", "vm-1", "fail"))
-	d := DiffRuns(a, b, nil)
-	if d.Counts != (DiffCounts{Unchanged: 1, Disappeared: 1}) {
+	d := Runs(a, b, nil)
+	if d.Counts != (Counts{Unchanged: 1, Disappeared: 1}) {
 		t.Errorf("%+v", d.Counts)
 	}
-}
-
-func TestReadRunFileErrors(t *testing.T) {
-	dir := t.TempDir()
-	bad := writeTemp(t, dir, "bad.json", "{\n  \"schema\": \"hvaudit/report/v1\",\n  oops\n}\n")
-	_, err := ReadRunFile(bad)
-	var ce *ConfigError
-	if err == nil || !strings.Contains(err.Error(), bad+": ") || !strings.Contains(err.Error(), "line 3") {
-		t.Errorf("bad JSON: %v", err)
-	} else if !errors.As(err, &ce) {
-		t.Errorf("not a ConfigError: %T", err)
-	}
-	if _, err := ReadRunFile(dir + "/missing.json"); err == nil || !strings.Contains(err.Error(), "missing.json") {
-		t.Errorf("missing: %v", err)
-	}
-	snap := writeTemp(t, dir, "snap.json", `{"schema":"hvaudit/snapshot/v1"}`)
-	if _, err := ReadRunFile(snap); err == nil || !strings.Contains(err.Error(), "snapshot") {
-		t.Errorf("snapshot: %v", err)
-	}
-}
-
-func writeTemp(t *testing.T, dir, name, body string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // TestDiffFollowsAliases: a check renamed between two runs pairs under its
@@ -308,32 +277,32 @@ func TestDiffFollowsAliases(t *testing.T) {
 	tg := []report.TargetResult{okTarget("vc01")}
 	a := mkRun("a", tg, fnd("vc01", "OLD-1", "vm-1", "fail"), fnd("vc01", "C-2", "vm-1", "pass"))
 	b := mkRun("b", tg, fnd("vc01", "NEW-1", "vm-1", "fail"), fnd("vc01", "C-2", "vm-1", "pass"))
-	if d := DiffRuns(a, b, nil); d.Counts != (DiffCounts{Unchanged: 1, NewFailure: 1, Disappeared: 1}) {
+	if d := Runs(a, b, nil); d.Counts != (Counts{Unchanged: 1, NewFailure: 1, Disappeared: 1}) {
 		t.Errorf("without aliases %+v", d.Counts)
 	}
-	d := DiffRuns(a, b, map[string]string{"OLD-1": "NEW-1"})
-	if d.Counts != (DiffCounts{Unchanged: 2}) || d.NewlyFailing() || len(d.Checks.Added)+len(d.Checks.Removed) != 0 {
+	d := Runs(a, b, map[string]string{"OLD-1": "NEW-1"})
+	if d.Counts != (Counts{Unchanged: 2}) || d.NewlyFailing() || len(d.Checks.Added)+len(d.Checks.Removed) != 0 {
 		t.Errorf("with aliases %+v, checks %+v", d.Counts, d.Checks)
 	}
 	if a.Findings[0].CheckID != "OLD-1" {
-		t.Errorf("DiffRuns rewrote its input: %s", a.Findings[0].CheckID)
+		t.Errorf("Runs rewrote its input: %s", a.Findings[0].CheckID)
 	}
 }
 
 // A target that errors in NEW is one line however many findings it had: a
 // down vCenter of 5,000 VMs must not flood the diff with "disappeared".
 func TestDiffTargetDownIsOneLine(t *testing.T) {
-	var of []checks.Finding
+	var of []findings.Finding
 	for i := range 500 {
 		of = append(of, fnd("vc01", "C-1", "vm-"+strconv.Itoa(i), "fail"))
 	}
-	d := DiffRuns(mkRun("o", []report.TargetResult{okTarget("vc01")}, of...), mkRun("n", []report.TargetResult{errTarget("vc01")}), nil)
+	d := Runs(mkRun("o", []report.TargetResult{okTarget("vc01")}, of...), mkRun("n", []report.TargetResult{errTarget("vc01")}), nil)
 	if len(d.Findings) != 0 || d.Counts.Disappeared != 0 || len(d.Objects.Removed) != 0 || len(d.Targets) != 1 ||
 		d.Targets[0].NotCompared != 500 || !d.Targets[0].Gate || d.Gating != 1 {
 		t.Errorf("findings %d, counts %+v, objects removed %d, targets %+v", len(d.Findings), d.Counts, len(d.Objects.Removed), d.Targets)
 	}
 	var tb bytes.Buffer
-	if err := WriteDiffTable(&tb, d); err != nil {
+	if err := WriteTable(&tb, d); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(tb.String(), "\n"); n > 12 || !strings.Contains(tb.String(), "target new error: connection refused (its 500 findings in OLD not compared)") {
@@ -345,26 +314,26 @@ func TestDiffTargetDownIsOneLine(t *testing.T) {
 // gate; a target newly in error gates at any severity but none.
 func TestDiffGateFrom(t *testing.T) {
 	low := fnd("vc01", "C-LOW", "vm-1", "fail")
-	low.Severity = checks.SeverityLow
+	low.Severity = findings.SeverityLow
 	crit := fnd("vc01", "C-CRIT", "vm-1", "fail")
-	crit.Severity = checks.SeverityCritical
+	crit.Severity = findings.SeverityCritical
 	old := mkRun("o", []report.TargetResult{okTarget("vc01"), okTarget("vc02")})
 	for _, c := range []struct {
-		failOn   checks.Severity
+		failOn   findings.Severity
 		vc02Down bool
 		gating   int
 	}{
-		{checks.SeverityLow, false, 2},
-		{checks.SeverityHigh, false, 1},
-		{checks.SeverityCritical, false, 1},
-		{checks.SeverityHigh, true, 2},
-		{FailOnNone, true, 0},
+		{findings.SeverityLow, false, 2},
+		{findings.SeverityHigh, false, 1},
+		{findings.SeverityCritical, false, 1},
+		{findings.SeverityHigh, true, 2},
+		{findings.FailOnNone, true, 0},
 	} {
 		targets := []report.TargetResult{okTarget("vc01"), okTarget("vc02")}
 		if c.vc02Down {
 			targets[1] = errTarget("vc02")
 		}
-		d := DiffRuns(old, mkRun("n", targets, low, crit), nil)
+		d := Runs(old, mkRun("n", targets, low, crit), nil)
 		d.GateFrom(c.failOn)
 		if d.Gating != c.gating || d.NewlyFailing() != (c.gating > 0) || d.FailOn != string(c.failOn) {
 			t.Errorf("--fail-on %s (vc02 down %v): gating %d, want %d", c.failOn, c.vc02Down, d.Gating, c.gating)
@@ -380,12 +349,12 @@ func TestDiffNarrowedRun(t *testing.T) {
 		fnd("vc01", "C-2", "web-1", "fail"), fnd("vc01", "C-OLD", "web-2", "fail"))
 	cur := mkRun("n", []report.TargetResult{okTarget("vc01")}, fnd("vc01", "C-1", "web-1", "pass"), fnd("vc01", "C-1", "web-2", "pass"))
 	cur.Run.Scope = &report.Scope{Checks: []string{"c-prev"}, Objects: []string{"name-web-*"}}
-	d := DiffRuns(old, cur, map[string]string{"C-PREV": "C-1", "C-OLD": "C-1"})
+	d := Runs(old, cur, map[string]string{"C-PREV": "C-1", "C-OLD": "C-1"})
 	if d.Narrowed == nil || d.Narrowed.Dropped != 2 || d.Counts.Disappeared != 0 || d.Counts.Fixed != 2 {
 		t.Errorf("narrowed %+v counts %+v", d.Narrowed, d.Counts)
 	}
 	var tb bytes.Buffer
-	if err := WriteDiffTable(&tb, d); err != nil {
+	if err := WriteTable(&tb, d); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"note: NEW was narrowed to checks c-prev; objects name-web-*", "note: only findings both runs covered are compared (2 left out)"} {

@@ -1,4 +1,17 @@
-package agent
+// Package sign writes and checks detached report signatures (`--sign
+// KEYFILE`, `hvaudit verify`, `hvaudit keygen`).
+//
+// The signature of FILE is written to FILE.sig: the standard base64 of the
+// 64-byte Ed25519 signature (pure Ed25519 over the file's exact bytes, no
+// prehash) and a newline. verify also accepts the raw 64 bytes, which is
+// what `openssl pkeyutl -sign -rawin` writes, so either tool can check the
+// other's signatures.
+//
+// Keys are PEM: the private key a "PRIVATE KEY" block (PKCS #8), the public
+// key a "PUBLIC KEY" block (PKIX), as `hvaudit keygen` and
+// `openssl genpkey -algorithm ed25519` write them. The private key file must
+// be mode 0600 or stricter, like a password file.
+package sign
 
 import (
 	"crypto/ed25519"
@@ -16,35 +29,22 @@ import (
 	"github.com/hvaudit/hvaudit/report"
 )
 
-// Detached report signatures (`--sign KEYFILE`, `hvaudit verify`).
-//
-// The signature of FILE is written to FILE.sig: the standard base64 of the
-// 64-byte Ed25519 signature (pure Ed25519 over the file's exact bytes, no
-// prehash) and a newline. verify also accepts the raw 64 bytes, which is
-// what `openssl pkeyutl -sign -rawin` writes, so either tool can check the
-// other's signatures.
-//
-// Keys are PEM: the private key a "PRIVATE KEY" block (PKCS #8), the public
-// key a "PUBLIC KEY" block (PKIX), as `hvaudit keygen` and
-// `openssl genpkey -algorithm ed25519` write them. The private key file must
-// be mode 0600 or stricter, like a password file.
+// Suffix is appended to a report's path to name its signature.
+const Suffix = ".sig"
 
-// SignatureSuffix is appended to a report's path to name its signature.
-const SignatureSuffix = ".sig"
-
-// ErrSignatureMismatch means the signature does not verify: the file was
+// ErrMismatch means the signature does not verify: the file was
 // changed after signing, or signed with another key.
-var ErrSignatureMismatch = errors.New("signature does not match: the file was tampered with after signing, or signed with another key")
+var ErrMismatch = errors.New("signature does not match: the file was tampered with after signing, or signed with another key")
 
-// LoadSigningKey reads an Ed25519 private key, refusing one that group or
+// LoadPrivateKey reads an Ed25519 private key, refusing one that group or
 // others can read. Errors are ConfigErrors naming the file.
-func LoadSigningKey(path string) (ed25519.PrivateKey, error) {
+func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, configErrorf("signing key: %v", err)
+		return nil, fmt.Errorf("signing key: %v", err)
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return nil, configErrorf("signing key %s has mode %04o; make it 0600 or stricter (chmod 600 %s)", path, perm, path)
+		return nil, fmt.Errorf("signing key %s has mode %04o; make it 0600 or stricter (chmod 600 %s)", path, perm, path)
 	}
 	der, err := readPEM(path, "PRIVATE KEY")
 	if err != nil {
@@ -52,11 +52,11 @@ func LoadSigningKey(path string) (ed25519.PrivateKey, error) {
 	}
 	k, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
-		return nil, configErrorf("signing key %s: %v", path, err)
+		return nil, fmt.Errorf("signing key %s: %v", path, err)
 	}
 	priv, ok := k.(ed25519.PrivateKey)
 	if !ok {
-		return nil, configErrorf("signing key %s is a %T, not an Ed25519 key (openssl genpkey -algorithm ed25519)", path, k)
+		return nil, fmt.Errorf("signing key %s is a %T, not an Ed25519 key (openssl genpkey -algorithm ed25519)", path, k)
 	}
 	return priv, nil
 }
@@ -69,11 +69,11 @@ func LoadPublicKey(path string) (ed25519.PublicKey, error) {
 	}
 	k, err := x509.ParsePKIXPublicKey(der)
 	if err != nil {
-		return nil, configErrorf("public key %s: %v", path, err)
+		return nil, fmt.Errorf("public key %s: %v", path, err)
 	}
 	pub, ok := k.(ed25519.PublicKey)
 	if !ok {
-		return nil, configErrorf("public key %s is a %T, not an Ed25519 key", path, k)
+		return nil, fmt.Errorf("public key %s is a %T, not an Ed25519 key", path, k)
 	}
 	return pub, nil
 }
@@ -83,16 +83,16 @@ func LoadPublicKey(path string) (ed25519.PublicKey, error) {
 func readPEM(path, typ string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, configErrorf("reading key: %v", err)
+		return nil, fmt.Errorf("reading key: %v", err)
 	}
 	block, _ := pem.Decode(data)
 	switch {
 	case block == nil:
-		return nil, configErrorf("%s: no PEM block: expected -----BEGIN %s-----", path, typ)
+		return nil, fmt.Errorf("%s: no PEM block: expected -----BEGIN %s-----", path, typ)
 	case block.Type == "ENCRYPTED PRIVATE KEY":
-		return nil, configErrorf("%s: the key is encrypted; hvaudit reads an unencrypted key protected by its file mode (openssl pkey -in %s -out plain.key)", path, path)
+		return nil, fmt.Errorf("%s: the key is encrypted; hvaudit reads an unencrypted key protected by its file mode (openssl pkey -in %s -out plain.key)", path, path)
 	case block.Type != typ:
-		return nil, configErrorf("%s: PEM block is %q, expected %q", path, block.Type, typ)
+		return nil, fmt.Errorf("%s: PEM block is %q, expected %q", path, block.Type, typ)
 	}
 	return block.Bytes, nil
 }
@@ -108,14 +108,14 @@ func Fingerprint(pub ed25519.PublicKey) string {
 	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
 }
 
-// SignFile writes path's detached signature to path.sig, atomically.
-func SignFile(path string, key ed25519.PrivateKey) (string, error) {
+// File writes path's detached signature to path.sig, atomically.
+func File(path string, key ed25519.PrivateKey) (string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("signing: %w", err)
 	}
 	sig := ed25519.Sign(key, data)
-	sigPath := path + SignatureSuffix
+	sigPath := path + Suffix
 	err = report.WriteFileAtomic(sigPath, 0o640, func(w io.Writer) error {
 		_, err := io.WriteString(w, base64.StdEncoding.EncodeToString(sig)+"\n")
 		return err
@@ -123,35 +123,12 @@ func SignFile(path string, key ed25519.PrivateKey) (string, error) {
 	return sigPath, err
 }
 
-// PrepareSigning loads the --sign key before anything is collected or
-// written, and checks there is a file to sign: standard output, devices and
-// pipes cannot carry a detached signature beside them.
-func PrepareSigning(keyPath string, outs []Output) (ed25519.PrivateKey, error) {
-	key, err := LoadSigningKey(keyPath)
-	if err != nil {
-		return nil, err
-	}
-	for _, o := range outs {
-		if o.ToStdout() {
-			continue
-		}
-		sample, ok := inspectablePath(o.Path)
-		if !ok {
-			return key, nil // placeholders in the directory: files, never a device
-		}
-		if d, err := report.InspectDestination(sample, report.TakesDirectory(o.Format, o.Path)); err != nil || d.Kind != report.DestStream {
-			return key, nil
-		}
-	}
-	return nil, configErrorf("--sign needs at least one --format with an --output file (standard output, devices and pipes are not signed)")
-}
-
-// SignOutputs writes FILE.sig beside every report file written (the list
+// Files writes FILE.sig beside every report file written (the list
 // WriteOutputs returns: regular files only).
-func SignOutputs(files []string, key ed25519.PrivateKey) ([]string, error) {
+func Files(files []string, key ed25519.PrivateKey) ([]string, error) {
 	var sigs []string
 	for _, p := range files {
-		sp, err := SignFile(p, key)
+		sp, err := File(p, key)
 		if err != nil {
 			return sigs, err
 		}
@@ -160,28 +137,28 @@ func SignOutputs(files []string, key ed25519.PrivateKey) ([]string, error) {
 	return sigs, nil
 }
 
-// VerifyFile checks path against its detached signature (sigPath, default
-// path.sig). It returns ErrSignatureMismatch (wrapped, naming the file) when
+// Verify checks path against its detached signature (sigPath, default
+// path.sig). It returns ErrMismatch (wrapped, naming the file) when
 // the signature does not verify, and a ConfigError when an input cannot be
 // read or is not a signature at all.
-func VerifyFile(path, sigPath string, pub ed25519.PublicKey) error {
+func Verify(path, sigPath string, pub ed25519.PublicKey) error {
 	if sigPath == "" {
-		sigPath = path + SignatureSuffix
+		sigPath = path + Suffix
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return configErrorf("verify: %v", err)
+		return fmt.Errorf("verify: %v", err)
 	}
 	raw, err := os.ReadFile(sigPath)
 	if err != nil {
-		return configErrorf("verify: %v (sign with --sign KEYFILE, which writes FILE%s)", err, SignatureSuffix)
+		return fmt.Errorf("verify: %v (sign with --sign KEYFILE, which writes FILE%s)", err, Suffix)
 	}
 	sig, err := decodeSignature(raw)
 	if err != nil {
-		return configErrorf("%s: %v", sigPath, err)
+		return fmt.Errorf("%s: %v", sigPath, err)
 	}
 	if !ed25519.Verify(pub, data, sig) {
-		return fmt.Errorf("%s: %w", path, ErrSignatureMismatch)
+		return fmt.Errorf("%s: %w", path, ErrMismatch)
 	}
 	return nil
 }
@@ -219,7 +196,7 @@ func GenerateKeyPair(prefix string) (keyPath, pubPath string, err error) {
 	keyPath, pubPath = prefix+".key", prefix+".pub"
 	for _, p := range []string{keyPath, pubPath} {
 		if _, err := os.Lstat(p); err == nil {
-			return "", "", configErrorf("%s exists; not overwriting a key", p)
+			return "", "", fmt.Errorf("%s exists; not overwriting a key", p)
 		}
 	}
 	if err := writeNew(keyPath, 0o600, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER})); err != nil {
@@ -236,7 +213,7 @@ func GenerateKeyPair(prefix string) (keyPath, pubPath string, err error) {
 func writeNew(path string, mode os.FileMode, data []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
-		return configErrorf("%v", err)
+		return fmt.Errorf("%v", err)
 	}
 	if _, err := f.Write(data); err != nil {
 		_ = f.Close()

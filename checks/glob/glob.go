@@ -1,4 +1,8 @@
-package checks
+// Package glob is the selector syntax of waivers, audit --check and
+// --object, and a run's recorded scope: shell-style wildcards over a whole
+// check id, target or object name. The engine and diff share it, so a diff
+// reads a run's scope exactly as the audit applied it.
+package glob
 
 import (
 	"errors"
@@ -34,8 +38,8 @@ var (
 	errBackwardsRange = fmt.Errorf("%w: backwards range", errBadGlob)
 )
 
-// CompileGlob parses a pattern.
-func CompileGlob(pattern string) (*Glob, error) {
+// Compile parses a pattern.
+func Compile(pattern string) (*Glob, error) {
 	if pattern == "" {
 		return &Glob{}, nil
 	}
@@ -133,6 +137,10 @@ func globClass(p string, b *strings.Builder) (int, error) {
 		members++
 	}
 }
+
+// Never returns a selector that matches nothing: what a pattern that does
+// not compile selects.
+func Never() *Glob { return &Glob{never: true} }
 
 // Match reports whether s matches the whole pattern.
 func (g *Glob) Match(s string) bool {

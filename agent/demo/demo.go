@@ -1,4 +1,7 @@
-package agent
+// Package demo is `hvaudit demo`: it starts the embedded simulated estates
+// (govmomi's simulator, libvirt's test driver) and audits them through the
+// agent like any other target.
+package demo
 
 import (
 	"context"
@@ -13,7 +16,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/agent"
+	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
@@ -21,8 +25,8 @@ import (
 	"github.com/hvaudit/hvaudit/report"
 )
 
-// DemoOptions configure `hvaudit demo`.
-type DemoOptions struct {
+// Options configure `hvaudit demo`.
+type Options struct {
 	Dir string // where report files go
 	Out io.Writer
 	Log zerolog.Logger
@@ -30,10 +34,10 @@ type DemoOptions struct {
 	Now func() time.Time
 }
 
-// Demo audits the embedded simulated estate exactly as a real one is
+// Run audits the embedded simulated estate exactly as a real one is
 // audited: over HTTPS with the certificate pinned, read-only, through the
 // same collector, engine and writers.
-func Demo(ctx context.Context, o DemoOptions) error {
+func Run(ctx context.Context, o Options) error {
 	estate, err := esxisim.LoadEstate(configs.Demo, "demo/vsphere.toml")
 	if err != nil {
 		return err
@@ -66,7 +70,7 @@ func Demo(ctx context.Context, o DemoOptions) error {
 		targets = append(targets, *kvm)
 	}
 	// The report files are checked before the audit, as for `audit`.
-	files := []Output{
+	files := []agent.Output{
 		{Format: "json", Path: filepath.Join(o.Dir, "report.json")},
 		{Format: "table", Path: filepath.Join(o.Dir, "report.txt")},
 		{Format: "html", Path: filepath.Join(o.Dir, "report.html")},
@@ -77,11 +81,11 @@ func Demo(ctx context.Context, o DemoOptions) error {
 		{Format: "cklb", Path: filepath.Join(o.Dir, "cklb")}, // one STIG Viewer checklist per asset
 		{Format: "table"},
 	}
-	if err := ValidateOutputs(files); err != nil {
+	if err := agent.ValidateOutputs(files); err != nil {
 		return err
 	}
 	fmt.Fprintln(o.Out)
-	run, err := Audit(ctx, Request{Targets: targets, Log: o.Log, Now: o.Now})
+	run, err := agent.Audit(ctx, agent.Request{Targets: targets, Log: o.Log, Now: o.Now})
 	if err != nil {
 		return err
 	}
@@ -90,10 +94,10 @@ func Demo(ctx context.Context, o DemoOptions) error {
 			return fmt.Errorf("the demo audit could not read %s: %s", tr.Name, tr.Error)
 		}
 	}
-	if _, err := WriteOutputs(run, files, o.Out); err != nil {
+	if _, err := agent.WriteOutputs(run, files, o.Out); err != nil {
 		return err
 	}
-	NoteChecklists(run, files, o.Log)
+	agent.NoteChecklists(run, files, o.Log)
 	writeDeliberateGaps(o.Out, run, estate.DeliberateGaps)
 	fmt.Fprintf(o.Out, "\nReports written to %s/: report.json, .txt, .html, .csv, .junit.xml, .sarif, .oscal.json,\nand cklb/ with a STIG Viewer checklist per asset.\n", o.Dir)
 	return nil
@@ -106,7 +110,7 @@ func writeDeliberateGaps(w io.Writer, run *report.Run, gaps []esxisim.Deliberate
 	deliberate := 0
 	var others []string
 	for _, f := range run.Findings {
-		if f.Status != checks.StatusError {
+		if f.Status != findings.StatusError {
 			continue
 		}
 		if slices.ContainsFunc(gaps, func(g esxisim.DeliberateGap) bool {
@@ -122,7 +126,7 @@ func writeDeliberateGaps(w io.Writer, run *report.Run, gaps []esxisim.Deliberate
 	var whys []string
 	for _, g := range gaps {
 		for _, f := range run.Findings {
-			if f.Status != checks.StatusError || f.CheckID != g.Check || !slices.Contains(g.Objects, f.Object.Name) {
+			if f.Status != findings.StatusError || f.CheckID != g.Check || !slices.Contains(g.Objects, f.Object.Name) {
 				continue
 			}
 			l := byWhy[g.Why]

@@ -1,4 +1,4 @@
-package agent
+package demo
 
 import (
 	"bytes"
@@ -15,7 +15,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/agent"
+	"github.com/hvaudit/hvaudit/checks/findings"
+	_ "github.com/hvaudit/hvaudit/collectors/all" // the cmd links the collectors; the demo's tests do the same
 	"github.com/hvaudit/hvaudit/collectors/libvirt"
 	"github.com/hvaudit/hvaudit/report"
 )
@@ -40,10 +42,10 @@ func demoRun(t *testing.T) (*report.Run, string) {
 	}
 	dir := t.TempDir()
 	var out bytes.Buffer
-	if err := Demo(context.Background(), DemoOptions{Dir: filepath.Join(dir, "demo"), Out: &out, Log: zerolog.Nop(), Now: func() time.Time { return demoNow }}); err != nil {
+	if err := Run(context.Background(), Options{Dir: filepath.Join(dir, "demo"), Out: &out, Log: zerolog.Nop(), Now: func() time.Time { return demoNow }}); err != nil {
 		t.Fatal(err)
 	}
-	run, err := ReadRunFile(filepath.Join(dir, "demo", "report.json"))
+	run, err := agent.ReadRunFile(filepath.Join(dir, "demo", "report.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +99,7 @@ func renderTable(t *testing.T, run *report.Run, o report.Options) string {
 }
 
 // The demo's terminal report, default, --verbose and --quiet, at 100
-// columns: golden files to review (go test ./agent -run TestDemoTerminal
+// columns: golden files to review (go test ./agent/demo -run TestDemoTerminal
 // -update rewrites them).
 func TestDemoTerminalReportGolden(t *testing.T) {
 	run, _ := demoRun(t)
@@ -119,7 +121,7 @@ func TestDemoTerminalReportGolden(t *testing.T) {
 		}
 		want, err := os.ReadFile(path)
 		if err != nil {
-			t.Fatalf("%v (go test ./agent -run TestDemoTerminal -update creates it)", err)
+			t.Fatalf("%v (go test ./agent/demo -run TestDemoTerminal -update creates it)", err)
 		}
 		if got != string(want) {
 			t.Errorf("%s differs from the output (-update rewrites it after review); got:\n%s", path, got)
@@ -135,11 +137,11 @@ func TestDemoDefaultReportNamesEveryFailingCheck(t *testing.T) {
 	out := renderTable(t, run, report.Options{})
 	type key struct {
 		target, check string
-		status        checks.Status
+		status        findings.Status
 	}
 	groups := map[key][]string{}
 	for _, f := range run.Findings {
-		if f.Status == checks.StatusFail || f.Status == checks.StatusError {
+		if f.Status == findings.StatusFail || f.Status == findings.StatusError {
 			k := key{f.Target, f.CheckID, f.Status}
 			groups[k] = append(groups[k], f.Object.Name)
 		}

@@ -1,4 +1,8 @@
-package agent
+// Package diff compares two runs (`hvaudit diff`, and drift between a
+// target's runs in serve): findings paired across runs and classed, score
+// deltas, targets that appeared or stopped answering, and the change-window
+// gate. It reads reports only, never a collector or the agent.
+package diff
 
 import (
 	"cmp"
@@ -6,20 +10,20 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/hvaudit/hvaudit/checks"
+	"github.com/hvaudit/hvaudit/checks/findings"
+	"github.com/hvaudit/hvaudit/checks/glob"
 	"github.com/hvaudit/hvaudit/report"
 )
 
-// DiffSchema is the schema id of `hvaudit diff --format json`.
-const DiffSchema = "hvaudit/diff/v1"
+// Schema is the schema id of `hvaudit diff --format json`.
+const Schema = "hvaudit/diff/v1"
 
-// DiffClass is what happened to one finding between two runs.
+// Class is what happened to one finding between two runs.
 //
 // Findings match on (target, check id, object id) (DESIGN.md §3). Each pair
 // is classified on its observed status: the status, or observed_status for a
@@ -36,22 +40,22 @@ const DiffSchema = "hvaudit/diff/v1"
 //	pass          disappeared  changed         unchanged  new_failure   new_failure
 //	fail          disappeared  changed         fixed      unchanged     regressed
 //	error         disappeared  changed         fixed      improved      unchanged
-type DiffClass string
+type Class string
 
 // Diff classes, in the order reports list them.
 const (
-	DiffNewFailure  DiffClass = "new_failure" // failing in NEW; absent, pass or not_applicable in OLD
-	DiffRegressed   DiffClass = "regressed"   // failing in both, worse in NEW (fail → error)
-	DiffFixed       DiffClass = "fixed"       // failing in OLD, pass in NEW
-	DiffImproved    DiffClass = "improved"    // failing in both, better in NEW (error → fail)
-	DiffChanged     DiffClass = "changed"     // not failing in NEW, status differs (pass ↔ not_applicable, failing → not_applicable)
-	DiffUnchanged   DiffClass = "unchanged"   // same observed status
-	DiffAppeared    DiffClass = "appeared"    // only in NEW, not failing
-	DiffDisappeared DiffClass = "disappeared" // only in OLD, whatever its status
+	NewFailure  Class = "new_failure" // failing in NEW; absent, pass or not_applicable in OLD
+	Regressed   Class = "regressed"   // failing in both, worse in NEW (fail → error)
+	Fixed       Class = "fixed"       // failing in OLD, pass in NEW
+	Improved    Class = "improved"    // failing in both, better in NEW (error → fail)
+	Changed     Class = "changed"     // not failing in NEW, status differs (pass ↔ not_applicable, failing → not_applicable)
+	Unchanged   Class = "unchanged"   // same observed status
+	Appeared    Class = "appeared"    // only in NEW, not failing
+	Disappeared Class = "disappeared" // only in OLD, whatever its status
 )
 
-// DiffClasses lists every class in report order.
-var DiffClasses = []DiffClass{DiffNewFailure, DiffRegressed, DiffFixed, DiffImproved, DiffChanged, DiffUnchanged, DiffAppeared, DiffDisappeared}
+// Classes lists every class in report order.
+var Classes = []Class{NewFailure, Regressed, Fixed, Improved, Changed, Unchanged, Appeared, Disappeared}
 
 // RunRef identifies one side of a diff.
 type RunRef struct {
@@ -63,26 +67,26 @@ type RunRef struct {
 	WaiversSHA256   string              `json:"waivers_sha256,omitempty"`
 }
 
-// DiffSide is one finding as one run reported it.
-type DiffSide struct {
-	Status         checks.Status  `json:"status"`
-	ObservedStatus checks.Status  `json:"observed_status,omitempty"`
-	Message        string         `json:"message,omitempty"`
-	Waiver         *checks.Waiver `json:"waiver,omitempty"`
+// Side is one finding as one run reported it.
+type Side struct {
+	Status         findings.Status  `json:"status"`
+	ObservedStatus findings.Status  `json:"observed_status,omitempty"`
+	Message        string           `json:"message,omitempty"`
+	Waiver         *findings.Waiver `json:"waiver,omitempty"`
 }
 
 // FindingDiff is one matched (or unmatched) finding.
 type FindingDiff struct {
-	Class    DiffClass        `json:"class"`
-	Target   string           `json:"target"`
-	CheckID  string           `json:"check_id"`
-	Object   checks.ObjectRef `json:"object"`
-	Title    string           `json:"title"`
-	Area     string           `json:"area"`
-	Severity checks.Severity  `json:"severity"`
+	Class    Class              `json:"class"`
+	Target   string             `json:"target"`
+	CheckID  string             `json:"check_id"`
+	Object   findings.ObjectRef `json:"object"`
+	Title    string             `json:"title"`
+	Area     string             `json:"area"`
+	Severity findings.Severity  `json:"severity"`
 	// Old and New are null when the finding is absent from that run.
-	Old *DiffSide `json:"old"`
-	New *DiffSide `json:"new"`
+	Old *Side `json:"old"`
+	New *Side `json:"new"`
 	// Gate is true when this entry makes --fail-on-new exit 1: a new
 	// failure not covered by a live waiver in NEW.
 	Gate bool `json:"gate"`
@@ -135,8 +139,8 @@ type Narrowing struct {
 	Dropped int `json:"dropped"`
 }
 
-// DiffCounts counts findings per class.
-type DiffCounts struct {
+// Counts counts findings per class.
+type Counts struct {
 	NewFailure  int `json:"new_failure"`
 	Regressed   int `json:"regressed"`
 	Fixed       int `json:"fixed"`
@@ -147,28 +151,28 @@ type DiffCounts struct {
 	Disappeared int `json:"disappeared"`
 }
 
-func (c *DiffCounts) ptr(k DiffClass) *int {
+func (c *Counts) ptr(k Class) *int {
 	switch k {
-	case DiffNewFailure:
+	case NewFailure:
 		return &c.NewFailure
-	case DiffRegressed:
+	case Regressed:
 		return &c.Regressed
-	case DiffFixed:
+	case Fixed:
 		return &c.Fixed
-	case DiffImproved:
+	case Improved:
 		return &c.Improved
-	case DiffChanged:
+	case Changed:
 		return &c.Changed
-	case DiffUnchanged:
+	case Unchanged:
 		return &c.Unchanged
-	case DiffAppeared:
+	case Appeared:
 		return &c.Appeared
 	}
 	return &c.Disappeared
 }
 
 // Of returns the count of one class.
-func (c DiffCounts) Of(k DiffClass) int { return *c.ptr(k) }
+func (c Counts) Of(k Class) int { return *c.ptr(k) }
 
 // ObjectKey names an object across runs: target, kind and id.
 type ObjectKey struct {
@@ -191,7 +195,7 @@ type RunDiff struct {
 	New             RunRef     `json:"new"`
 	BaselineChanged bool       `json:"baseline_changed"`
 	Score           ScoreDelta `json:"score"`
-	Counts          DiffCounts `json:"counts"`
+	Counts          Counts     `json:"counts"`
 	// Gating counts what trips --fail-on-new: gating findings plus gating
 	// targets.
 	Gating int `json:"gating"`
@@ -212,65 +216,65 @@ func (d *RunDiff) NewlyFailing() bool { return d.Gating > 0 }
 // observed is the status a diff compares: observed_status for a waived
 // finding (a waived finding without one, which the schema forbids, counts as
 // fail).
-func observed(f *checks.Finding) checks.Status {
-	if f.Status == checks.StatusWaived {
+func observed(f *findings.Finding) findings.Status {
+	if f.Status == findings.StatusWaived {
 		if f.ObservedStatus != "" {
 			return f.ObservedStatus
 		}
-		return checks.StatusFail
+		return findings.StatusFail
 	}
 	return f.Status
 }
 
 // failRank orders failing statuses: 0 not failing, 1 fail, 2 error.
-func failRank(s checks.Status) int {
+func failRank(s findings.Status) int {
 	switch s {
-	case checks.StatusFail:
+	case findings.StatusFail:
 		return 1
-	case checks.StatusError:
+	case findings.StatusError:
 		return 2
 	}
 	return 0
 }
 
-// classify applies the table on DiffClass; nil means absent.
-func classify(old, new *checks.Finding) DiffClass {
+// classify applies the table on Class; nil means absent.
+func classify(old, new *findings.Finding) Class {
 	switch {
 	case old == nil && new == nil:
-		return DiffUnchanged
+		return Unchanged
 	case old == nil:
 		if failRank(observed(new)) > 0 {
-			return DiffNewFailure
+			return NewFailure
 		}
-		return DiffAppeared
+		return Appeared
 	case new == nil:
-		return DiffDisappeared
+		return Disappeared
 	}
 	o, n := observed(old), observed(new)
 	ro, rn := failRank(o), failRank(n)
 	switch {
 	case o == n:
-		return DiffUnchanged
+		return Unchanged
 	case ro == 0 && rn > 0:
-		return DiffNewFailure
+		return NewFailure
 	case ro > 0 && rn > ro:
-		return DiffRegressed
+		return Regressed
 	case ro > 0 && rn > 0:
-		return DiffImproved
-	case ro > 0 && n == checks.StatusPass:
-		return DiffFixed
+		return Improved
+	case ro > 0 && n == findings.StatusPass:
+		return Fixed
 	}
-	return DiffChanged
+	return Changed
 }
 
-func side(f *checks.Finding) *DiffSide {
+func side(f *findings.Finding) *Side {
 	if f == nil {
 		return nil
 	}
-	return &DiffSide{Status: f.Status, ObservedStatus: f.ObservedStatus, Message: f.Message, Waiver: f.Waiver}
+	return &Side{Status: f.Status, ObservedStatus: f.ObservedStatus, Message: f.Message, Waiver: f.Waiver}
 }
 
-func findingKey(f *checks.Finding) string {
+func findingKey(f *findings.Finding) string {
 	return f.Target + "\x00" + f.CheckID + "\x00" + f.Object.ID
 }
 
@@ -293,7 +297,7 @@ func scoreDelta(o, n, ow, nw *float64) ScoreDelta {
 	return ScoreDelta{Old: o, New: n, Delta: delta(o, n), OldWithoutWaivers: ow, NewWithoutWaivers: nw, DeltaWithoutWaivers: delta(ow, nw)}
 }
 
-// DiffRuns compares two runs. It is pure: the runs are not modified.
+// Runs compares two runs. It is pure: the runs are not modified.
 // aliases maps a renamed check's former id to its current one (a
 // baseline's AliasMap), so a finding of KVM-MIG-03 in an old report pairs
 // with its successor's in a new one; nil compares ids as they are.
@@ -303,7 +307,7 @@ func scoreDelta(o, n, ow, nw *float64) ScoreDelta {
 // NotCompared), not a "disappeared" row each. And when either run was
 // narrowed (run.scope), findings outside the other run's scope are left
 // out (Narrowed), so a change-window audit compares with a full one.
-func DiffRuns(old, new *report.Run, aliases map[string]string) *RunDiff {
+func Runs(old, new *report.Run, aliases map[string]string) *RunDiff {
 	old, new = withCurrentIDs(old, aliases), withCurrentIDs(new, aliases)
 	var narrowed *Narrowing
 	if old.Run.Scope != nil || new.Run.Scope != nil {
@@ -313,7 +317,7 @@ func DiffRuns(old, new *report.Run, aliases map[string]string) *RunDiff {
 			former[id] = append(former[id], a)
 		}
 		inOld, inNew := scopeFilter(old.Run.Scope, former), scopeFilter(new.Run.Scope, former)
-		both := func(f *checks.Finding) bool { return inOld(f) && inNew(f) }
+		both := func(f *findings.Finding) bool { return inOld(f) && inNew(f) }
 		var dropped int
 		old, dropped = keepFindings(old, both)
 		narrowed.Dropped += dropped
@@ -327,7 +331,7 @@ func DiffRuns(old, new *report.Run, aliases map[string]string) *RunDiff {
 		}
 	}
 	notCompared := map[string]int{}
-	old, _ = keepFindings(old, func(f *checks.Finding) bool {
+	old, _ = keepFindings(old, func(f *findings.Finding) bool {
 		if newErrors[f.Target] {
 			notCompared[f.Target]++
 			return false
@@ -335,7 +339,7 @@ func DiffRuns(old, new *report.Run, aliases map[string]string) *RunDiff {
 		return true
 	})
 	d := &RunDiff{Narrowed: narrowed,
-		Schema: DiffSchema, Old: runRef(old), New: runRef(new),
+		Schema: Schema, Old: runRef(old), New: runRef(new),
 		BaselineChanged: old.Run.Baseline != new.Run.Baseline,
 		Score: scoreDelta(old.Summary.Score, new.Summary.Score,
 			old.Summary.ScoreWithoutWaivers, new.Summary.ScoreWithoutWaivers),
@@ -353,7 +357,7 @@ func DiffRuns(old, new *report.Run, aliases map[string]string) *RunDiff {
 		oldByKey[k] = append(oldByKey[k], i)
 	}
 	matched := make([]bool, len(old.Findings))
-	add := func(o, n *checks.Finding) {
+	add := func(o, n *findings.Finding) {
 		ref := n
 		if ref == nil {
 			ref = o
@@ -362,12 +366,12 @@ func DiffRuns(old, new *report.Run, aliases map[string]string) *RunDiff {
 			Class: classify(o, n), Target: ref.Target, CheckID: ref.CheckID, Object: ref.Object,
 			Title: ref.Title, Area: ref.Area, Severity: ref.Severity, Old: side(o), New: side(n),
 		}
-		fd.Gate = fd.Class == DiffNewFailure && n.Status != checks.StatusWaived
+		fd.Gate = fd.Class == NewFailure && n.Status != findings.StatusWaived
 		d.Findings = append(d.Findings, fd)
 	}
 	for i := range new.Findings {
 		n := &new.Findings[i]
-		var o *checks.Finding
+		var o *findings.Finding
 		k := findingKey(n)
 		if idx := oldByKey[k]; len(idx) > 0 {
 			o = &old.Findings[idx[0]]
@@ -394,10 +398,10 @@ func DiffRuns(old, new *report.Run, aliases map[string]string) *RunDiff {
 		}
 	}
 
-	d.Checks.Added, d.Checks.Removed = addedRemoved(old, new, func(f *checks.Finding) (string, string) {
+	d.Checks.Added, d.Checks.Removed = addedRemoved(old, new, func(f *findings.Finding) (string, string) {
 		return f.CheckID, f.CheckID
 	})
-	d.Objects.Added, d.Objects.Removed = addedRemoved(old, new, func(f *checks.Finding) (string, ObjectKey) {
+	d.Objects.Added, d.Objects.Removed = addedRemoved(old, new, func(f *findings.Finding) (string, ObjectKey) {
 		return f.Target + "\x00" + f.Object.Kind + "\x00" + f.Object.ID,
 			ObjectKey{Target: f.Target, Kind: f.Object.Kind, ID: f.Object.ID, Name: f.Object.Name}
 	})
@@ -416,11 +420,11 @@ func DiffRuns(old, new *report.Run, aliases map[string]string) *RunDiff {
 // --fail-on): a change window can be held to high and critical. A target
 // that newly cannot be read gates at every severity but "none", which
 // gates nothing.
-func (d *RunDiff) GateFrom(failOn checks.Severity) {
+func (d *RunDiff) GateFrom(failOn findings.Severity) {
 	d.FailOn, d.Gating = string(failOn), 0
 	for i := range d.Findings {
 		f := &d.Findings[i]
-		f.Gate = failOn != FailOnNone && f.Class == DiffNewFailure && f.New != nil && f.New.Status != checks.StatusWaived &&
+		f.Gate = failOn != findings.FailOnNone && f.Class == NewFailure && f.New != nil && f.New.Status != findings.StatusWaived &&
 			f.Severity.Rank() >= failOn.Rank()
 		if f.Gate {
 			d.Gating++
@@ -428,7 +432,7 @@ func (d *RunDiff) GateFrom(failOn checks.Severity) {
 	}
 	for i := range d.Targets {
 		t := &d.Targets[i]
-		t.Gate = failOn != FailOnNone && (t.Change == TargetNewError || t.Change == TargetAppeared && t.NewStatus == report.TargetError)
+		t.Gate = failOn != findings.FailOnNone && (t.Change == TargetNewError || t.Change == TargetAppeared && t.NewStatus == report.TargetError)
 		if t.Gate {
 			d.Gating++
 		}
@@ -438,8 +442,8 @@ func (d *RunDiff) GateFrom(failOn checks.Severity) {
 // keepFindings returns r with only the findings keep accepts (a copy when
 // any is dropped) and how many were dropped. The summary is left as it
 // was: scores compare the runs as they were scored.
-func keepFindings(r *report.Run, keep func(*checks.Finding) bool) (*report.Run, int) {
-	var kept []checks.Finding
+func keepFindings(r *report.Run, keep func(*findings.Finding) bool) (*report.Run, int) {
+	var kept []findings.Finding
 	dropped := 0
 	for i := range r.Findings {
 		if keep(&r.Findings[i]) {
@@ -458,25 +462,25 @@ func keepFindings(r *report.Run, keep func(*checks.Finding) bool) (*report.Run, 
 
 // scopeFilter tells whether a finding is within a run's recorded scope
 // (nil: everything). Check patterns match the current id or a former one.
-func scopeFilter(s *report.Scope, former map[string][]string) func(*checks.Finding) bool {
+func scopeFilter(s *report.Scope, former map[string][]string) func(*findings.Finding) bool {
 	if s == nil {
-		return func(*checks.Finding) bool { return true }
+		return func(*findings.Finding) bool { return true }
 	}
-	globs := func(ps []string, upper bool) []*checks.Glob {
-		var out []*checks.Glob
+	globs := func(ps []string, upper bool) []*glob.Glob {
+		var out []*glob.Glob
 		for _, p := range ps {
 			if upper {
 				p = strings.ToUpper(p)
 			}
-			if g, err := checks.CompileGlob(p); err == nil {
+			if g, err := glob.Compile(p); err == nil {
 				out = append(out, g)
 			}
 		}
 		return out
 	}
 	ids, objects := globs(s.Checks, true), globs(s.Objects, false)
-	return func(f *checks.Finding) bool {
-		if len(ids) > 0 && !slices.ContainsFunc(ids, func(g *checks.Glob) bool {
+	return func(f *findings.Finding) bool {
+		if len(ids) > 0 && !slices.ContainsFunc(ids, func(g *glob.Glob) bool {
 			return g.Match(strings.ToUpper(f.CheckID)) || slices.ContainsFunc(former[f.CheckID], func(a string) bool { return g.Match(strings.ToUpper(a)) })
 		}) {
 			return false
@@ -484,7 +488,7 @@ func scopeFilter(s *report.Scope, former map[string][]string) func(*checks.Findi
 		if len(s.Areas) > 0 && !slices.Contains(s.Areas, f.Area) {
 			return false
 		}
-		return len(objects) == 0 || slices.ContainsFunc(objects, func(g *checks.Glob) bool { return g.Match(f.Object.Name) || g.Match(f.Object.ID) })
+		return len(objects) == 0 || slices.ContainsFunc(objects, func(g *glob.Glob) bool { return g.Match(f.Object.Name) || g.Match(f.Object.ID) })
 	}
 }
 
@@ -515,7 +519,7 @@ func withCurrentIDs(r *report.Run, aliases map[string]string) *report.Run {
 
 // addedRemoved lists the values whose key occurs in only one run, in first
 // seen order of the run they are in.
-func addedRemoved[T any](old, new *report.Run, key func(*checks.Finding) (string, T)) (added, removed []T) {
+func addedRemoved[T any](old, new *report.Run, key func(*findings.Finding) (string, T)) (added, removed []T) {
 	set := func(r *report.Run) (map[string]bool, []string, map[string]T) {
 		seen, vals := map[string]bool{}, map[string]T{}
 		var order []string
@@ -569,7 +573,7 @@ func diffTargets(old, new *report.Run) []TargetDiff {
 	for _, name := range names {
 		p := byName[name]
 		td := TargetDiff{Name: name}
-		var oscore, nscore checks.Score
+		var oscore, nscore findings.Score
 		if p.o != nil {
 			td.OldStatus = p.o.Status
 			oscore = old.Summary.ByTarget[name]
@@ -597,24 +601,8 @@ func diffTargets(old, new *report.Run) []TargetDiff {
 	return out
 }
 
-// ReadRunFile reads a JSON report for `report --from`, `diff` and the like.
-// Every error is a ConfigError naming the file (and, where the problem is in
-// the document, the line).
-func ReadRunFile(path string) (*report.Run, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, configErrorf("reading report: %v", err)
-	}
-	defer f.Close()
-	run, err := report.ReadRun(f)
-	if err != nil {
-		return nil, configErrorf("%s: %v", path, err)
-	}
-	return run, nil
-}
-
-// WriteDiffJSON writes the diff as hvaudit/diff/v1.
-func WriteDiffJSON(w io.Writer, d *RunDiff) error {
+// WriteJSON writes the diff as hvaudit/diff/v1.
+func WriteJSON(w io.Writer, d *RunDiff) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
@@ -638,27 +626,27 @@ func fmtDelta(s *float64) string {
 	return fmt.Sprintf("%+.2f", *s)
 }
 
-func fmtSide(s *DiffSide) string {
+func fmtSide(s *Side) string {
 	switch {
 	case s == nil:
 		return "absent"
-	case s.Status == checks.StatusWaived:
-		return fmt.Sprintf("waived(%s)", cmp.Or(s.ObservedStatus, checks.StatusFail))
+	case s.Status == findings.StatusWaived:
+		return fmt.Sprintf("waived(%s)", cmp.Or(s.ObservedStatus, findings.StatusFail))
 	}
 	return string(s.Status)
 }
 
-var classTitles = map[DiffClass]string{
-	DiffNewFailure: "NEW FAILURES", DiffRegressed: "REGRESSED", DiffFixed: "FIXED", DiffImproved: "IMPROVED",
-	DiffChanged: "CHANGED", DiffAppeared: "APPEARED", DiffDisappeared: "DISAPPEARED",
+var classTitles = map[Class]string{
+	NewFailure: "NEW FAILURES", Regressed: "REGRESSED", Fixed: "FIXED", Improved: "IMPROVED",
+	Changed: "CHANGED", Appeared: "APPEARED", Disappeared: "DISAPPEARED",
 }
 
-// WriteDiffTable writes the diff for people: scores, counts, then every
+// WriteTable writes the diff for people: scores, counts, then every
 // finding that changed, grouped by class (unchanged ones are only counted).
 // Every text taken from the reports (names, ids, titles, messages, file
 // names) goes through safe: a tab or newline in a VM name would otherwise
 // forge columns and rows, and an escape sequence reach the terminal.
-func WriteDiffTable(w io.Writer, d *RunDiff) error {
+func WriteTable(w io.Writer, d *RunDiff) error {
 	safe := func(s string) string { return report.Neutralize(s, false) }
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, s := range []struct {
@@ -717,13 +705,13 @@ func WriteDiffTable(w io.Writer, d *RunDiff) error {
 
 	fmt.Fprintln(w)
 	var parts []string
-	for _, c := range DiffClasses {
+	for _, c := range Classes {
 		parts = append(parts, fmt.Sprintf("%s %d", strings.ReplaceAll(string(c), "_", " "), d.Counts.Of(c)))
 	}
 	fmt.Fprintln(w, strings.Join(parts, " · "))
 
-	for _, c := range DiffClasses {
-		if c == DiffUnchanged || d.Counts.Of(c) == 0 {
+	for _, c := range Classes {
+		if c == Unchanged || d.Counts.Of(c) == 0 {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s (%d)\n", classTitles[c], d.Counts.Of(c))
@@ -735,7 +723,7 @@ func WriteDiffTable(w io.Writer, d *RunDiff) error {
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s %s\t%s\t%s → %s\t%s\n", safe(string(f.Severity)), safe(f.Target), safe(f.Object.Kind),
 				safe(cmp.Or(f.Object.Name, f.Object.ID)), safe(f.CheckID), safe(fmtSide(f.Old)), safe(fmtSide(f.New)), safe(f.Title))
-			if (c == DiffNewFailure || c == DiffRegressed) && f.New != nil && f.New.Message != "" {
+			if (c == NewFailure || c == Regressed) && f.New != nil && f.New.Message != "" {
 				fmt.Fprintf(tw, "  \t\t\t\t\t  %s\n", safe(firstLine(f.New.Message)))
 			}
 		}
@@ -760,10 +748,10 @@ func WriteDiffTable(w io.Writer, d *RunDiff) error {
 
 	fmt.Fprintln(w)
 	at := ""
-	if d.FailOn != "" && d.FailOn != string(checks.SeverityInfo) {
+	if d.FailOn != "" && d.FailOn != string(findings.SeverityInfo) {
 		at = " at or above " + safe(d.FailOn)
 	}
-	if d.FailOn == string(FailOnNone) {
+	if d.FailOn == string(findings.FailOnNone) {
 		at = " (--fail-on none: nothing gates)"
 	}
 	if d.NewlyFailing() {

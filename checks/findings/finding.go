@@ -1,7 +1,10 @@
-// Package checks loads baselines, waivers and advisory data, evaluates the
-// baseline's CEL expressions over an inventory, and scores the result. It
-// imports collectors/inventory and never an API client.
-package checks
+// Package findings is what an audit produces and every consumer reads: a
+// finding, its status and severity, the areas and threats vocabulary, the
+// waiver as applied to it, and the score and summary of a run. It is the
+// contract between the engine (checks), the report writers and the agent,
+// and uses the standard library only, so a package that renders or compares
+// findings does not link the CEL engine or the embedded baselines.
+package findings
 
 // Status is a finding's outcome (DESIGN.md §4, contract).
 type Status string
@@ -56,6 +59,11 @@ func (s Severity) Rank() int {
 	}
 	return -1
 }
+
+// FailOnNone is the --fail-on threshold (audit, diff) under which no
+// finding gates: an audit exits neither 1 nor, for a finding, 3, and a diff
+// gates nothing. It is no finding's severity.
+const FailOnNone Severity = "none"
 
 // Areas (DESIGN.md §4, contract).
 var Areas = []string{

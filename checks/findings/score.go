@@ -1,4 +1,4 @@
-package checks
+package findings
 
 import "math"
 
@@ -13,26 +13,20 @@ type tally struct {
 }
 
 func (t *tally) add(f *Finding) {
+	if !t.counts.Add(f.Status) {
+		return
+	}
 	w := f.Severity.Weight()
 	switch f.Status {
 	case StatusPass:
-		t.counts.Pass++
 		t.passed += w
 		t.total += w
 		t.passedAll += w
 		t.totalAll += w
 	case StatusFail, StatusError:
-		if f.Status == StatusFail {
-			t.counts.Fail++
-		} else {
-			t.counts.Error++
-		}
 		t.total += w
 		t.totalAll += w
-	case StatusNotApplicable:
-		t.counts.NotApplicable++
 	case StatusWaived:
-		t.counts.Waived++
 		// A waiver only ever covers fail or error, so unwaived it scores
 		// nothing but its weight.
 		t.totalAll += w

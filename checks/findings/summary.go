@@ -1,4 +1,4 @@
-package checks
+package findings
 
 // Counts tallies findings by status.
 type Counts struct {
@@ -7,6 +7,52 @@ type Counts struct {
 	Error         int `json:"error"`
 	NotApplicable int `json:"not_applicable"`
 	Waived        int `json:"waived"`
+}
+
+// Add counts one finding of status s. It reports false and counts nothing
+// for a status outside the contract, so each caller says what an unknown
+// status means to it (never a pass).
+func (c *Counts) Add(s Status) bool {
+	n := c.of(s)
+	if n == nil {
+		return false
+	}
+	*n++
+	return true
+}
+
+// Of is the count of status s, 0 for a status outside the contract.
+func (c Counts) Of(s Status) int {
+	if n := c.of(s); n != nil {
+		return *n
+	}
+	return 0
+}
+
+func (c *Counts) of(s Status) *int {
+	switch s {
+	case StatusPass:
+		return &c.Pass
+	case StatusFail:
+		return &c.Fail
+	case StatusError:
+		return &c.Error
+	case StatusNotApplicable:
+		return &c.NotApplicable
+	case StatusWaived:
+		return &c.Waived
+	}
+	return nil
+}
+
+// Count tallies findings by status; a status outside the contract is left
+// out.
+func Count(fs []Finding) Counts {
+	var c Counts
+	for i := range fs {
+		c.Add(fs[i].Status)
+	}
+	return c
 }
 
 // Score is a score with the counts behind it. Score and ScoreWithoutWaivers

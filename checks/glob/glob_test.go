@@ -1,4 +1,4 @@
-package checks
+package glob
 
 import (
 	"errors"
@@ -36,7 +36,7 @@ func TestGlob(t *testing.T) {
 		{"日本*", "日本語", true},
 	}
 	for _, c := range cases {
-		g, err := CompileGlob(c.pattern)
+		g, err := Compile(c.pattern)
 		if err != nil {
 			t.Errorf("CompileGlob(%q): %v", c.pattern, err)
 			continue
@@ -46,7 +46,7 @@ func TestGlob(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"[", "web-[", "a\\", "[]", "[a-]", "[z-a]", "[-a]"} {
-		if _, err := CompileGlob(bad); err == nil {
+		if _, err := Compile(bad); err == nil {
 			t.Errorf("CompileGlob(%q) accepted a bad pattern", bad)
 		}
 	}
@@ -66,7 +66,7 @@ func FuzzGlobAgreesWithPathMatch(f *testing.F) {
 			return
 		}
 		want, perr := path.Match(pattern, s)
-		g, gerr := CompileGlob(pattern)
+		g, gerr := Compile(pattern)
 		if perr == nil && errors.Is(gerr, errBackwardsRange) {
 			return // refused on purpose (see Glob)
 		}
