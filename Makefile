@@ -47,6 +47,7 @@ demo: build ## Audit the embedded simulated estates; reports land in ./hvaudit-d
 	./bin/hvaudit demo
 
 bench: ## Benchmarks: vSphere audits (2,000 and 10,000 VMs, 30 ms latency, 50 vCenters) beside the floor and per-object fetching, a 2,000-domain KVM audit, normalize, the engine
+	@$(MAKE) --no-print-directory deps DEBS=libvirt0
 	@echo "load average: $$(cut -d' ' -f1-3 /proc/loadavg) on $$(nproc) cores"
 	$(GO) test -run '^$$' -bench 'BenchmarkVSphere|BenchmarkAuditKVM' -benchtime 1x -timeout 90m ./integration/
 	$(GO) test -run '^$$' -bench 'BenchmarkNormalize' -benchtime 3x -benchmem -timeout 30m ./collectors/esxi/
