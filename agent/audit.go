@@ -54,6 +54,11 @@ type Request struct {
 	// (audit --check, --area, --object); the run records it and its score
 	// covers only it.
 	Scope *report.Scope
+	// SaveSnapshot, when set, sees each live target's snapshot as soon as
+	// it is read, before it is normalized (audit --save-snapshot); it
+	// keeps its own errors. Without it a live audit never encodes a
+	// snapshot at all.
+	SaveSnapshot func(*collectors.Snapshot)
 }
 
 // Judge holds the loaded, compiled evaluation inputs. Loading it first means
@@ -166,7 +171,6 @@ func (j *Judge) Audit(ctx context.Context, req Request) (*report.Run, error) {
 // targetOutcome is one target after collection and normalization.
 type targetOutcome struct {
 	name, uri, platform string
-	snap                *collectors.Snapshot
 	inv                 *inventory.Inventory
 	err                 error
 	stats               collectors.Stats
@@ -191,7 +195,7 @@ func collectAll(ctx context.Context, req Request) []targetOutcome {
 			defer func() { <-sem }()
 			log := req.Log.With().Str("target", t.Name).Logger()
 			log.Info().Str("uri", collectors.Redact(t.URI)).Msg("collecting")
-			o := collectOne(ctx, t)
+			o := collectOne(ctx, t, req.SaveSnapshot)
 			o.timeout = t.Timeout
 			out[i] = o
 			if o.err != nil {
@@ -219,7 +223,9 @@ func collectAll(ctx context.Context, req Request) []targetOutcome {
 
 // collectOne fetches and normalizes one target under its own timeout. A
 // panic in a collector becomes that target's error, never the run's end.
-func collectOne(ctx context.Context, t collectors.Target) (o targetOutcome) {
+// The snapshot is dropped once normalized (save, when set, sees it first):
+// only the inventory lives on through evaluation and the reports.
+func collectOne(ctx context.Context, t collectors.Target, save func(*collectors.Snapshot)) (o targetOutcome) {
 	o = targetOutcome{name: t.Name, uri: collectors.Redact(t.URI)}
 	start := time.Now()
 	defer func() {
@@ -241,8 +247,10 @@ func collectOne(ctx context.Context, t collectors.Target) (o targetOutcome) {
 		o.err = err
 		return o
 	}
-	o.snap = snap
 	o.stats = snap.Stats
+	if save != nil {
+		save(snap)
+	}
 	o.inv, o.err = normalize(c, snap)
 	return o
 }
@@ -321,7 +329,7 @@ func loadSnapshots(paths []string, timeout time.Duration) ([]targetOutcome, erro
 		if err != nil {
 			return nil, configErrorf("%s: %w", p, err)
 		}
-		o := targetOutcome{name: snap.Target.Name, uri: snap.Target.URI, platform: snap.Platform, snap: snap, stats: snap.Stats, timeout: timeout}
+		o := targetOutcome{name: snap.Target.Name, uri: snap.Target.URI, platform: snap.Platform, stats: snap.Stats, timeout: timeout}
 		o.inv, o.err = normalize(c, snap)
 		var dup *DuplicateObjectError
 		if errors.As(o.err, &dup) {
@@ -424,7 +432,14 @@ func (j *Judge) judge(ctx context.Context, outcomes []targetOutcome, now func() 
 		}
 		tr.Hosts = hostReleases(inv.Hosts)
 		run.Targets = append(run.Targets, tr)
-		run.Findings = append(run.Findings, scope.Narrow(j.evaluate(ctx, o))...)
+		fs := scope.Narrow(j.evaluate(ctx, o))
+		if len(run.Findings) == 0 && fs != nil {
+			// The first target's findings become the run's as they are:
+			// appending them would copy the largest part of an audit.
+			run.Findings = fs
+		} else {
+			run.Findings = append(run.Findings, fs...)
+		}
 	}
 	if j.Waivers != nil {
 		at := now()

@@ -324,3 +324,21 @@ func skipUnlessRequired(t *testing.T, why string) {
 	}
 	t.Skip(why)
 }
+
+// TestConsoleLogShowsValuesAsWritten: bools, nulls and numbers read as
+// themselves in the console format (zerolog hands the first two over as
+// JSON bytes), never as lists of byte values.
+func TestConsoleLogShowsValuesAsWritten(t *testing.T) {
+	var b bytes.Buffer
+	log, err := NewLoggerColor(&b, "info", "console", "never")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Info().Bool("first_run", true).Interface("score", nil).Float64("pass", 3).Msg("audit run finished")
+	out := b.String()
+	for _, want := range []string{"first_run=true", "score=null", "pass=3"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("console log lacks %s:\n%s", want, out)
+		}
+	}
+}

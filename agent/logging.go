@@ -55,8 +55,12 @@ func consoleWriter(w io.Writer, color string) zerolog.ConsoleWriter {
 		return "\x1b[" + code + "m" + s + "\x1b[0m"
 	}
 	safe := func(i any) string {
-		if i == nil {
+		switch v := i.(type) {
+		case nil:
 			return ""
+		case []byte:
+			// zerolog hands over bools, nulls and objects as their JSON.
+			return report.Neutralize(string(v), false)
 		}
 		return report.Neutralize(fmt.Sprint(i), false)
 	}

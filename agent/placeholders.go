@@ -44,6 +44,12 @@ func ExpandPath(path string, run *report.Run, target string) string {
 	).Replace(path)
 }
 
+// ExpandTargetPath fills {target} alone, for a file written per target
+// before the run's report exists (audit --save-snapshot).
+func ExpandTargetPath(path, target string) string {
+	return strings.ReplaceAll(path, "{target}", fileSafe(target))
+}
+
 // PlaceholderGlob turns a path's placeholders into '*', for finding the
 // files (and leftovers) an output writes.
 func PlaceholderGlob(path string) string {

@@ -27,6 +27,54 @@ type Snapshot struct {
 	// Stats describe the collection itself; kept so a re-audit of a saved
 	// snapshot still reports what the live run cost.
 	Stats Stats `json:"collector"`
+
+	// live is what Fetch read, kept in memory when it is LiveData: a live
+	// audit normalizes it as it is, and Data is encoded from it only when
+	// the snapshot is written.
+	live LiveData
+}
+
+// LiveData is snapshot data big enough that encoding it, and decoding it
+// again for Normalize, would cost an audit more than reading it did (a
+// vCenter's objects: seconds and hundreds of megabytes at 10,000 VMs).
+// NewSnapshot keeps it in memory instead of encoding it; EncodeData gives
+// the exact JSON a snapshot file holds, so a saved snapshot normalizes to
+// what the live audit did.
+type LiveData interface {
+	EncodeData() (json.RawMessage, error)
+}
+
+// Live returns the data Fetch read when it is still in memory (a live
+// audit), or nil (a snapshot read from a file, or data NewSnapshot encoded
+// at once). Normalize may use it instead of decoding Data.
+func (s *Snapshot) Live() any {
+	if s == nil || s.live == nil {
+		return nil
+	}
+	return s.live
+}
+
+// Encode fills Data from the in-memory data, if it is not filled yet.
+func (s *Snapshot) Encode() error {
+	if len(s.Data) > 0 || s.live == nil {
+		return nil
+	}
+	raw, err := s.live.EncodeData()
+	if err != nil {
+		return fmt.Errorf("encoding the %s snapshot data: %w", s.Platform, err)
+	}
+	s.Data = raw
+	return nil
+}
+
+// MarshalJSON writes the snapshot file's form, encoding in-memory data
+// first: whoever writes a snapshot gets its data, however it was built.
+func (s *Snapshot) MarshalJSON() ([]byte, error) {
+	if err := s.Encode(); err != nil {
+		return nil, err
+	}
+	type file Snapshot // the same fields, without this method
+	return json.Marshal((*file)(s))
 }
 
 // Tool names the program that wrote a snapshot.
@@ -63,13 +111,15 @@ type Stats struct {
 
 // NewSnapshot wraps what one Fetch read in the snapshot envelope, stamped
 // with the time now: data is the platform's raw shape (JSON-encoded here
-// unless it already is a json.RawMessage), calls the API round trips the
+// unless it already is a json.RawMessage, kept in memory when it is
+// LiveData), calls the API round trips the
 // collector made, gaps what it could not read (Fetch records few; most
 // gaps are found by Normalize). The tool's identity and the duration are
 // left to the agent's collect step, which alone knows them.
 func NewSnapshot(platform string, target SnapshotTarget, data any, calls int, gaps inventory.Gaps) (*Snapshot, error) {
+	live, isLive := data.(LiveData)
 	raw, ok := data.(json.RawMessage)
-	if !ok {
+	if !ok && !isLive {
 		var err error
 		if raw, err = json.Marshal(data); err != nil {
 			return nil, fmt.Errorf("encoding the %s snapshot data: %w", platform, err)
@@ -86,6 +136,7 @@ func NewSnapshot(platform string, target SnapshotTarget, data any, calls int, ga
 		Gaps:        gaps,
 		Data:        raw,
 		Stats:       Stats{Calls: calls},
+		live:        live,
 	}, nil
 }
 
@@ -114,6 +165,9 @@ func (s *Snapshot) DataFor(platform string) (json.RawMessage, error) {
 	}
 	if s.Platform != platform {
 		return nil, fmt.Errorf("snapshot is for platform %q, not %q", s.Platform, platform)
+	}
+	if err := s.Encode(); err != nil {
+		return nil, err
 	}
 	return s.Data, nil
 }

@@ -12,34 +12,9 @@ import (
 
 	"github.com/hvaudit/hvaudit/agent"
 	"github.com/hvaudit/hvaudit/collectors"
-	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
 	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"github.com/hvaudit/hvaudit/collectors/libvirt"
 )
-
-// BenchmarkAuditVSphere audits a simulated estate of 100 hosts and 5,000
-// VMs end to end (collector, engine, summary) and reports collection time,
-// evaluation time, SOAP round trips and peak memory. The simulator runs in
-// the same process, so peak RSS includes it: an upper bound for hvaudit.
-func BenchmarkAuditVSphere(b *testing.B) {
-	hosts, vms := envInt("HVAUDIT_BENCH_HOSTS", 100), envInt("HVAUDIT_BENCH_VMS", 5000)
-	start := time.Now()
-	sim, err := esxisim.Start(context.Background(), esxisim.Scaled(hosts, vms), esxisim.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sim.Close()
-	b.Logf("simulated estate of %d hosts and %d VMs ready in %s", hosts, vms, time.Since(start).Round(time.Millisecond))
-	t := collectors.Target{
-		Name: "bench", URI: "vsphere://" + sim.Username + "@" + sim.URL.Host,
-		Password: collectors.NewSecret(sim.Password), TLS: collectors.TLSOptions{Thumbprint: sim.Thumbprint}, Timeout: 30 * time.Minute,
-	}
-	benchAudit(b, t, "soap-calls", func(inv *inventory.Inventory) {
-		if len(inv.VMs) != vms || len(inv.Hosts) != hosts {
-			b.Fatalf("collected %d hosts and %d VMs, want %d and %d", len(inv.Hosts), len(inv.VMs), hosts, vms)
-		}
-	})
-}
 
 // benchAudit collects t b.N times, normalizes and evaluates builtin:default,
 // and reports collection time, normalize+evaluate time, API calls (named

@@ -54,7 +54,11 @@ func TestCSVRowsAndColumns(t *testing.T) {
 	}
 
 	// Same order as the JSON report, with the failed target in its place.
-	sorted := sortedFindings(run.Findings)
+	r, err := prepare(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sorted := r.Findings
 	var i int
 	for _, row := range rows {
 		if row["target"] == "kvm01" {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -22,17 +23,143 @@ type jsonWriter struct{}
 func (jsonWriter) Format() string { return "json" }
 
 func (jsonWriter) Write(w io.Writer, run *Run) error {
-	r, err := prepare(run)
+	r, err := prepareEnvelope(run)
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	// The document is streamed: the envelope is encoded with an empty
+	// findings array, and the findings are spliced in where it stands,
+	// encoded in chunks on every core. The bytes are those of encoding the
+	// whole document at once (golden files and signatures rely on that),
+	// without ever holding it, or an indented copy of it, in memory.
+	head, err := encodeIndented(r, "")
+	if err != nil {
+		return err
+	}
+	head = append(head, '\n') // as json.Encoder ends a document
+	before, after, ok := bytes.Cut(head, []byte(findingsSplice))
+	if !ok {
+		return errors.New("report: the encoded envelope has no findings array")
+	}
+	if _, err := w.Write(before); err != nil {
+		return err
+	}
+	order := sortedOrder(run.Findings)
+	if len(order) == 0 {
+		_, err := io.WriteString(w, findingsSplice)
+		if err == nil {
+			_, err = w.Write(after)
+		}
+		return err
+	}
+	if _, err := io.WriteString(w, findingsOpen); err != nil {
+		return err
+	}
+	err = encodeChunks(w, len(order), func(buf *bytes.Buffer, i int) error {
+		f, err := canonicalFinding(run.Findings[order[i]])
+		if err != nil {
+			return err
+		}
+		b, err := encodeIndented(f, findingIndent)
+		if err != nil {
+			return err
+		}
+		buf.WriteString(findingIndent)
+		buf.Write(b)
+		if i < len(order)-1 {
+			buf.WriteByte(',')
+		}
+		buf.WriteByte('\n')
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, findingsClose); err != nil {
+		return err
+	}
+	_, err = w.Write(after)
+	return err
+}
+
+// Where the findings go in the envelope: an empty array at the document's
+// first level. A string value cannot hold these bytes (its newlines and
+// quotes are escaped), so the cut is unambiguous.
+const (
+	findingsSplice = "\n  \"findings\": []"
+	findingsOpen   = "\n  \"findings\": [\n"
+	findingsClose  = "  ]"
+	findingIndent  = "    "
+)
+
+// encodeIndented is encoding/json's indented form of v as the report
+// writes it (no HTML escaping), without the trailing newline, as it
+// appears nested under prefix.
+func encodeIndented(v any, prefix string) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent(prefix, "  ")
 	// Messages and expected values hold "<", ">" and "&" (comparisons,
 	// XPaths); HTML escaping would only make the file harder to read and
 	// changes nothing for JSON parsers.
 	enc.SetEscapeHTML(false)
-	return enc.Encode(r)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// encodeChunks writes n items in order, each chunk of them encoded by one
+// of GOMAXPROCS workers into its own buffer: the report's largest part
+// costs a fraction of its serial time and a few chunks of memory.
+func encodeChunks(w io.Writer, n int, encode func(buf *bytes.Buffer, i int) error) error {
+	const chunk = 512
+	type result struct {
+		buf bytes.Buffer
+		err error
+	}
+	chunks := (n + chunk - 1) / chunk
+	workers := min(runtime.GOMAXPROCS(0), chunks)
+	// Each chunk's result arrives on its own channel; the writer takes
+	// them in order, and at most 2×workers chunks are held at once.
+	pending := make(chan chan *result, 2*workers)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(pending)
+		sem := make(chan struct{}, workers)
+		for c := 0; c < chunks; c++ {
+			out := make(chan *result, 1)
+			select {
+			case pending <- out:
+			case <-stop:
+				return
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-stop:
+				return
+			}
+			go func(c int) {
+				defer func() { <-sem }()
+				r := &result{}
+				for i := c * chunk; i < min(n, (c+1)*chunk) && r.err == nil; i++ {
+					r.err = encode(&r.buf, i)
+				}
+				out <- r
+			}(c)
+		}
+	}()
+	for out := range pending {
+		r := <-out
+		if r.err != nil {
+			return r.err
+		}
+		if _, err := w.Write(r.buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // prepare returns a copy of run in the contract's canonical form, leaving
@@ -41,6 +168,22 @@ func (jsonWriter) Write(w io.Writer, run *Run) error {
 // objects the schema requires. Writers render the prepared copy, so every
 // format agrees on order.
 func prepare(run *Run) (*Run, error) {
+	r, err := prepareEnvelope(run)
+	if err != nil {
+		return nil, err
+	}
+	order := sortedOrder(run.Findings)
+	r.Findings = make([]findings.Finding, len(order))
+	for i, k := range order {
+		if r.Findings[i], err = canonicalFinding(run.Findings[k]); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// prepareEnvelope is prepare without the findings: r.Findings is empty.
+func prepareEnvelope(run *Run) (*Run, error) {
 	if run == nil {
 		return nil, errors.New("report: no run to write")
 	}
@@ -63,24 +206,7 @@ func prepare(run *Run) (*Run, error) {
 			r.Targets[i].Gaps = []inventory.Gap{}
 		}
 	}
-
-	r.Findings = sortedFindings(run.Findings)
-	for i := range r.Findings {
-		if r.Findings[i].Evidence == nil {
-			r.Findings[i].Evidence = []findings.Evidence{}
-			continue
-		}
-		ev := make([]findings.Evidence, len(r.Findings[i].Evidence))
-		copy(ev, r.Findings[i].Evidence)
-		for j := range ev {
-			o, err := canonicalObserved(ev[j].Observed)
-			if err != nil {
-				return nil, fmt.Errorf("report: evidence %s of %s: %w", ev[j].Field, r.Findings[i].CheckID, err)
-			}
-			ev[j].Observed = o
-		}
-		r.Findings[i].Evidence = ev
-	}
+	r.Findings = []findings.Finding{}
 
 	if r.Summary.ByTarget == nil {
 		r.Summary.ByTarget = map[string]findings.Score{}
@@ -96,6 +222,26 @@ func prepare(run *Run) (*Run, error) {
 		r.Summary.ByThreat = map[string]findings.Score{}
 	}
 	return &r, nil
+}
+
+// canonicalFinding is f as writers render it: evidence never null, and
+// each observed value in its canonical form, on a copy of the evidence.
+func canonicalFinding(f findings.Finding) (findings.Finding, error) {
+	if f.Evidence == nil {
+		f.Evidence = []findings.Evidence{}
+		return f, nil
+	}
+	ev := make([]findings.Evidence, len(f.Evidence))
+	copy(ev, f.Evidence)
+	for j := range ev {
+		o, err := canonicalObserved(ev[j].Observed)
+		if err != nil {
+			return f, fmt.Errorf("report: evidence %s of %s: %w", ev[j].Field, f.CheckID, err)
+		}
+		ev[j].Observed = o
+	}
+	f.Evidence = ev
+	return f, nil
 }
 
 // canonicalObserved gives an observed value the form it has after a JSON
@@ -120,19 +266,22 @@ func canonicalObserved(v any) (any, error) {
 	return out, nil
 }
 
-// sortedFindings returns a copy of fs in the contract's order: target,
+// sortedOrder returns the indexes of fs in the contract's order: target,
 // object kind, object name, check id (DESIGN.md §6). The engine sorts too;
 // sorting again here is defensive, because golden files, diff and
 // signatures break on any other order. Object id breaks the remaining ties
 // (two VMs may share a name in different datacenters) so the order is total.
-func sortedFindings(fs []findings.Finding) []findings.Finding {
-	out := make([]findings.Finding, len(fs))
-	copy(out, fs)
-	slices.SortStableFunc(out, compareFindings)
-	return out
+// Sorting indexes leaves the findings where they are: no copy of them.
+func sortedOrder(fs []findings.Finding) []int {
+	order := make([]int, len(fs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return compareFindings(&fs[a], &fs[b]) })
+	return order
 }
 
-func compareFindings(a, b findings.Finding) int {
+func compareFindings(a, b *findings.Finding) int {
 	if c := strings.Compare(a.Target, b.Target); c != 0 {
 		return c
 	}

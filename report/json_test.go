@@ -49,7 +49,7 @@ func TestJSONSortsFindingsWithoutTouchingInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 1; i < len(got.Findings); i++ {
-		if compareFindings(got.Findings[i-1], got.Findings[i]) > 0 {
+		if compareFindings(&got.Findings[i-1], &got.Findings[i]) > 0 {
 			t.Errorf("findings %d and %d out of order: %s/%s/%s/%s before %s/%s/%s/%s", i-1, i,
 				got.Findings[i-1].Target, got.Findings[i-1].Object.Kind, got.Findings[i-1].Object.Name, got.Findings[i-1].CheckID,
 				got.Findings[i].Target, got.Findings[i].Object.Kind, got.Findings[i].Object.Name, got.Findings[i].CheckID)

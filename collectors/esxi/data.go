@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/hvaudit/hvaudit/collectors"
 )
 
 // Data is the snapshot's raw evidence: the ServiceContent's about info and
@@ -38,6 +40,12 @@ type SkippedProperty struct {
 	Since  string `json:"since,omitempty"`
 	Reason string `json:"reason"`
 }
+
+// EncodeData implements collectors.LiveData: a live audit normalizes Data
+// as read, and it is encoded only when a snapshot is written.
+func (d *Data) EncodeData() (json.RawMessage, error) { return encodeData(d) }
+
+var _ collectors.LiveData = (*Data)(nil)
 
 func encodeData(d *Data) (json.RawMessage, error) {
 	var buf bytes.Buffer

@@ -47,13 +47,9 @@ func (c *Collector) Fetch(ctx context.Context, t collectors.Target) (*collectors
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", u.Host, err)
 	}
-	raw, err := encodeData(data)
-	if err != nil {
-		return nil, err
-	}
 	shown := collectors.SnapshotTarget{Name: t.Name, URI: collectors.Redact(t.URI),
 		Transport: inventory.Transport{TLSVerified: !t.TLS.Insecure, Method: t.TLS.Method()}}
-	return collectors.NewSnapshot(Platform, shown, raw, int(counter.n.Load()), nil)
+	return collectors.NewSnapshot(Platform, shown, data, int(counter.n.Load()), nil)
 }
 
 // retrieveRecovering reads the estate, surviving what a long collection on

@@ -15,6 +15,10 @@ import (
 // every value comes from the snapshot, and every value the server did not
 // return stays nil with a gap that names the property.
 func (c *Collector) Normalize(s *collectors.Snapshot) (*inventory.Inventory, error) {
+	// A live audit's data is still in memory: no JSON round trip.
+	if d, ok := s.Live().(*Data); ok && s.Platform == Platform {
+		return normalizeData(d, s.Target, s.CollectedAt, s.Gaps), nil
+	}
 	raw, err := s.DataFor(Platform)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vmware/govmomi/view"
@@ -42,6 +43,11 @@ var paths = map[string][]string{
 	"ClusterComputeResource": {"name"},
 }
 
+// Properties returns the property paths an audit reads from objects of a
+// managed object type (a copy): benchmarks read the same ones to measure
+// the floor any collection of them costs.
+func Properties(typ string) []string { return slices.Clone(paths[typ]) }
+
 // viewTypes are the container views created: one per kind of object, with
 // every type name that kind takes.
 var viewTypes = [][]string{
@@ -54,26 +60,20 @@ var viewTypes = [][]string{
 // providers, vCenter settings) in one batched call, then the security pass
 // (retrieve_security.go). Properties the server's API release lacks are not
 // asked for; an object that cannot be read costs only its own properties.
+// The stream stays one: retrievals side by side would save the security
+// pass's time on a simulator but make the page a fault strikes, and so
+// what is redone after it, depend on timing.
 func retrieve(ctx context.Context, vc *vim25.Client, pageSize int32) (*Data, error) {
 	d := &Data{About: vc.ServiceContent.About, RetrievedAt: time.Now().UTC()}
-	m := view.NewManager(vc)
-	var views []*view.ContainerView
-	defer func() {
-		for _, v := range views {
-			dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			_ = v.Destroy(dctx)
-			cancel()
-		}
-	}()
+	views, err := createViews(ctx, vc)
+	defer destroyViews(views)
+	if err != nil {
+		return nil, err
+	}
 	spec := types.PropertyFilterSpec{}
-	for _, kind := range viewTypes {
-		v, err := m.CreateContainerView(ctx, vc.ServiceContent.RootFolder, kind, true)
-		if err != nil {
-			return nil, fmt.Errorf("creating the %s view: %w", strings.Join(kind, "/"), err)
-		}
-		views = append(views, v)
+	for i, kind := range viewTypes {
 		spec.ObjectSet = append(spec.ObjectSet, types.ObjectSpec{
-			Obj: v.Reference(), Skip: types.NewBool(true),
+			Obj: views[i].Reference(), Skip: types.NewBool(true),
 			SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{Type: "ContainerView", Path: "view"}},
 		})
 		for _, typ := range kind {
@@ -109,6 +109,50 @@ func retrieve(ctx context.Context, vc *vim25.Client, pageSize int32) (*Data, err
 	}
 	d.Objects, d.Queries = append(d.Objects, more...), queries
 	return d, nil
+}
+
+// createViews creates one container view per kind, all at once: on a
+// distant vCenter six calls in a row would cost six round trips of latency.
+// Whatever was created is returned, with the first error.
+func createViews(ctx context.Context, vc *vim25.Client) ([]*view.ContainerView, error) {
+	m := view.NewManager(vc)
+	views := make([]*view.ContainerView, len(viewTypes))
+	errs := make([]error, len(viewTypes))
+	var wg sync.WaitGroup
+	for i, kind := range viewTypes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := m.CreateContainerView(ctx, vc.ServiceContent.RootFolder, kind, true)
+			if err != nil {
+				errs[i] = fmt.Errorf("creating the %s view: %w", strings.Join(kind, "/"), err)
+				return
+			}
+			views[i] = v
+		}()
+	}
+	wg.Wait()
+	return views, errors.Join(errs...)
+}
+
+// destroyViews destroys the views created, all at once, even when the
+// audit's context is done: a view left behind holds server memory until
+// the session ends.
+func destroyViews(views []*view.ContainerView) {
+	var wg sync.WaitGroup
+	for _, v := range views {
+		if v == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = v.Destroy(dctx)
+		}()
+	}
+	wg.Wait()
 }
 
 // supported drops the paths the server's API release predates and records

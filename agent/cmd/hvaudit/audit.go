@@ -49,6 +49,7 @@ type auditFlags struct {
 	failOn, logLevel, logFormat              string
 	sign                                     string
 	history, metricsTextfile                 string
+	saveSnapshot                             string
 	display                                  agent.Display
 	scope                                    report.Scope
 }
@@ -121,6 +122,7 @@ existing file keeps its mode when it is 0640 or stricter.`,
 	fs.StringVar(&f.sign, "sign", "", "Ed25519 private key (PKCS #8 PEM, mode 0600): write FILE.sig beside each report file")
 	fs.StringVar(&f.history, "history", "", "store the run in this history (SQLite file or postgres:// URL) and print drift against the previous run")
 	fs.StringVar(&f.metricsTextfile, "metrics-textfile", "", "write the run's Prometheus series to this file (node_exporter textfile collector)")
+	fs.StringVar(&f.saveSnapshot, "save-snapshot", "", "also save each live target's raw evidence as a snapshot file; {target} in the path names it (required with several targets)")
 	fs.StringSliceVar(&f.scope.Checks, "check", nil, "audit only these checks: ids, former ids or globs (ESXI-VM-*); repeatable")
 	fs.StringSliceVar(&f.scope.Areas, "area", nil, "audit only these areas, e.g. migration-encryption; repeatable")
 	fs.StringSliceVar(&f.scope.Objects, "object", nil, "audit only objects whose name or id matches these globs (web-*); repeatable")
@@ -197,6 +199,10 @@ func runAudit(cmd *cobra.Command, f *auditFlags) error {
 			return usageError(err)
 		}
 	}
+	saver, err := newSnapshotSaver(f.saveSnapshot, f.snapshots, targets, log)
+	if err != nil {
+		return usageError(err)
+	}
 	concurrency := cfg.Concurrency
 	if f.concurrency > 0 {
 		concurrency = f.concurrency
@@ -205,7 +211,7 @@ func runAudit(cmd *cobra.Command, f *auditFlags) error {
 		Targets: targets, Snapshots: f.snapshots,
 		Baseline: pick(f.baseline, cfg.Baseline), Tailoring: pick(f.tailoring, cfg.Tailoring),
 		Waivers: pick(f.waivers, cfg.Waivers), Advisories: pick(f.advisories, cfg.Advisories),
-		Concurrency: concurrency, Timeout: timeout, Log: log,
+		Concurrency: concurrency, Timeout: timeout, Log: log, SaveSnapshot: saver.saveFunc(),
 	}
 	if len(f.scope.Checks)+len(f.scope.Areas)+len(f.scope.Objects) > 0 {
 		req.Scope = &f.scope
@@ -219,6 +225,9 @@ func runAudit(cmd *cobra.Command, f *auditFlags) error {
 	}
 	code := agent.ExitCode(run, failOn)
 	files, err := agent.WriteRunOutputs(run, outs, cmd.OutOrStdout())
+	if err == nil {
+		err = saver.failed()
+	}
 	if err != nil {
 		return agent.OutputFailure(err, code)
 	}
