@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -238,11 +237,7 @@ func ValidateSnapshotOutput(path string) error {
 // file atomically (0640, or the existing file's stricter mode), a device or
 // FIFO in place; "-" is standard output.
 func WriteSnapshot(path string, s *collectors.Snapshot, stdout io.Writer) error {
-	encode := func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(s)
-	}
+	encode := s.WriteJSON // streamed: a large estate's data is never held encoded
 	if path == "-" {
 		return encode(stdout)
 	}
