@@ -149,7 +149,7 @@ func checkPlaceholderDirs(path string, makeDirs bool) error {
 // makeOutputDirs creates the directories of an output whose path was
 // expanded from placeholders in its directories (mode 0750): a scheduled
 // `audit --output reports/{date}/r.json` needs no hand-made directory per
-// day, as serve does not.
+// day, any more than serve does.
 func makeOutputDirs(o Output) error {
 	if !o.makeDirs {
 		return nil
