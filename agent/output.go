@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -26,6 +25,9 @@ type Output struct {
 	// Display is how a human-readable format looks (verbosity; colour and
 	// width on standard output).
 	Display Display
+	// makeDirs: Path was expanded from one whose directory holds a
+	// placeholder (reports/{date}/…), so its directories are created.
+	makeDirs bool
 }
 
 // ToStdout reports whether the output goes to standard output.
@@ -97,6 +99,8 @@ func validateOutputs(outs []Output, makeDirs bool) error {
 			if _, err := report.InspectDestination(sample, dir); err != nil {
 				return configErrorf("--output for --format %s: %w", o.Format, err)
 			}
+		} else if err := checkPlaceholderDirs(o.Path, makeDirs); err != nil {
+			return configErrorf("--output for --format %s: %w", o.Format, err)
 		}
 		key := filepath.Clean(o.Path)
 		if j, dup := seen[key]; dup {
@@ -121,6 +125,43 @@ func inspectablePath(path string) (string, bool) {
 		return "", false
 	}
 	return filepath.Join(dir, placeholderRE.ReplaceAllString(base, "hvaudit-check")), true
+}
+
+// checkPlaceholderDirs checks, for a path whose directories hold
+// placeholders (reports/{date}/r.json), the directory they are made in:
+// the part before the first placeholder must be a directory that takes
+// new entries (for serve, its nearest existing ancestor).
+func checkPlaceholderDirs(path string, makeDirs bool) error {
+	static := path[:placeholderRE.FindStringIndex(path)[0]]
+	if i := strings.LastIndexAny(static, `/\`); i >= 0 {
+		static = static[:i+1]
+	} else {
+		static = ""
+	}
+	sample := filepath.Join(static, ".hvaudit-new-directory")
+	if makeDirs {
+		sample = creatablePath(sample)
+	}
+	_, err := report.InspectDestination(sample, false)
+	return err
+}
+
+// makeOutputDirs creates the directories of an output whose path was
+// expanded from placeholders in its directories (mode 0750): a scheduled
+// `audit --output reports/{date}/r.json` needs no hand-made directory per
+// day, any more than serve does.
+func makeOutputDirs(o Output) error {
+	if !o.makeDirs {
+		return nil
+	}
+	dir := filepath.Dir(o.Path)
+	if report.TakesDirectory(o.Format, o.Path) {
+		dir = o.Path
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("creating the report directory: %w", err)
+	}
+	return nil
 }
 
 // creatablePath is path when its directory exists; otherwise a new file
@@ -202,12 +243,18 @@ func writeOutput(run *report.Run, o Output, stdout io.Writer) (what string, file
 	}
 	if dw, ok := w.(report.DirWriter); ok && report.TakesDirectory(o.Format, o.Path) && !o.ToStdout() {
 		// One file per asset (cklb): --output names a directory.
+		if err := makeOutputDirs(o); err != nil {
+			return what, nil, err
+		}
 		written, err := dw.WriteDir(o.Path, run)
 		what = fmt.Sprintf("%s (%d files)", what, len(written))
 		return what, written, err
 	}
 	if o.ToStdout() {
 		return what, nil, w.Write(stdout, run)
+	}
+	if err := makeOutputDirs(o); err != nil {
+		return what, nil, err
 	}
 	d, err := report.InspectDestination(o.Path, false)
 	if err != nil {
@@ -238,11 +285,7 @@ func ValidateSnapshotOutput(path string) error {
 // file atomically (0640, or the existing file's stricter mode), a device or
 // FIFO in place; "-" is standard output.
 func WriteSnapshot(path string, s *collectors.Snapshot, stdout io.Writer) error {
-	encode := func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(s)
-	}
+	encode := s.WriteJSON // streamed: a large estate's data is never held encoded
 	if path == "-" {
 		return encode(stdout)
 	}

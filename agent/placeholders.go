@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -48,6 +49,17 @@ func ExpandPath(path string, run *report.Run, target string) string {
 // before the run's report exists (audit --save-snapshot).
 func ExpandTargetPath(path, target string) string {
 	return strings.ReplaceAll(path, "{target}", fileSafe(target))
+}
+
+// expandOutput fills an output's placeholders for a run (and a target);
+// placeholders in its directories mean those are made when it is written.
+func expandOutput(o Output, run *report.Run, target string) Output {
+	dir := filepath.Dir(o.Path)
+	if report.TakesDirectory(o.Format, o.Path) {
+		dir = o.Path
+	}
+	return Output{Format: o.Format, Path: ExpandPath(o.Path, run, target), Display: o.Display,
+		makeDirs: placeholderRE.MatchString(dir)}
 }
 
 // PlaceholderGlob turns a path's placeholders into '*', for finding the
@@ -106,7 +118,7 @@ func WriteRunOutputs(run *report.Run, outs []Output, stdout io.Writer) ([]string
 		case NamesTarget(o.Path):
 			perTarget = append(perTarget, o)
 		default:
-			whole = append(whole, Output{Format: o.Format, Path: ExpandPath(o.Path, run, ""), Display: o.Display})
+			whole = append(whole, expandOutput(o, run, ""))
 		}
 	}
 	all := &OutputError{}
@@ -116,7 +128,7 @@ func WriteRunOutputs(run *report.Run, outs []Output, stdout io.Writer) ([]string
 			name := part.Targets[0].Name
 			expanded := make([]Output, len(perTarget))
 			for i, o := range perTarget {
-				expanded[i] = Output{Format: o.Format, Path: ExpandPath(o.Path, part, name), Display: o.Display}
+				expanded[i] = expandOutput(o, part, name)
 			}
 			files = append(files, writeAll(part, expanded, stdout, all)...)
 		}

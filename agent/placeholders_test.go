@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +63,53 @@ func TestSplitAndWritePerTarget(t *testing.T) {
 	var r report.Run
 	if err := json.Unmarshal(b, &r); err != nil || len(r.Targets) != 1 || len(r.Findings) != 1 {
 		t.Errorf("vc02.json: %v", err)
+	}
+}
+
+// TestPlaceholderDirectoriesAreMade: placeholders in an output's
+// directories (reports/{date}/…) make `audit` create them, mode 0750, as
+// serve does; the directory they are made in must exist before the run,
+// and a directory without placeholders is never made (a typo stays an
+// error before any target is contacted).
+func TestPlaceholderDirectoriesAreMade(t *testing.T) {
+	run := mkRun("run-2", []report.TargetResult{okTarget("vc01"), okTarget("vc02")},
+		fnd("vc01", "C1", "a", "fail"), fnd("vc02", "C1", "b", "pass"))
+	run.Run.Started = time.Date(2026, 11, 20, 2, 3, 4, 0, time.UTC)
+	base := t.TempDir()
+	outs := []Output{
+		{Format: "json", Path: filepath.Join(base, "{date}", "{target}", "r.json")},
+		{Format: "csv", Path: filepath.Join(base, "{date}", "all.csv")},
+		{Format: "cklb", Path: filepath.Join(base, "{date}", "cklb")},
+	}
+	if err := ValidateOutputs(outs); err != nil {
+		t.Fatalf("placeholders under an existing directory: %v", err)
+	}
+	written, err := WriteRunOutputs(run, outs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"2026-11-20/all.csv", "2026-11-20/vc01/r.json", "2026-11-20/vc02/r.json"} {
+		if !slices.Contains(written, filepath.Join(base, p)) {
+			t.Errorf("%s not written (written: %v)", p, written)
+		}
+	}
+	for _, d := range []string{"2026-11-20", "2026-11-20/vc01", "2026-11-20/cklb"} {
+		fi, err := os.Stat(filepath.Join(base, d))
+		if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o750 {
+			t.Errorf("%s: %v, mode %v; want a directory, 0750", d, err, fi.Mode())
+		}
+	}
+
+	for name, path := range map[string]string{
+		"missing directory before the placeholder": filepath.Join(base, "missing", "{date}", "r.json"),
+		"missing directory without a placeholder":  filepath.Join(base, "missing", "r-{date}.json"),
+	} {
+		if err := ValidateOutputs([]Output{{Format: "json", Path: path}}); err == nil || !strings.Contains(err.Error(), "missing") {
+			t.Errorf("%s: %v, want a refusal naming the directory", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(base, "missing")); err == nil {
+		t.Error("a refused output created a directory")
 	}
 }
 

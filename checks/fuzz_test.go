@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hvaudit/hvaudit/checks/findings"
+	"github.com/hvaudit/hvaudit/collectors/inventory"
 )
 
 // Fuzz targets for the files a user (or whoever can write them) hands the
@@ -93,5 +94,40 @@ func FuzzLoadWaivers(f *testing.F) {
 			{CheckID: "T-HOST-SSH-01", Target: "vc01", Object: findings.ObjectRef{Kind: "host", ID: "h", Name: "esx"}, Status: findings.StatusError},
 		}
 		_ = ws.Apply(fs, testNow)
+	})
+}
+
+// FuzzLoadAdvisories: an advisories directory (`--advisories`, or what
+// `hvaudit advisories update` wrote) is data whoever can write there
+// controls. What loads must assess any patch level without a panic, and a
+// level it assesses as covered and current names no missing advisory.
+func FuzzLoadAdvisories(f *testing.F) {
+	for _, p := range []string{"../configs/advisories/esxi.toml", "../configs/advisories/kvm.toml"} {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b, "8.0.3", "24674464")
+		}
+	}
+	f.Add([]byte("as_of = 2026-01-01\n[[product]]\nname = \"esxi\"\ncomplete_through = 2026-01-01\n[[release_line]]\nproduct = \"esxi\"\nline = \"8.0.3\"\ncovered = true\n"), "8.0.3", "1")
+	f.Fuzz(func(t *testing.T, data []byte, line, build string) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "a.toml"), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		adv, err := LoadAdvisories(dir)
+		if err != nil {
+			return
+		}
+		for _, p := range []inventory.PatchLevel{
+			{Product: "esxi", ReleaseLine: line, Version: line, Build: build},
+			{Product: "qemu", ReleaseLine: line, Version: build, Scheme: inventory.SchemeDpkg},
+			{Product: "qemu", ReleaseLine: line, Version: build, Scheme: inventory.SchemeRPM},
+		} {
+			pa, err := adv.Assess(p, fixedNow())
+			if err != nil {
+				continue
+			}
+			_ = adv.UncoveredReason(pa)
+		}
+		_, _ = adv.Info(fixedNow(), testInventory())
 	})
 }

@@ -1,9 +1,12 @@
 package collectors
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/hvaudit/hvaudit/collectors/inventory"
@@ -42,6 +45,14 @@ type Snapshot struct {
 // what the live audit did.
 type LiveData interface {
 	EncodeData() (json.RawMessage, error)
+}
+
+// DataWriter is LiveData that can also stream its encoding: a snapshot
+// file of a large estate is then written without ever holding its encoded
+// data in memory. WriteData writes JSON equivalent to EncodeData's.
+type DataWriter interface {
+	LiveData
+	WriteData(w io.Writer) error
 }
 
 // Live returns the data Fetch read when it is still in memory (a live
@@ -139,6 +150,47 @@ func NewSnapshot(platform string, target SnapshotTarget, data any, calls int, ga
 		live:        live,
 	}, nil
 }
+
+// WriteJSON writes the snapshot file: the envelope indented, the data as
+// the collector encodes it. In-memory data that is a DataWriter is
+// streamed into its place; other data is encoded first (Encode).
+func (s *Snapshot) WriteJSON(w io.Writer) error {
+	dw, streams := s.live.(DataWriter)
+	if len(s.Data) > 0 || !streams {
+		if err := s.Encode(); err != nil {
+			return err
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	}
+	// The envelope with empty data, then the data spliced in where it
+	// stands: a string cannot hold these bytes (its quotes are escaped).
+	env := *s
+	env.live, env.Data = nil, json.RawMessage("null")
+	head, err := json.MarshalIndent(&env, "", "  ")
+	if err != nil {
+		return err
+	}
+	before, after, ok := bytes.Cut(head, []byte(dataSplice))
+	if !ok {
+		return errors.New("encoding the snapshot: the envelope has no data field")
+	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	bw.Write(before)
+	bw.WriteString(dataOpen)
+	if err := dw.WriteData(bw); err != nil {
+		return fmt.Errorf("encoding the %s snapshot data: %w", s.Platform, err)
+	}
+	bw.Write(after)
+	bw.WriteByte('\n')
+	return bw.Flush()
+}
+
+const (
+	dataSplice = "\n  \"data\": null"
+	dataOpen   = "\n  \"data\": "
+)
 
 // DecodeSnapshot reads a snapshot file's content and checks its envelope:
 // the schema this build reads, a platform and data. The data itself is

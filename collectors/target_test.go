@@ -5,9 +5,10 @@ import (
 
 	"encoding/json"
 	"fmt"
-	"github.com/hvaudit/hvaudit/collectors/inventory"
 	"strings"
 	"testing"
+
+	"github.com/hvaudit/hvaudit/collectors/inventory"
 )
 
 func TestSecretRedactsEverywhere(t *testing.T) {

@@ -69,6 +69,9 @@ func WriteFileAtomic(path string, mode os.FileMode, write func(io.Writer) error)
 	if err := tmp.Chmod(mode); err != nil {
 		return fmt.Errorf("writing %s: chmod: %w", path, err)
 	}
+	if err := keepOwner(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: keeping the owner of the file it replaces: %w", path, err)
+	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing %s: close: %w", path, err)
 	}

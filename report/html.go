@@ -85,6 +85,24 @@ type htmlPage struct {
 	AreaNames     []string
 	PlatformNames []htmlOption
 	Findings      []htmlFinding
+	// Past htmlRowLimit findings, only the first htmlRowLimit (in the
+	// order of what needs action) are rows; Summarised says so and ByCheck
+	// counts every finding per check.
+	Summarised string
+	ByCheck    []htmlCheckRow
+}
+
+// htmlRowLimit is how many findings the page lists one by one. Each row
+// is about 2.5 KB of HTML: a 10,000-VM estate's 256,000 findings would make
+// a page of 600 MB that no browser opens, while the JSON and CSV reports
+// hold every one.
+var htmlRowLimit = 5000
+
+// htmlCheckRow counts one check's findings, for a page past the limit.
+type htmlCheckRow struct {
+	CheckID, Title, Severity, Area string
+	Counts                         findings.Counts
+	Listed                         int
 }
 
 type htmlScore struct {
@@ -256,6 +274,17 @@ func buildHTML(r *Run) *htmlPage {
 		}
 		return b.Severity.Rank() - a.Severity.Rank()
 	})
+	if len(fs) > htmlRowLimit {
+		p.ByCheck = checkRows(fs, htmlRowLimit)
+		omitted := fs[htmlRowLimit:]
+		var o findings.Counts
+		for _, f := range omitted {
+			o.Add(f.Status)
+		}
+		p.Summarised = fmt.Sprintf("This run has %d findings. The %d that need action first (failing, then error, then waived; the highest severity first) are listed one by one below; the other %d (%d fail, %d error, %d waived, %d pass, %d n/a) are counted per check in \"By check\". The JSON and CSV reports list every finding.",
+			len(fs), htmlRowLimit, len(omitted), o.Fail, o.Error, o.Waived, o.Pass, o.NotApplicable)
+		fs = fs[:htmlRowLimit]
+	}
 	var statusCount findings.Counts
 	unknownCount := map[findings.Status]int{}
 	areas := map[string]bool{}
@@ -304,6 +333,31 @@ func buildHTML(r *Run) *htmlPage {
 		p.AreaNames = append(p.AreaNames, clean(a, false))
 	}
 	return p
+}
+
+// checkRows counts every finding per check, and how many of each check's
+// are among the first listed, in check id order.
+func checkRows(fs []findings.Finding, listed int) []htmlCheckRow {
+	byID := map[string]*htmlCheckRow{}
+	var ids []string
+	for i, f := range fs {
+		r, ok := byID[f.CheckID]
+		if !ok {
+			r = &htmlCheckRow{CheckID: clean(f.CheckID, false), Title: clean(f.Title, false), Severity: clean(string(f.Severity), false), Area: clean(f.Area, false)}
+			byID[f.CheckID] = r
+			ids = append(ids, f.CheckID)
+		}
+		r.Counts.Add(f.Status)
+		if i < listed {
+			r.Listed++
+		}
+	}
+	slices.Sort(ids)
+	out := make([]htmlCheckRow, len(ids))
+	for i, id := range ids {
+		out[i] = *byID[id]
+	}
+	return out
 }
 
 func statusText(s findings.Status) string {

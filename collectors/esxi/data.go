@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/vmware/govmomi/vim25/types"
@@ -45,7 +46,45 @@ type SkippedProperty struct {
 // as read, and it is encoded only when a snapshot is written.
 func (d *Data) EncodeData() (json.RawMessage, error) { return encodeData(d) }
 
-var _ collectors.LiveData = (*Data)(nil)
+var _ collectors.DataWriter = (*Data)(nil)
+
+// WriteData implements collectors.DataWriter: the same JSON as EncodeData,
+// one object at a time, so saving a 10,000-VM snapshot never holds the
+// encoded estate in memory.
+func (d *Data) WriteData(w io.Writer) error {
+	head := *d
+	head.Objects = nil
+	var buf bytes.Buffer
+	enc := types.NewJSONEncoder(&buf)
+	if err := enc.Encode(&head); err != nil {
+		return err
+	}
+	// govmomi's encoder writes a nil slice as null; the objects go there.
+	before, after, ok := bytes.Cut(bytes.TrimSpace(buf.Bytes()), []byte(`"objects":null`))
+	if !ok {
+		return fmt.Errorf("encoding vSphere data: no objects field in %.80s", buf.Bytes())
+	}
+	if _, err := w.Write(append(before, `"objects":[`...)); err != nil {
+		return err
+	}
+	for i := range d.Objects {
+		buf.Reset()
+		if err := enc.Encode(&d.Objects[i]); err != nil {
+			return fmt.Errorf("encoding vSphere data: object %d: %w", i, err)
+		}
+		obj := bytes.TrimSpace(buf.Bytes())
+		if i > 0 {
+			obj = append([]byte{','}, obj...)
+		}
+		if _, err := w.Write(obj); err != nil {
+			return err
+		}
+	}
+	if _, err := w.Write(append([]byte("]"), after...)); err != nil {
+		return err
+	}
+	return nil
+}
 
 func encodeData(d *Data) (json.RawMessage, error) {
 	var buf bytes.Buffer

@@ -1,6 +1,7 @@
 package esxi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"reflect"
@@ -60,11 +61,28 @@ func fetchNormalize(t testing.TB, c *Collector, tg collectors.Target) (*collecto
 	if err != nil {
 		t.Fatal(err)
 	}
-	file, err := json.Marshal(snap)
+	// The file form as collect and --save-snapshot write it (streamed),
+	// and as it was written before streaming (encoded whole): the same
+	// JSON.
+	var file bytes.Buffer
+	if err := snap.WriteJSON(&file); err != nil {
+		t.Fatal(err)
+	}
+	whole, err := json.Marshal(snap)
 	if err != nil {
 		t.Fatal(err)
 	}
-	saved, err := collectors.DecodeSnapshot(file)
+	var streamed, encoded any
+	if err := json.Unmarshal(file.Bytes(), &streamed); err != nil {
+		t.Fatalf("the streamed snapshot is not JSON: %v", err)
+	}
+	if err := json.Unmarshal(whole, &encoded); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(streamed, encoded) {
+		t.Fatalf("the streamed snapshot differs from the encoded one:\nstreamed: %.300s\nencoded:  %.300s", file.Bytes(), whole)
+	}
+	saved, err := collectors.DecodeSnapshot(file.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
