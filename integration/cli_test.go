@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 
@@ -555,5 +556,30 @@ func TestREADMESecurityTableNamesRealTests(t *testing.T) {
 		if !defined[n] {
 			t.Errorf("README security table cites %s, which no test file defines", n)
 		}
+	}
+}
+
+// TestChecksListFitsTheWidth: with $COLUMNS (or on a terminal) every row of
+// `checks list` fits, titles cut with "…"; piped, rows stay whole.
+func TestChecksListFitsTheWidth(t *testing.T) {
+	r := runHV(t, []string{"COLUMNS=80"}, "checks", "list", "--platform", "kvm")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	cut := 0
+	for _, line := range strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n") {
+		if n := utf8.RuneCountInString(line); n > 80 {
+			t.Errorf("%d runes: %q", n, line)
+		}
+		if strings.HasSuffix(line, "…") {
+			cut++
+		}
+	}
+	if cut == 0 || !strings.Contains(r.stdout, "KVM-PATCH-01      kvm       host     patch                 high      QEMU packa…") {
+		t.Errorf("no title was cut at 80 columns:\n%s", r.stdout)
+	}
+	r = runHV(t, []string{"COLUMNS="}, "checks", "list", "--platform", "kvm")
+	if !strings.Contains(r.stdout, "QEMU package carries every known security fix\n") || strings.Contains(r.stdout, "…") {
+		t.Errorf("piped, a title was cut:\n%s", r.stdout)
 	}
 }
