@@ -583,3 +583,31 @@ func TestChecksListFitsTheWidth(t *testing.T) {
 		t.Errorf("piped, a title was cut:\n%s", r.stdout)
 	}
 }
+
+// TestDemoDisplayFlags: the demo's printed report takes --quiet and
+// --verbose as audit's does; the report files are the same either way.
+func TestDemoDisplayFlags(t *testing.T) {
+	out := map[string]result{}
+	for _, mode := range []string{"--quiet", "", "--verbose"} {
+		args := []string{"demo", "--dir", filepath.Join(t.TempDir(), "demo"), "--color", "never"}
+		if mode != "" {
+			args = append(args, mode)
+		}
+		r := runHV(t, nil, args...)
+		if r.code != 0 {
+			t.Fatalf("demo %s: exit %d\n%s", mode, r.code, r.stderr)
+		}
+		out[mode] = r
+	}
+	lines := func(mode string) int { return strings.Count(out[mode].stdout, "\n") }
+	if !strings.Contains(out["--quiet"].stdout, "\nSummary: ") || strings.Contains(out["--quiet"].stdout, "remediation") {
+		t.Errorf("--quiet printed more than the summary:\n%s", out["--quiet"].stdout)
+	}
+	if !(lines("--quiet") < lines("") && lines("") < lines("--verbose")) || !strings.Contains(out["--verbose"].stdout, "remediation ") {
+		t.Errorf("lines: quiet %d, default %d, verbose %d; want each longer than the last, verbose with remediation",
+			lines("--quiet"), lines(""), lines("--verbose"))
+	}
+	if r := runHV(t, nil, "demo", "--dir", filepath.Join(t.TempDir(), "demo"), "--quiet", "--verbose"); r.code != 2 {
+		t.Errorf("--quiet --verbose: exit %d, want 2", r.code)
+	}
+}
