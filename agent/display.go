@@ -62,6 +62,9 @@ func colorFor(mode, noColor string, terminal bool) bool {
 	return noColor == "" && terminal
 }
 
+// OutputWidth is the width a listing on w should fit: see outputWidth.
+func OutputWidth(w io.Writer) int { return outputWidth(w) }
+
 // outputWidth is the width to render at: $COLUMNS when it is a number (the
 // user's, or the shell's, statement of the width), else the terminal's,
 // else 0 (the writer's default).

@@ -171,7 +171,14 @@ func (e *Engine) EvaluateContext(cctx context.Context, targetName string, inv *i
 		}
 	}
 
-	results := make([][]findings.Finding, len(jobs))
+	// Every job yields one finding per check: each writes its own window
+	// of one slice, so the run's findings are allocated once, never
+	// gathered from per-object slices (a second copy of them all).
+	offsets := make([]int, len(jobs)+1)
+	for i := range jobs {
+		offsets[i+1] = offsets[i] + len(jobs[i].checks)
+	}
+	out := make([]findings.Finding, offsets[len(jobs)])
 	workers := min(runtime.GOMAXPROCS(0), len(jobs))
 	var next sync.Mutex
 	idx := 0
@@ -188,19 +195,11 @@ func (e *Engine) EvaluateContext(cctx context.Context, targetName string, inv *i
 				if i >= len(jobs) {
 					return
 				}
-				results[i] = e.runJob(ctx, &jobs[i])
+				e.runJob(ctx, &jobs[i], out[offsets[i]:offsets[i+1]])
 			}
 		}()
 	}
 	wg.Wait()
-	n := 0
-	for _, r := range results {
-		n += len(r)
-	}
-	out := make([]findings.Finding, 0, n)
-	for _, r := range results {
-		out = append(out, r...)
-	}
 	SortFindings(out)
 	return out
 }
@@ -269,7 +268,9 @@ func (a *activation) ResolveName(name string) (any, bool) {
 
 func (a *activation) Parent() interpreter.Activation { return nil }
 
-func (e *Engine) runJob(ctx *evalCtx, j *job) []findings.Finding {
+// runJob judges one object, writing one finding per check into out
+// (len(out) == len(j.checks)).
+func (e *Engine) runJob(ctx *evalCtx, j *job, out []findings.Finding) {
 	s := modelSchemas.byGo[j.obj.Type()]
 	act := &activation{ctx: ctx, kind: j.kind, obj: newObject(s, j.obj, j.kind), params: e.params}
 	if j.kind == inventory.KindTarget {
@@ -289,11 +290,9 @@ func (e *Engine) runJob(ctx *evalCtx, j *job) []findings.Finding {
 			act.patch = newObject(modelSchemas.byGo[reflect.TypeOf(pa)], reflect.ValueOf(pa), "patch")
 		}
 	}
-	out := make([]findings.Finding, 0, len(j.checks))
-	for _, c := range j.checks {
-		out = append(out, e.runCheck(ctx, j, act, c, assessment))
+	for i, c := range j.checks {
+		out[i] = e.runCheck(ctx, j, act, c, assessment)
 	}
-	return out
 }
 
 func (e *Engine) runCheck(ctx *evalCtx, j *job, act *activation, c *engineCheck, pa *PatchAssessment) findings.Finding {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 
@@ -555,5 +556,58 @@ func TestREADMESecurityTableNamesRealTests(t *testing.T) {
 		if !defined[n] {
 			t.Errorf("README security table cites %s, which no test file defines", n)
 		}
+	}
+}
+
+// TestChecksListFitsTheWidth: with $COLUMNS (or on a terminal) every row of
+// `checks list` fits, titles cut with "…"; piped, rows stay whole.
+func TestChecksListFitsTheWidth(t *testing.T) {
+	r := runHV(t, []string{"COLUMNS=80"}, "checks", "list", "--platform", "kvm")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	cut := 0
+	for _, line := range strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n") {
+		if n := utf8.RuneCountInString(line); n > 80 {
+			t.Errorf("%d runes: %q", n, line)
+		}
+		if strings.HasSuffix(line, "…") {
+			cut++
+		}
+	}
+	if cut == 0 || !strings.Contains(r.stdout, "KVM-PATCH-01      kvm       host     patch                 high      QEMU packa…") {
+		t.Errorf("no title was cut at 80 columns:\n%s", r.stdout)
+	}
+	r = runHV(t, []string{"COLUMNS="}, "checks", "list", "--platform", "kvm")
+	if !strings.Contains(r.stdout, "QEMU package carries every known security fix\n") || strings.Contains(r.stdout, "…") {
+		t.Errorf("piped, a title was cut:\n%s", r.stdout)
+	}
+}
+
+// TestDemoDisplayFlags: the demo's printed report takes --quiet and
+// --verbose as audit's does; the report files are the same either way.
+func TestDemoDisplayFlags(t *testing.T) {
+	out := map[string]result{}
+	for _, mode := range []string{"--quiet", "", "--verbose"} {
+		args := []string{"demo", "--dir", filepath.Join(t.TempDir(), "demo"), "--color", "never"}
+		if mode != "" {
+			args = append(args, mode)
+		}
+		r := runHV(t, nil, args...)
+		if r.code != 0 {
+			t.Fatalf("demo %s: exit %d\n%s", mode, r.code, r.stderr)
+		}
+		out[mode] = r
+	}
+	lines := func(mode string) int { return strings.Count(out[mode].stdout, "\n") }
+	if !strings.Contains(out["--quiet"].stdout, "\nSummary: ") || strings.Contains(out["--quiet"].stdout, "remediation") {
+		t.Errorf("--quiet printed more than the summary:\n%s", out["--quiet"].stdout)
+	}
+	if !(lines("--quiet") < lines("") && lines("") < lines("--verbose")) || !strings.Contains(out["--verbose"].stdout, "remediation ") {
+		t.Errorf("lines: quiet %d, default %d, verbose %d; want each longer than the last, verbose with remediation",
+			lines("--quiet"), lines(""), lines("--verbose"))
+	}
+	if r := runHV(t, nil, "demo", "--dir", filepath.Join(t.TempDir(), "demo"), "--quiet", "--verbose"); r.code != 2 {
+		t.Errorf("--quiet --verbose: exit %d, want 2", r.code)
 	}
 }

@@ -32,6 +32,9 @@ type Options struct {
 	Log zerolog.Logger
 	// Now, when set, is the audit's clock (tests: advisory data's age).
 	Now func() time.Time
+	// Display shapes the report printed on Out (--verbose, --quiet,
+	// --color); the report files are written as `audit` writes them.
+	Display agent.Display
 }
 
 // Run audits the embedded simulated estate exactly as a real one is
@@ -79,7 +82,7 @@ func Run(ctx context.Context, o Options) error {
 		{Format: "sarif", Path: filepath.Join(o.Dir, "report.sarif")},
 		{Format: "oscal", Path: filepath.Join(o.Dir, "report.oscal.json")},
 		{Format: "cklb", Path: filepath.Join(o.Dir, "cklb")}, // one STIG Viewer checklist per asset
-		{Format: "table"},
+		{Format: "table", Display: o.Display},
 	}
 	if err := agent.ValidateOutputs(files); err != nil {
 		return err

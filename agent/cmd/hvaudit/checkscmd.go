@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hvaudit/hvaudit/agent"
 	"github.com/hvaudit/hvaudit/checks"
 	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/report/stig"
@@ -71,13 +72,20 @@ func newChecksCmd() *cobra.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(sel)
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			var table strings.Builder
+			tw := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tPLATFORM\tSCOPE\tAREA\tSEVERITY\tTITLE")
 			for _, c := range sel {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Platform, c.Scope, c.Area, c.Severity, c.Title)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
+			}
+			// On a terminal (or with $COLUMNS) each row fits the width,
+			// titles cut short with "…"; piped, rows stay whole for grep.
+			width := agent.OutputWidth(cmd.OutOrStdout())
+			for _, line := range strings.SplitAfter(table.String(), "\n") {
+				fmt.Fprint(cmd.OutOrStdout(), fitWidth(line, width))
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "\n%d checks in %s %s\n", len(sel), b.ID, b.Version)
 			return nil
@@ -336,4 +344,19 @@ func tomlValue(v any) string {
 	default:
 		return fmt.Sprint(x)
 	}
+}
+
+// fitWidth cuts a line (its newline kept) to width runes, the last one
+// "…"; width 0 leaves it whole.
+func fitWidth(line string, width int) string {
+	body, nl := strings.CutSuffix(line, "\n")
+	runes := []rune(body)
+	if width <= 0 || len(runes) <= width {
+		return line
+	}
+	out := string(runes[:width-1]) + "…"
+	if nl {
+		out += "\n"
+	}
+	return out
 }
