@@ -328,35 +328,3 @@ func checkTrendPage(t *testing.T, base string) {
 		_ = os.WriteFile(filepath.Join(out, "trend.png"), b, 0o644)
 	}
 }
-
-// netlogURLs lists every URL a Chromium net log shows a request for.
-func netlogURLs(t *testing.T, path, site string) []string {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("net log: %v", err)
-	}
-	var nl struct {
-		Events []struct {
-			Params map[string]any `json:"params"`
-		} `json:"events"`
-	}
-	if err := json.Unmarshal(raw, &nl); err != nil {
-		t.Fatalf("net log %s: %v", path, err)
-	}
-	seen := map[string]bool{}
-	var urls []string
-	for _, e := range nl.Events {
-		u, _ := e.Params["url"].(string)
-		nik, _ := e.Params["network_isolation_key"].(string)
-		// Chromium's own background requests (time, updates, accounts)
-		// carry no page's isolation key; the page's requests carry its
-		// site's.
-		if u == "" || seen[u] || strings.HasPrefix(u, "data:") || !strings.Contains(nik, site) {
-			continue
-		}
-		seen[u] = true
-		urls = append(urls, u)
-	}
-	return urls
-}
