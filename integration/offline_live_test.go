@@ -71,11 +71,12 @@ func TestSaveSnapshotRefusals(t *testing.T) {
 		args []string
 		want string
 	}{
-		"with --snapshot":   {[]string{"--snapshot", filepath.Join(dir, "x.json"), "--save-snapshot", filepath.Join(dir, "s.json")}, "cannot be combined with --snapshot"},
-		"two targets":       {[]string{"--target", "vsphere://a@192.0.2.1", "--target", "vsphere://a@192.0.2.2", "--save-snapshot", filepath.Join(dir, "s.json")}, "put {target} in the path"},
-		"standard output":   {[]string{"--target", "vsphere://a@192.0.2.1", "--save-snapshot", "-"}, "standard output is for reports"},
-		"run placeholders":  {[]string{"--target", "vsphere://a@192.0.2.1", "--save-snapshot", filepath.Join(dir, "{date}.json")}, "only {target} may be used here"},
-		"missing directory": {[]string{"--target", "vsphere://a@192.0.2.1", "--save-snapshot", filepath.Join(dir, "no", "s.json")}, "--save-snapshot"},
+		"with --snapshot":         {[]string{"--snapshot", filepath.Join(dir, "x.json"), "--save-snapshot", filepath.Join(dir, "s.json")}, "cannot be combined with --snapshot"},
+		"two targets":             {[]string{"--target", "vsphere://a@192.0.2.1", "--target", "vsphere://a@192.0.2.2", "--save-snapshot", filepath.Join(dir, "s.json")}, "put {target} in the path"},
+		"standard output":         {[]string{"--target", "vsphere://a@192.0.2.1", "--save-snapshot", "-"}, "standard output is for reports"},
+		"run placeholders":        {[]string{"--target", "vsphere://a@192.0.2.1", "--save-snapshot", filepath.Join(dir, "{date}.json")}, "only {target} may be used here"},
+		"names that share a file": {[]string{"--target", "vsphere://a@192.0.2.1:443", "--target", "vsphere://a@192.0.2.1_443", "--save-snapshot", filepath.Join(dir, "{target}.json")}, "would both be saved as"},
+		"missing directory":       {[]string{"--target", "vsphere://a@192.0.2.1", "--save-snapshot", filepath.Join(dir, "no", "s.json")}, "--save-snapshot"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -48,8 +48,16 @@ func newSnapshotSaver(path string, snapshots []string, targets []collectors.Targ
 		return nil, fmt.Errorf("--save-snapshot %q: %d targets would write the same file; put {target} in the path", path, len(targets))
 	}
 	s := &snapshotSaver{path: path, log: log}
+	byFile := map[string]string{}
 	for _, t := range targets {
-		if err := agent.ValidateSnapshotOutput(s.file(t.Name)); err != nil {
+		file := s.file(t.Name)
+		// {target} keeps only file-safe characters: "vc:1" and "vc_1"
+		// would share a file, the second overwriting the first.
+		if other, dup := byFile[file]; dup {
+			return nil, fmt.Errorf("--save-snapshot %q: targets %q and %q would both be saved as %s", path, other, t.Name, file)
+		}
+		byFile[file] = t.Name
+		if err := agent.ValidateSnapshotOutput(file); err != nil {
 			return nil, fmt.Errorf("--save-snapshot: %w", err)
 		}
 	}
