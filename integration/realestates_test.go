@@ -2,17 +2,9 @@ package integration
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hvaudit/hvaudit/checks/findings"
 	"github.com/hvaudit/hvaudit/collectors/esxi/esxisim"
@@ -170,23 +162,18 @@ func TestCAFileFlag(t *testing.T) {
 	}
 	assertStatus(t, run, "HVA-TRANSPORT-01", run.Targets[0].Name, findings.StatusPass)
 
-	code, run = auditSim(t, sim, "--ca-file", writeText(t, dir, "other.pem", string(otherCAPEM(t)), 0o600))
+	code, run = auditSim(t, sim, "--ca-file", writeText(t, dir, "other.pem", string(unrelatedCA(t)), 0o600))
 	if code != 3 || run.Targets[0].Status != report.TargetError || !strings.Contains(run.Targets[0].Error, "is not trusted") || len(run.Findings) != 0 {
 		t.Errorf("another CA: exit %d, target %+v, %d findings; want exit 3, the target refused, no findings", code, run.Targets[0], len(run.Findings))
 	}
 }
 
-func otherCAPEM(t *testing.T) []byte {
+// unrelatedCA is a CA certificate that signed nothing the simulator presents.
+func unrelatedCA(t *testing.T) []byte {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := esxisim.UnrelatedCA()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(9), Subject: pkix.Name{CommonName: "Unrelated CA"}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return ca
 }

@@ -2,14 +2,7 @@ package esxi
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
@@ -157,7 +150,7 @@ func TestCAFile(t *testing.T) {
 		t.Errorf("transport %+v", tr)
 	}
 	other := filepath.Join(dir, "other-ca.pem")
-	if err := os.WriteFile(other, otherCA(t), 0o600); err != nil {
+	if err := os.WriteFile(other, unrelatedCA(t), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	_, err = New(Options{}).Fetch(context.Background(), target(sim, collectors.TLSOptions{CAFile: other}))
@@ -166,18 +159,12 @@ func TestCAFile(t *testing.T) {
 	}
 }
 
-// otherCA is a CA certificate that signed nothing the server presents.
-func otherCA(t *testing.T) []byte {
+// unrelatedCA is a CA certificate that signed nothing the simulator presents.
+func unrelatedCA(t *testing.T) []byte {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := esxisim.UnrelatedCA()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "Other CA"}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return ca
 }

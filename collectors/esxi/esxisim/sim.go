@@ -744,6 +744,22 @@ func applyVM(svm *simulator.VirtualMachine, v VM, host types.ManagedObjectRefere
 	}
 }
 
+// UnrelatedCA returns a CA certificate (PEM) that signed nothing the
+// simulator presents: trusting it alone must not let a client in.
+func UnrelatedCA() ([]byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "Unrelated CA"}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+}
+
 // selfSigned makes a host certificate expiring at notAfter.
 func selfSigned(cn string, notAfter time.Time) ([]byte, error) {
 	return selfSignedAs(cn, "VMware", notAfter)
